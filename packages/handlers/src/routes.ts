@@ -1,0 +1,137 @@
+/**
+ * The one route table of the relay. The Pulumi program creates a Function + Integration + Route
+ * (+ Permission) per route from it, and the local gateway dispatches by it, so the cloud and the
+ * local mode cannot drift. Nothing else may name a route.
+ */
+
+/** A handler bundle: built to `dist/<name>/index.mjs`, exporting `handler`. */
+export type HandlerName =
+  | 'authorizer'
+  | 'connect'
+  | 'disconnect'
+  | 'getConnectionId'
+  | 'sendServer'
+  | 'ack'
+  | 'ping'
+  | 'default'
+  | 'broadcast';
+
+/** What a handler's IAM role needs, so infra grants exactly that and nothing more. */
+export interface HandlerPermissions {
+  /** DynamoDB actions on the relay table (and its indexes). */
+  dynamodb: readonly string[];
+  /** Management API methods on `@connections` (`POST`, `GET`, `DELETE`). */
+  manageConnections: readonly ('POST' | 'GET' | 'DELETE')[];
+}
+
+export interface RouteDefinition {
+  /** API Gateway route key: `$connect`, `$disconnect`, `$default`, or an `action` value. */
+  routeKey: string;
+  handler: HandlerName;
+  /** Only `$connect` may carry the REQUEST authorizer. */
+  authorized?: boolean;
+  /**
+   * Two-way route: API Gateway sends the handler's returned `body` back to the caller (a route
+   * response with key `$default`), so answers and error frames to the sender need no
+   * PostToConnection. Deliveries to other peers always go through the management API.
+   */
+  twoWay?: boolean;
+}
+
+export interface FunctionDefinition {
+  handler: HandlerName;
+  description: string;
+  permissions: HandlerPermissions;
+}
+
+/** The routes of the WebSocket API, in the order API Gateway documents them. */
+export const ROUTES: readonly RouteDefinition[] = [
+  { routeKey: '$connect', handler: 'connect', authorized: true },
+  { routeKey: '$disconnect', handler: 'disconnect' },
+  { routeKey: 'getConnectionId', handler: 'getConnectionId', twoWay: true },
+  { routeKey: 'sendServer', handler: 'sendServer', twoWay: true },
+  { routeKey: 'ack', handler: 'ack', twoWay: true },
+  { routeKey: 'ping', handler: 'ping', twoWay: true },
+  { routeKey: '$default', handler: 'default', twoWay: true },
+];
+
+/** The REQUEST authorizer on `$connect`. */
+export const AUTHORIZER = {
+  handler: 'authorizer' as const,
+  /**
+   * Identity sources API Gateway checks before invoking the authorizer (401 when one is missing).
+   * Static mode (the seed) needs the header; jwt mode accepts the token in the header or in the
+   * `token` query parameter, so it declares none and the authorizer itself answers 401.
+   */
+  identitySources: {
+    static: ['route.request.header.Authorization'],
+    jwt: [],
+  } as const,
+};
+
+const QUERY_AND_TABLE = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:ConditionCheckItem',
+] as const;
+
+/** Every Lambda function of the relay with the permissions its role needs. */
+export const FUNCTIONS: Readonly<Record<HandlerName, FunctionDefinition>> = {
+  authorizer: {
+    handler: 'authorizer',
+    description: 'REQUEST authorizer on $connect',
+    permissions: { dynamodb: [], manageConnections: [] },
+  },
+  connect: {
+    handler: 'connect',
+    description: 'Validates connect parameters and records the connection',
+    permissions: { dynamodb: ['dynamodb:PutItem'], manageConnections: [] },
+  },
+  disconnect: {
+    handler: 'disconnect',
+    description: 'Removes the connection record',
+    permissions: { dynamodb: ['dynamodb:DeleteItem'], manageConnections: [] },
+  },
+  getConnectionId: {
+    handler: 'getConnectionId',
+    description: "Answers the caller's connection id and delivers what waited for it",
+    permissions: { dynamodb: [...QUERY_AND_TABLE], manageConnections: ['POST'] },
+  },
+  sendServer: {
+    handler: 'sendServer',
+    description: 'Relays a signing message between an mpc and a cli',
+    permissions: { dynamodb: [...QUERY_AND_TABLE], manageConnections: ['POST'] },
+  },
+  ack: {
+    handler: 'ack',
+    description: 'Acknowledges delivered messages (protocol v2)',
+    permissions: { dynamodb: [...QUERY_AND_TABLE], manageConnections: ['POST'] },
+  },
+  ping: {
+    handler: 'ping',
+    description: 'Application keepalive',
+    permissions: { dynamodb: [], manageConnections: ['POST'] },
+  },
+  default: {
+    handler: 'default',
+    description: 'Answers unknown actions and non-JSON bodies with an error frame',
+    permissions: { dynamodb: [], manageConnections: ['POST'] },
+  },
+  broadcast: {
+    handler: 'broadcast',
+    description: "Sends a message to every connected peer (the seed's sendMessage), invoked directly",
+    permissions: { dynamodb: ['dynamodb:Query', 'dynamodb:DeleteItem'], manageConnections: ['POST'] },
+  },
+};
+
+/** Every handler that gets a bundle and a Lambda function. */
+export const HANDLER_NAMES = Object.keys(FUNCTIONS) as HandlerName[];
+
+/** Route lookup the gateway uses: route key to handler. */
+export function routeFor(routeKey: string): RouteDefinition | undefined {
+  return ROUTES.find((route) => route.routeKey === routeKey);
+}

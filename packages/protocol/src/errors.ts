@@ -1,0 +1,40 @@
+/**
+ * Stable, machine-readable error codes carried by the relay's error frame. Codes are part of the
+ * wire contract: never rename one, only add.
+ */
+export const ErrorCode = {
+  /** The frame is not valid JSON (or not a JSON object). */
+  InvalidJson: 'INVALID_JSON',
+  /** A field is missing or has the wrong type or format; `issues` names each one. */
+  InvalidFrame: 'INVALID_FRAME',
+  /** The `action` names no route of the relay. */
+  UnknownAction: 'UNKNOWN_ACTION',
+  /** The message is larger than the relay accepts. */
+  MessageTooLarge: 'MESSAGE_TOO_LARGE',
+  /** The body's `sourceId` is not the sender's authenticated id. */
+  SpoofedSource: 'SPOOFED_SOURCE',
+  /** `cliToMpc` names another mpc than the sender, or a cli tried to use it. */
+  InvalidTarget: 'INVALID_TARGET',
+  /** A cli replied but no mpc contacted it (or the mapping expired). */
+  NoMapping: 'NO_MAPPING',
+  /** Sender and receiver share no team, or the message's `teamId` is not one of the sender's. */
+  Forbidden: 'FORBIDDEN',
+  /** The operation type is not allowed on this relay. */
+  OperationNotAllowed: 'OPERATION_NOT_ALLOWED',
+  /** The message was kept for an offline peer and expired before it could be delivered. */
+  Expired: 'EXPIRED',
+  /** The relay is throttled; retry later. */
+  Throttled: 'THROTTLED',
+  /** The relay failed; the message was not accepted. Safe to retry. */
+  Internal: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);
+
+/** One problem found in a frame: where (a JSON path like `cliToMpc.cli123`) and what. */
+export interface FrameIssue {
+  path: string;
+  message: string;
+}

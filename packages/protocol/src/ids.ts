@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { PEER_ID_MAX_LENGTH } from './limits.js';
+
+/** The two kinds of peers: `mpc` servers (MPC nodes) and `cli` servers (co-signers). */
+export const PeerTypeSchema = z
+  .enum(['cli', 'mpc'])
+  .describe('The kind of peer: cli (co-signer) or mpc (MPC node)');
+export type PeerType = z.infer<typeof PeerTypeSchema>;
+
+/**
+ * A peer id: 1 to 128 characters among letters, digits, `_`, `-` and `.`. UUIDs and the seed's
+ * ids (`cli123`, `IgniterC56D`) fit; `:` is excluded because token subjects are `TYPE:ID`.
+ */
+export const PeerIdSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(PEER_ID_MAX_LENGTH, `must be at most ${PEER_ID_MAX_LENGTH} characters`)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'may only contain letters, digits, "_", "-" and "."')
+  .describe('A peer id (cliId or mpcId)');
+export type PeerId = z.infer<typeof PeerIdSchema>;
+
+/** A peer's full identity as the relay knows it from the authenticated connection. */
+export interface PeerIdentity {
+  type: PeerType;
+  id: PeerId;
+}
+
+/** The token subject naming a peer, `cli:ID` or `mpc:ID`. */
+export function peerSubject(peer: PeerIdentity): string {
+  return `${peer.type}:${peer.id}`;
+}
+
+/** Parses a token subject (`cli:ID` / `mpc:ID`); undefined when it names no valid peer. */
+export function parsePeerSubject(subject: string): PeerIdentity | undefined {
+  const separator = subject.indexOf(':');
+  if (separator < 0) return undefined;
+  const type = PeerTypeSchema.safeParse(subject.slice(0, separator));
+  const id = PeerIdSchema.safeParse(subject.slice(separator + 1));
+  return type.success && id.success ? { type: type.data, id: id.data } : undefined;
+}

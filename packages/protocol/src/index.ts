@@ -1,0 +1,10 @@
+export * from './client-frames.js';
+export * from './codec.js';
+export * from './connect.js';
+export * from './errors.js';
+export * from './ids.js';
+export { JSON_SCHEMA_FRAMES } from './json-schema.js';
+export * from './limits.js';
+export * from './operations.js';
+export * from './relay-frames.js';
+export * from './result.js';

@@ -1,0 +1,27 @@
+/**
+ * Size limits of API Gateway v2 WebSocket APIs, shared by every part of the relay so that the
+ * local gateway, the handlers and the clients refuse exactly what AWS refuses.
+ */
+
+/** Largest message API Gateway accepts, in bytes (128 KiB), from a client or on `@connections` POST. */
+export const MAX_MESSAGE_BYTES = 131_072;
+
+/** Largest single WebSocket frame API Gateway accepts, in bytes (32 KiB); larger closes with 1009. */
+export const MAX_FRAME_BYTES = 32_768;
+
+/** Longest peer id (`cliId` / `mpcId`) the relay accepts. */
+export const PEER_ID_MAX_LENGTH = 128;
+
+/** Longest operation type name. */
+export const OPERATION_TYPE_MAX_LENGTH = 64;
+
+/** Longest client message id (protocol v2). */
+export const CLIENT_MESSAGE_ID_MAX_LENGTH = 128;
+
+/** Most message ids one `ack` frame may carry. */
+export const MAX_ACK_IDS = 100;
+
+/** Byte length of a string as UTF-8, the unit every limit above is expressed in. */
+export function utf8Length(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}

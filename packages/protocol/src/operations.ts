@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { OPERATION_TYPE_MAX_LENGTH } from './limits.js';
+
+/** An operation type name: known ones below, or any new name a deployment starts using. */
+export const OperationTypeSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(OPERATION_TYPE_MAX_LENGTH, `must be at most ${OPERATION_TYPE_MAX_LENGTH} characters`)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'may only contain letters, digits, "_", "-", "." and ":"')
+  .describe('The operation type, e.g. PartialSig or FullSig');
+
+const text = z.string();
+
+/** The mpc's partial signature sent to a co-signer (seed: "Real Interaction Example"). */
+export const PartialSigMessageSchema = z
+  .looseObject({ accountHash: text, teamId: text, transactionId: text, partialSig: text })
+  .describe('PartialSig: a partial signature an mpc sends to a cli');
+
+/** The co-signer's completed signature sent back to the mpc. */
+export const FullSigMessageSchema = z
+  .looseObject({
+    accountHash: text,
+    signatureR: text,
+    signatureS: text,
+    signatureV: text,
+    teamId: text,
+    transactionId: text,
+  })
+  .describe('FullSig: the completed signature a cli answers with');
+
+/** The seed's wscat walkthrough uses `signing` and `fullSig` with a transaction id and a signature. */
+export const SigningMessageSchema = z
+  .looseObject({ txId: text, signature: text })
+  .describe('signing: the seed walkthrough message');
+export const FullSigLowerMessageSchema = z
+  .looseObject({ txId: text, signature: text })
+  .describe('fullSig: the seed walkthrough answer');
+
+/** Operation types the relay knows, each with the schema its message must satisfy. */
+export const KNOWN_OPERATIONS = {
+  PartialSig: PartialSigMessageSchema,
+  FullSig: FullSigMessageSchema,
+  signing: SigningMessageSchema,
+  fullSig: FullSigLowerMessageSchema,
+} as const;
+
+export type KnownOperationType = keyof typeof KNOWN_OPERATIONS;
+export type PartialSigMessage = z.infer<typeof PartialSigMessageSchema>;
+export type FullSigMessage = z.infer<typeof FullSigMessageSchema>;
+export type SigningMessage = z.infer<typeof SigningMessageSchema>;
+
+export function isKnownOperationType(operationType: string): operationType is KnownOperationType {
+  return Object.hasOwn(KNOWN_OPERATIONS, operationType);
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { ClientMessageIdSchema, JsonValueSchema } from './client-frames.js';
+import { ERROR_CODES } from './errors.js';
+import { PeerIdSchema } from './ids.js';
+import { OperationTypeSchema } from './operations.js';
+
+/** The answer to `getConnectionId`: `{"connectionId": "..."}`. */
+export const ConnectionIdFrameSchema = z
+  .strictObject({ connectionId: z.string().min(1) })
+  .describe("The caller's connection id");
+
+/** What a cli receives from an mpc: exactly the seed's `{operationType, from, message}`. */
+export const CliDeliveryFrameSchema = z
+  .strictObject({ operationType: OperationTypeSchema, from: PeerIdSchema, message: JsonValueSchema })
+  .describe('A message delivered to a cli');
+
+/** What an mpc receives from a cli: exactly the seed's `{operationType, from, to, message}`. */
+export const MpcDeliveryFrameSchema = z
+  .strictObject({
+    operationType: OperationTypeSchema,
+    from: PeerIdSchema,
+    to: PeerIdSchema,
+    message: JsonValueSchema,
+  })
+  .describe('A message delivered to an mpc');
+
+/**
+ * A delivered message in protocol v2: the seed fields plus the relay's message id (to acknowledge),
+ * the sender's client message id when it gave one, and when the relay accepted it.
+ */
+export const V2DeliveryFrameSchema = z
+  .strictObject({
+    operationType: OperationTypeSchema,
+    from: PeerIdSchema,
+    to: PeerIdSchema.optional(),
+    message: JsonValueSchema,
+    messageId: z.string().min(1),
+    clientMsgId: ClientMessageIdSchema.optional(),
+    sentAt: z.number().int().nonnegative(),
+  })
+  .describe('A message delivered to a protocol v2 connection; acknowledge it by messageId');
+
+/** Tells a v2 sender its message was accepted: `delivered` to a live connection or `stored` for later. */
+export const AckResultFrameSchema = z
+  .strictObject({
+    ack: z.strictObject({
+      clientMsgId: ClientMessageIdSchema,
+      messageId: z.string().min(1),
+      status: z.enum(['delivered', 'stored', 'duplicate']),
+    }),
+  })
+  .describe('Acknowledges a sent message to its v2 sender');
+
+/** The answer to `ping`. */
+export const PongFrameSchema = z.strictObject({ pong: z.number().int() }).describe('The answer to ping');
+
+/** A structured error: a stable `code`, a human `message`, and the fields at fault. */
+export const ErrorFrameSchema = z
+  .strictObject({
+    error: z.strictObject({
+      code: z.enum(ERROR_CODES as [string, ...string[]]),
+      message: z.string(),
+      issues: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
+      action: z.string().optional(),
+      clientMsgId: ClientMessageIdSchema.optional(),
+    }),
+  })
+  .describe('An error answered to the sender; the connection stays open');
+
+/** API Gateway's own frames (`Forbidden`, `Internal server error`), sent without any handler. */
+export const GatewayErrorFrameSchema = z
+  .looseObject({ message: z.string(), connectionId: z.string().optional(), requestId: z.string().optional() })
+  .describe("API Gateway's own error frame");
+
+export type ConnectionIdFrame = z.infer<typeof ConnectionIdFrameSchema>;
+export type CliDeliveryFrame = z.infer<typeof CliDeliveryFrameSchema>;
+export type MpcDeliveryFrame = z.infer<typeof MpcDeliveryFrameSchema>;
+export type V2DeliveryFrame = z.infer<typeof V2DeliveryFrameSchema>;
+export type AckResultFrame = z.infer<typeof AckResultFrameSchema>;
+export type PongFrame = z.infer<typeof PongFrameSchema>;
+export type ErrorFrame = z.infer<typeof ErrorFrameSchema>;
+export type GatewayErrorFrame = z.infer<typeof GatewayErrorFrameSchema>;
