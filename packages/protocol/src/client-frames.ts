@@ -6,6 +6,11 @@ import { OperationTypeSchema } from './operations.js';
 /** Any JSON value: the relay forwards unknown operation types' messages untouched. */
 export const JsonValueSchema = z.unknown().describe('Any JSON value');
 
+/** A required `message` field: any JSON value (including `null`), but present. */
+export const MessageSchema = JsonValueSchema.refine((value) => value !== undefined, 'is required').describe(
+  'The payload: any JSON value; known operation types require their documented fields',
+);
+
 export const ClientMessageIdSchema = z
   .string()
   .min(1, 'must not be empty')
@@ -29,10 +34,12 @@ export const SendServerFrameSchema = z
     cliToMpc: z
       .record(PeerIdSchema, PeerIdSchema)
       .refine((map) => Object.keys(map).length === 1, 'must name exactly one cli: {"CLI_ID": "MPC_ID"}')
+      // The refinement is invisible to JSON Schema; say the same thing there.
+      .meta({ minProperties: 1, maxProperties: 1 })
       .optional()
       .describe('From an mpc: {CLI_ID: MPC_ID} naming the cli to deliver to'),
     operationType: OperationTypeSchema,
-    message: JsonValueSchema.refine((value) => value !== undefined, 'is required'),
+    message: MessageSchema,
     clientMsgId: ClientMessageIdSchema.optional(),
   })
   .describe('Relays a message to the peer');

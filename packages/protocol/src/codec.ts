@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   CLIENT_ACTIONS,
   CLIENT_FRAME_SCHEMAS,
@@ -6,7 +6,14 @@ import {
   type ClientFrame,
 } from './client-frames.js';
 import { ErrorCode, type FrameIssue } from './errors.js';
-import { MAX_MESSAGE_BYTES, utf8Length } from './limits.js';
+import {
+  CLIENT_MESSAGE_ID_MAX_LENGTH,
+  MAX_ERROR_ISSUES,
+  MAX_ERROR_TEXT_LENGTH,
+  MAX_JSON_DEPTH,
+  MAX_MESSAGE_BYTES,
+  utf8Length,
+} from './limits.js';
 import { isKnownOperationType, KNOWN_OPERATIONS } from './operations.js';
 import {
   type AckResultFrame,
@@ -28,63 +35,136 @@ import {
 } from './relay-frames.js';
 import { type DecodeError, type DecodeResult, issuesFromZod } from './result.js';
 
-function fail(code: ErrorCode, message: string, issues?: FrameIssue[]): { ok: false; error: DecodeError } {
-  return { ok: false, error: issues ? { code, message, issues } : { code, message } };
+/** Shortens text an error frame echoes back (ids, keys, parser messages can be sender-controlled). */
+export function clipText(text: string, max = MAX_ERROR_TEXT_LENGTH): string {
+  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}\u2026`;
 }
 
-function describeIssues(issues: FrameIssue[]): string {
-  return issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+/** At most MAX_ERROR_ISSUES issues with clipped texts, so an error frame stays small. */
+function capIssues(issues: readonly FrameIssue[]): FrameIssue[] {
+  return issues.slice(0, MAX_ERROR_ISSUES).map((issue) => ({
+    path: clipText(String(issue.path)),
+    message: clipText(String(issue.message)),
+  }));
+}
+
+function describeIssues(issues: readonly FrameIssue[]): string {
+  const shown = issues
+    .slice(0, MAX_ERROR_ISSUES)
+    .map((issue) => `${issue.path}: ${issue.message}`)
+    .join('; ');
+  const hidden = issues.length - MAX_ERROR_ISSUES;
+  return hidden > 0 ? `${shown}; and ${hidden} more` : shown;
+}
+
+function fail(code: ErrorCode, message: string, issues?: FrameIssue[]): { ok: false; error: DecodeError } {
+  const text = clipText(message, MAX_ERROR_TEXT_LENGTH * 2);
+  return {
+    ok: false,
+    error: issues ? { code, message: text, issues: capIssues(issues) } : { code, message: text },
+  };
+}
+
+/**
+ * Deepest nesting of arrays and objects in JSON text already known to be valid, or `limit + 1` as
+ * soon as it goes deeper than `limit`. Brackets inside strings do not count.
+ */
+function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text.charCodeAt(index);
+    if (inString) {
+      if (char === 0x5c /* backslash: skip the escaped char */) index++;
+      else if (char === 0x22 /* " */) inString = false;
+    } else if (char === 0x22) {
+      inString = true;
+    } else if (char === 0x5b /* [ */ || char === 0x7b /* { */) {
+      if (++depth > limit) return true;
+    } else if (char === 0x5d /* ] */ || char === 0x7d /* } */) {
+      depth--;
+    }
+  }
+  return false;
 }
 
 /** Parses JSON text into a plain object, or says why it is not one. Never throws. */
 function parseJsonObject(text: string, maxBytes: number): DecodeResult<Record<string, unknown>> {
   if (typeof text !== 'string') return fail(ErrorCode.InvalidJson, 'frame must be text');
-  const size = utf8Length(text);
-  if (size > maxBytes) {
-    return fail(ErrorCode.MessageTooLarge, `message is ${size} bytes; the limit is ${maxBytes} bytes`);
+  // UTF-8 needs at least one byte per UTF-16 unit, so only long texts need counting.
+  if (text.length > maxBytes / 3) {
+    const size = utf8Length(text);
+    if (size > maxBytes) {
+      return fail(ErrorCode.MessageTooLarge, `message is ${size} bytes; the limit is ${maxBytes} bytes`);
+    }
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return fail(ErrorCode.InvalidJson, `body is not valid JSON: ${(error as Error).message}`);
+    return fail(
+      ErrorCode.InvalidJson,
+      `body is not valid JSON: ${(error as Error)?.message ?? String(error)}`,
+    );
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return fail(ErrorCode.InvalidJson, 'body must be a JSON object such as {"action":"getConnectionId"}');
   }
+  if (text.length > MAX_JSON_DEPTH && jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+    return fail(ErrorCode.InvalidFrame, `JSON is nested deeper than ${MAX_JSON_DEPTH} levels`, [
+      { path: '(root)', message: `must not nest arrays and objects deeper than ${MAX_JSON_DEPTH} levels` },
+    ]);
+  }
   return { ok: true, value: value as Record<string, unknown> };
 }
 
-function safeParse<T>(schema: z.ZodType<T>, value: unknown): DecodeResult<T> {
+/** Runs a schema without ever throwing: a zod result, or the exception's text. */
+function runSchema<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+): { ok: true; value: T } | { ok: false; issues: FrameIssue[]; reason: string } {
   try {
     const parsed = schema.safeParse(value);
     if (parsed.success) return { ok: true, value: parsed.data };
     const issues = issuesFromZod(parsed.error);
-    return fail(ErrorCode.InvalidFrame, `invalid frame: ${describeIssues(issues)}`, issues);
+    return { ok: false, issues, reason: describeIssues(issues) };
   } catch (error) {
-    // Pathological input (e.g. nesting deep enough to exhaust the stack) is refused, not thrown.
-    return fail(ErrorCode.InvalidFrame, `invalid frame: ${(error as Error).message}`);
+    // Defensive: zod does not throw on plain JSON, but a decoder must never throw.
+    return { ok: false, issues: [], reason: String((error as Error)?.message ?? error) };
   }
+}
+
+function safeParse<T>(schema: z.ZodType<T>, value: unknown): DecodeResult<T> {
+  const parsed = runSchema(schema, value);
+  if (parsed.ok) return parsed;
+  return fail(ErrorCode.InvalidFrame, `invalid frame: ${parsed.reason}`, parsed.issues);
 }
 
 /**
  * Decodes a frame a client sent to the relay. Never throws: returns the typed frame, or an error
  * naming the code (`INVALID_JSON`, `INVALID_FRAME`, `UNKNOWN_ACTION`, `MESSAGE_TOO_LARGE`) and the
- * fields at fault. Known operation types must carry their documented message fields.
+ * fields at fault (`issues[].path`, e.g. `sourceId`, `cliToMpc`, `message.partialSig`). Known
+ * operation types must carry their documented message fields; unknown ones pass as opaque JSON.
  */
 export function decodeClientFrame(text: string, maxBytes = MAX_MESSAGE_BYTES): DecodeResult<ClientFrame> {
   const json = parseJsonObject(text, maxBytes);
   if (!json.ok) return json;
   const action = json.value.action;
+  const expected = `expected one of ${CLIENT_ACTIONS.join(', ')}`;
   if (action === undefined) {
-    return fail(ErrorCode.InvalidFrame, `missing "action"; expected one of ${CLIENT_ACTIONS.join(', ')}`, [
+    return fail(ErrorCode.InvalidFrame, `missing "action"; ${expected}`, [
       { path: 'action', message: 'is required' },
     ]);
   }
-  if (typeof action !== 'string' || !Object.hasOwn(CLIENT_FRAME_SCHEMAS, action)) {
+  if (typeof action !== 'string') {
+    return fail(ErrorCode.InvalidFrame, `"action" must be a string; ${expected}`, [
+      { path: 'action', message: 'must be a string' },
+    ]);
+  }
+  if (!Object.hasOwn(CLIENT_FRAME_SCHEMAS, action)) {
     return fail(
       ErrorCode.UnknownAction,
-      `unknown action ${JSON.stringify(action)}; expected one of ${CLIENT_ACTIONS.join(', ')}`,
+      `unknown action ${JSON.stringify(clipText(action, 64))}; ${expected}`,
       [{ path: 'action', message: 'unknown action' }],
     );
   }
@@ -96,17 +176,21 @@ export function decodeClientFrame(text: string, maxBytes = MAX_MESSAGE_BYTES): D
 
 /**
  * Checks a known operation type's message against its schema (`PartialSig`, `FullSig`, `signing`,
- * `fullSig`). Unknown operation types pass as opaque JSON.
+ * `fullSig`); issue paths start with `message` (e.g. `message.partialSig`). Unknown operation types
+ * pass as opaque JSON. Never throws.
  */
 export function validateOperationMessage(operationType: string, message: unknown): DecodeResult<unknown> {
-  if (!isKnownOperationType(operationType)) return { ok: true, value: message };
-  const parsed = safeParse(KNOWN_OPERATIONS[operationType] as z.ZodType<unknown>, message);
+  if (typeof operationType !== 'string' || !isKnownOperationType(operationType)) {
+    return { ok: true, value: message };
+  }
+  const parsed = runSchema(KNOWN_OPERATIONS[operationType] as z.ZodType<unknown>, message);
   if (parsed.ok) return { ok: true, value: message };
-  const issues = (parsed.error.issues ?? []).map((issue) => ({
+  const issues = parsed.issues.map((issue) => ({
     path: issue.path === '(root)' ? 'message' : `message.${issue.path}`,
     message: issue.message,
   }));
-  return fail(ErrorCode.InvalidFrame, `invalid ${operationType} message: ${describeIssues(issues)}`, issues);
+  const reason = issues.length > 0 ? describeIssues(issues) : parsed.reason;
+  return fail(ErrorCode.InvalidFrame, `invalid ${operationType} message: ${reason}`, issues);
 }
 
 /** Every frame the relay (or API Gateway itself) sends to a client, tagged by kind. */
@@ -120,34 +204,51 @@ export type RelayFrame =
   | { kind: 'error'; frame: ErrorFrame }
   | { kind: 'gatewayError'; frame: GatewayErrorFrame };
 
-function tagged<K extends RelayFrame['kind'], T>(
-  kind: K,
-  schema: z.ZodType<T>,
-  value: unknown,
-): DecodeResult<RelayFrame> {
-  const parsed = safeParse(schema, value);
+// Readers are tolerant (robustness principle): fields a later relay adds beside the documented ones
+// are kept, not refused, so an older client keeps working. Documented fields are still checked.
+const RelayFrameReaders = {
+  connectionId: ConnectionIdFrameSchema,
+  cliDelivery: CliDeliveryFrameSchema.loose(),
+  mpcDelivery: MpcDeliveryFrameSchema.loose(),
+  v2Delivery: V2DeliveryFrameSchema.loose(),
+  ack: AckResultFrameSchema.extend({ ack: AckResultFrameSchema.shape.ack.loose() }).loose(),
+  pong: PongFrameSchema.loose(),
+  error: ErrorFrameSchema.extend({
+    error: ErrorFrameSchema.shape.error
+      .extend({
+        // A code added by a later relay is still an error frame.
+        code: z.string().min(1),
+        issues: z.array(z.looseObject({ path: z.string(), message: z.string() })).optional(),
+      })
+      .loose(),
+  }).loose(),
+  gatewayError: GatewayErrorFrameSchema,
+} satisfies Record<RelayFrame['kind'], z.ZodType>;
+
+function tagged(kind: RelayFrame['kind'], value: unknown): DecodeResult<RelayFrame> {
+  const parsed = safeParse<unknown>(RelayFrameReaders[kind], value);
   return parsed.ok ? { ok: true, value: { kind, frame: parsed.value } as RelayFrame } : parsed;
 }
 
 /**
  * Decodes a frame received from the relay (for clients). Never throws. Tells apart the connection
  * id answer, deliveries (seed and v2), acknowledgements, pongs, relay errors and API Gateway's own
- * `{"message":"Forbidden",...}` frames.
+ * `{"message":"Forbidden",...}` frames. Unknown extra fields are kept, so newer relays stay readable.
  */
 export function decodeRelayFrame(text: string, maxBytes = MAX_MESSAGE_BYTES): DecodeResult<RelayFrame> {
   const json = parseJsonObject(text, maxBytes);
   if (!json.ok) return json;
   const value = json.value;
-  if ('error' in value) return tagged('error', ErrorFrameSchema, value);
-  if ('ack' in value) return tagged('ack', AckResultFrameSchema, value);
-  if ('pong' in value) return tagged('pong', PongFrameSchema, value);
+  if ('error' in value) return tagged('error', value);
+  if ('ack' in value) return tagged('ack', value);
+  if ('pong' in value) return tagged('pong', value);
   if ('operationType' in value) {
-    if ('messageId' in value) return tagged('v2Delivery', V2DeliveryFrameSchema, value);
-    if ('to' in value) return tagged('mpcDelivery', MpcDeliveryFrameSchema, value);
-    return tagged('cliDelivery', CliDeliveryFrameSchema, value);
+    if ('messageId' in value) return tagged('v2Delivery', value);
+    if ('to' in value) return tagged('mpcDelivery', value);
+    return tagged('cliDelivery', value);
   }
-  if ('message' in value) return tagged('gatewayError', GatewayErrorFrameSchema, value);
-  if ('connectionId' in value) return tagged('connectionId', ConnectionIdFrameSchema, value);
+  if ('message' in value) return tagged('gatewayError', value);
+  if ('connectionId' in value) return tagged('connectionId', value);
   return fail(ErrorCode.InvalidFrame, 'unrecognised relay frame', [
     { path: '(root)', message: 'unknown shape' },
   ]);
@@ -202,10 +303,18 @@ export interface ErrorFrameInput {
   clientMsgId?: string | undefined;
 }
 
+/**
+ * The error frame `{"error":{"code","message","issues"?,"action"?,"clientMsgId"?}}`. Texts are clipped
+ * and at most MAX_ERROR_ISSUES issues are listed, so an error frame always fits in a message.
+ */
 export function encodeError(error: ErrorFrameInput): string {
-  const body: ErrorFrame['error'] = { code: error.code, message: error.message };
-  if (error.issues && error.issues.length > 0) body.issues = error.issues;
-  if (error.action !== undefined) body.action = error.action;
-  if (error.clientMsgId !== undefined) body.clientMsgId = error.clientMsgId;
+  const body: ErrorFrame['error'] = {
+    code: error.code,
+    message: clipText(error.message, MAX_ERROR_TEXT_LENGTH * 2),
+  };
+  if (error.issues && error.issues.length > 0) body.issues = capIssues(error.issues);
+  if (error.action !== undefined) body.action = clipText(error.action, 64);
+  if (error.clientMsgId !== undefined)
+    body.clientMsgId = clipText(error.clientMsgId, CLIENT_MESSAGE_ID_MAX_LENGTH);
   return JSON.stringify({ error: body });
 }

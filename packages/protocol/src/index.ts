@@ -3,7 +3,7 @@ export * from './codec.js';
 export * from './connect.js';
 export * from './errors.js';
 export * from './ids.js';
-export { JSON_SCHEMA_FRAMES } from './json-schema.js';
+export * from './json-schema.js';
 export * from './limits.js';
 export * from './operations.js';
 export * from './relay-frames.js';

@@ -21,7 +21,22 @@ export const CLIENT_MESSAGE_ID_MAX_LENGTH = 128;
 /** Most message ids one `ack` frame may carry. */
 export const MAX_ACK_IDS = 100;
 
+/**
+ * Deepest nesting of arrays and objects a frame may have (the frame object itself is level 1). Deeper
+ * JSON is refused when decoding: `JSON.stringify` overflows the stack at a few thousand levels, so a
+ * relay that accepted it could not forward it.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Most issues one error frame lists; the rest are counted in its message. */
+export const MAX_ERROR_ISSUES = 10;
+
+/** Longest text an error frame echoes (its message, an issue's path or message), in characters. */
+export const MAX_ERROR_TEXT_LENGTH = 300;
+
+const encoder = typeof Buffer === 'undefined' ? new TextEncoder() : undefined;
+
 /** Byte length of a string as UTF-8, the unit every limit above is expressed in. */
 export function utf8Length(text: string): number {
-  return Buffer.byteLength(text, 'utf8');
+  return encoder ? encoder.encode(text).length : Buffer.byteLength(text, 'utf8');
 }

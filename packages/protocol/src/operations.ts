@@ -48,6 +48,10 @@ export type KnownOperationType = keyof typeof KNOWN_OPERATIONS;
 export type PartialSigMessage = z.infer<typeof PartialSigMessageSchema>;
 export type FullSigMessage = z.infer<typeof FullSigMessageSchema>;
 export type SigningMessage = z.infer<typeof SigningMessageSchema>;
+export type FullSigLowerMessage = z.infer<typeof FullSigLowerMessageSchema>;
+
+/** The known operation types' names, in the seed's order. */
+export const KNOWN_OPERATION_TYPES = Object.keys(KNOWN_OPERATIONS) as KnownOperationType[];
 
 export function isKnownOperationType(operationType: string): operationType is KnownOperationType {
   return Object.hasOwn(KNOWN_OPERATIONS, operationType);

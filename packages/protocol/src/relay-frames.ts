@@ -4,9 +4,12 @@ import { ERROR_CODES } from './errors.js';
 import { PeerIdSchema } from './ids.js';
 import { OperationTypeSchema } from './operations.js';
 
-/** The answer to `getConnectionId`: `{"connectionId": "..."}`. */
+/**
+ * The answer to `getConnectionId`: `{"connectionId": "..."}`. The relay sends exactly this; other
+ * fields may sit beside `connectionId` in later versions, so readers must ignore them.
+ */
 export const ConnectionIdFrameSchema = z
-  .strictObject({ connectionId: z.string().min(1) })
+  .looseObject({ connectionId: z.string().min(1) })
   .describe("The caller's connection id");
 
 /** What a cli receives from an mpc: exactly the seed's `{operationType, from, message}`. */
