@@ -33,7 +33,7 @@ import {
   type V2DeliveryFrame,
   V2DeliveryFrameSchema,
 } from './relay-frames.js';
-import { type DecodeError, type DecodeResult, issuesFromZod } from './result.js';
+import { type DecodeError, type DecodeResult, issuesFromZod, PARSE_OPTIONS } from './result.js';
 
 /** Shortens text an error frame echoes back (ids, keys, parser messages can be sender-controlled). */
 export function clipText(text: string, max = MAX_ERROR_TEXT_LENGTH): string {
@@ -48,13 +48,13 @@ function capIssues(issues: readonly FrameIssue[]): FrameIssue[] {
   }));
 }
 
+/** The first few issues as one line for the error message; `issues` lists up to MAX_ERROR_ISSUES. */
 function describeIssues(issues: readonly FrameIssue[]): string {
   const shown = issues
-    .slice(0, MAX_ERROR_ISSUES)
-    .map((issue) => `${issue.path}: ${issue.message}`)
+    .slice(0, 3)
+    .map((issue) => `${clipText(issue.path, 80)}: ${clipText(issue.message, 120)}`)
     .join('; ');
-  const hidden = issues.length - MAX_ERROR_ISSUES;
-  return hidden > 0 ? `${shown}; and ${hidden} more` : shown;
+  return issues.length > 3 ? `${shown}; and ${issues.length - 3} more` : shown;
 }
 
 function fail(code: ErrorCode, message: string, issues?: FrameIssue[]): { ok: false; error: DecodeError } {
@@ -124,7 +124,7 @@ function runSchema<T>(
   value: unknown,
 ): { ok: true; value: T } | { ok: false; issues: FrameIssue[]; reason: string } {
   try {
-    const parsed = schema.safeParse(value);
+    const parsed = schema.safeParse(value, PARSE_OPTIONS);
     if (parsed.success) return { ok: true, value: parsed.data };
     const issues = issuesFromZod(parsed.error);
     return { ok: false, issues, reason: describeIssues(issues) };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
 import { type PeerIdentity, PeerIdSchema } from './ids.js';
-import { type DecodeResult, issuesFromZod } from './result.js';
+import { type DecodeResult, issuesFromZod, PARSE_OPTIONS } from './result.js';
 
 /** WebSocket subprotocol that opts a connection into protocol v2 (message ids and acknowledgements). */
 export const PROTOCOL_V2 = 'mpc-relay.v2';
@@ -23,7 +23,7 @@ export type ConnectParams = z.infer<typeof ConnectParamsSchema>;
 export function parseConnectParams(
   query: Record<string, string | undefined> | null | undefined,
 ): DecodeResult<PeerIdentity> {
-  const parsed = ConnectParamsSchema.safeParse(query ?? {});
+  const parsed = ConnectParamsSchema.safeParse(query ?? {}, PARSE_OPTIONS);
   if (!parsed.success) {
     const issues = issuesFromZod(parsed.error);
     return {

@@ -13,8 +13,8 @@ export type PeerType = z.infer<typeof PeerTypeSchema>;
  */
 export const PeerIdSchema = z
   .string()
-  .min(1, 'must not be empty')
-  .max(PEER_ID_MAX_LENGTH, `must be at most ${PEER_ID_MAX_LENGTH} characters`)
+  .min(1, { message: 'must not be empty', abort: true })
+  .max(PEER_ID_MAX_LENGTH, { message: `must be at most ${PEER_ID_MAX_LENGTH} characters`, abort: true })
   .regex(/^[A-Za-z0-9_.-]+$/, 'may only contain letters, digits, "_", "-" and "."')
   .describe('A peer id (cliId or mpcId)');
 export type PeerId = z.infer<typeof PeerIdSchema>;

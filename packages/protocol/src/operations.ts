@@ -4,8 +4,11 @@ import { OPERATION_TYPE_MAX_LENGTH } from './limits.js';
 /** An operation type name: known ones below, or any new name a deployment starts using. */
 export const OperationTypeSchema = z
   .string()
-  .min(1, 'must not be empty')
-  .max(OPERATION_TYPE_MAX_LENGTH, `must be at most ${OPERATION_TYPE_MAX_LENGTH} characters`)
+  .min(1, { message: 'must not be empty', abort: true })
+  .max(OPERATION_TYPE_MAX_LENGTH, {
+    message: `must be at most ${OPERATION_TYPE_MAX_LENGTH} characters`,
+    abort: true,
+  })
   .regex(/^[A-Za-z0-9_.:-]+$/, 'may only contain letters, digits, "_", "-", "." and ":"')
   .describe('The operation type, e.g. PartialSig or FullSig');
 

@@ -1,80 +1,145 @@
+// The seed README's example messages, verbatim (tests/fixtures/*.json): every client frame decodes to
+// the right type, and the relay's encoders produce exactly the frames the seed shows each peer.
 import { describe, expect, it } from 'vitest';
-import { decodeClientFrame, encodeCliDelivery, encodeMpcDelivery } from '../src/index.js';
+import {
+  decodeClientFrame,
+  decodeRelayFrame,
+  encodeCliDelivery,
+  encodeConnectionId,
+  encodeMpcDelivery,
+  type SendServerFrame,
+} from '../src/index.js';
+import { compact, fixture, GET_CONNECTION_ID_FIXTURE, SEED_EXAMPLES } from './helpers.js';
 
-// The seed's "Real Interaction Example", verbatim.
-const partialSigFromMpc = `{
-  "action": "sendServer",
-  "sourceId": "IgniterC56D",
-  "cliToMpc": { "cli123": "IgniterC56D" },
-  "operationType": "PartialSig",
-  "message": {
-    "accountHash": "accountHash",
-    "teamId": "teamId",
-    "transactionId": "transactionId",
-    "partialSig": "partialSig"
-  }
-}`;
-const partialSigAtCli = `{
-  "operationType": "PartialSig",
-  "from": "IgniterC56D",
-  "message": {
-    "accountHash": "accountHash",
-    "teamId": "teamId",
-    "transactionId": "transactionId",
-    "partialSig": "partialSig"
-  }
-}`;
-const fullSigFromCli = `{
-  "action": "sendServer",
-  "sourceId": "cli123",
-  "operationType": "FullSig",
-  "message": {
-    "accountHash": "accountHash",
-    "signatureR": "r",
-    "signatureS": "s",
-    "signatureV": "v",
-    "teamId": "teamId",
-    "transactionId": "transactionId"
-  }
-}`;
-const fullSigAtMpc = `{
-  "operationType": "FullSig",
-  "from": "cli123",
-  "to": "IgniterC56D",
-  "message": {
-    "accountHash": "accountHash",
-    "signatureR": "r",
-    "signatureS": "s",
-    "signatureV": "v",
-    "teamId": "teamId",
-    "transactionId": "transactionId"
-  }
-}`;
+function decodeSendServer(name: string): SendServerFrame {
+  const decoded = decodeClientFrame(fixture(name));
+  if (!decoded.ok) throw new Error(`${name}: ${decoded.error.message}`);
+  if (decoded.value.action !== 'sendServer') throw new Error(`${name}: not sendServer`);
+  return decoded.value;
+}
 
-describe('seed Real Interaction Example', () => {
-  it('decodes the mpc PartialSig and re-encodes the exact frame the cli receives', () => {
-    const decoded = decodeClientFrame(partialSigFromMpc);
-    expect(decoded.ok).toBe(true);
-    if (!decoded.ok || decoded.value.action !== 'sendServer') throw new Error('not sendServer');
-    expect(decoded.value.cliToMpc).toEqual({ cli123: 'IgniterC56D' });
-    const out = encodeCliDelivery({
-      operationType: decoded.value.operationType,
-      from: 'IgniterC56D',
-      message: decoded.value.message,
-    });
-    expect(out).toBe(JSON.stringify(JSON.parse(partialSigAtCli)));
+describe('seed: getConnectionId', () => {
+  it('decodes {"action":"getConnectionId"}', () => {
+    const decoded = decodeClientFrame(fixture(GET_CONNECTION_ID_FIXTURE));
+    expect(decoded).toEqual({ ok: true, value: { action: 'getConnectionId' } });
   });
 
-  it('decodes the cli FullSig and re-encodes the exact frame the mpc receives', () => {
-    const decoded = decodeClientFrame(fullSigFromCli);
-    if (!decoded.ok || decoded.value.action !== 'sendServer') throw new Error('not sendServer');
-    expect(decoded.value.cliToMpc).toBeUndefined();
-    const out = encodeMpcDelivery({
-      operationType: decoded.value.operationType,
-      from: 'cli123',
-      to: 'IgniterC56D',
-      message: decoded.value.message,
+  it('answers with a frame whose top-level connectionId holds the id', () => {
+    const text = encodeConnectionId('WyHPAfymhcwCENw=');
+    expect(text).toBe('{"connectionId":"WyHPAfymhcwCENw="}');
+    expect(decodeRelayFrame(text)).toEqual({
+      ok: true,
+      value: { kind: 'connectionId', frame: { connectionId: 'WyHPAfymhcwCENw=' } },
     });
-    expect(out).toBe(JSON.stringify(JSON.parse(fullSigAtMpc)));
+  });
+});
+
+describe('seed: every client frame decodes to its type, unchanged', () => {
+  for (const [example, { sent }] of Object.entries(SEED_EXAMPLES)) {
+    it(`${example}: ${sent}`, () => {
+      const frame = decodeSendServer(sent);
+      expect(frame).toEqual(JSON.parse(fixture(sent)));
+    });
+  }
+
+  it('mpc frames name the cli in cliToMpc; cli frames carry none', () => {
+    expect(decodeSendServer(SEED_EXAMPLES.wscatSigning.sent)).toMatchObject({
+      sourceId: 'b61c9f9e-13b8-4c87-a750-16e1cfdabe9c',
+      cliToMpc: { '6f3a8b0b-1f7f-4681-ae94-2b213f95f8a0': 'b61c9f9e-13b8-4c87-a750-16e1cfdabe9c' },
+      operationType: 'signing',
+      message: { txId: 'abc123', signature: '0xdeadbeef' },
+    });
+    expect(decodeSendServer(SEED_EXAMPLES.wscatFullSig.sent).cliToMpc).toBeUndefined();
+    expect(decodeSendServer(SEED_EXAMPLES.realPartialSig.sent)).toMatchObject({
+      sourceId: 'IgniterC56D',
+      cliToMpc: { cli123: 'IgniterC56D' },
+      operationType: 'PartialSig',
+    });
+    const fullSig = decodeSendServer(SEED_EXAMPLES.realFullSig.sent);
+    expect(fullSig.cliToMpc).toBeUndefined();
+    expect(fullSig).toMatchObject({ sourceId: 'cli123', operationType: 'FullSig' });
+  });
+});
+
+describe('seed: Real Interaction Example, relayed end to end by the encoders', () => {
+  it('the mpc PartialSig reaches the cli as exactly {operationType, from, message}', () => {
+    const sent = decodeSendServer(SEED_EXAMPLES.realPartialSig.sent);
+    const [cliId, mpcId] = Object.entries(sent.cliToMpc ?? {})[0] ?? [];
+    expect([cliId, mpcId]).toEqual(['cli123', sent.sourceId]);
+    const out = encodeCliDelivery({
+      operationType: sent.operationType,
+      from: sent.sourceId,
+      message: sent.message,
+    });
+    expect(out).toBe(compact(fixture(SEED_EXAMPLES.realPartialSig.received)));
+  });
+
+  it('the cli FullSig reaches the mpc it answers as exactly {operationType, from, to, message}', () => {
+    // The relay remembered cli123 -> IgniterC56D from the PartialSig's cliToMpc.
+    const mapping = decodeSendServer(SEED_EXAMPLES.realPartialSig.sent).cliToMpc ?? {};
+    const sent = decodeSendServer(SEED_EXAMPLES.realFullSig.sent);
+    const to = mapping[sent.sourceId];
+    expect(to).toBe('IgniterC56D');
+    const out = encodeMpcDelivery({
+      operationType: sent.operationType,
+      from: sent.sourceId,
+      to: to ?? '',
+      message: sent.message,
+    });
+    expect(out).toBe(compact(fixture(SEED_EXAMPLES.realFullSig.received)));
+  });
+});
+
+describe('seed: wscat walkthrough relay frames', () => {
+  // The walkthrough mixes ids up (its frames say IgniterC56D / cli123 while the peers connected with
+  // uuids; see design.md). The operation type and message come from the decoded client frame, the
+  // ids from the frame the seed shows, and the output must be that frame exactly.
+  it('the mpc signing message reaches the cli as the seed shows it', () => {
+    const sent = decodeSendServer(SEED_EXAMPLES.wscatSigning.sent);
+    const shown = JSON.parse(fixture(SEED_EXAMPLES.wscatSigning.received));
+    const out = encodeCliDelivery({
+      operationType: sent.operationType,
+      from: shown.from,
+      message: sent.message,
+    });
+    expect(out).toBe(compact(fixture(SEED_EXAMPLES.wscatSigning.received)));
+  });
+
+  it('the cli fullSig answer reaches the mpc as the seed shows it', () => {
+    const sent = decodeSendServer(SEED_EXAMPLES.wscatFullSig.sent);
+    const shown = JSON.parse(fixture(SEED_EXAMPLES.wscatFullSig.received));
+    const out = encodeMpcDelivery({
+      operationType: sent.operationType,
+      from: shown.from,
+      to: shown.to,
+      message: sent.message,
+    });
+    expect(out).toBe(compact(fixture(SEED_EXAMPLES.wscatFullSig.received)));
+  });
+});
+
+describe('seed: decodeRelayFrame recognises every relay frame the seed shows', () => {
+  const expected = {
+    wscatSigning: 'cliDelivery',
+    wscatFullSig: 'mpcDelivery',
+    realPartialSig: 'cliDelivery',
+    realFullSig: 'mpcDelivery',
+  } as const;
+  for (const [example, { received }] of Object.entries(SEED_EXAMPLES)) {
+    it(`${example}: ${received}`, () => {
+      const text = fixture(received);
+      const kind = expected[example as keyof typeof expected];
+      // Both as pretty-printed in the seed and as compact JSON on the wire.
+      for (const wire of [text, compact(text)]) {
+        expect(decodeRelayFrame(wire)).toEqual({ ok: true, value: { kind, frame: JSON.parse(text) } });
+      }
+    });
+  }
+
+  it('client frames are not mistaken for relay frames', () => {
+    // A sendServer frame has operationType, so it reads as a delivery only if it fits one: it does
+    // not (unknown keys are allowed, but `from` is required).
+    const decoded = decodeRelayFrame(fixture(SEED_EXAMPLES.realFullSig.sent));
+    expect(decoded.ok).toBe(false);
   });
 });
