@@ -1,0 +1,67 @@
+import type { PeerIdentity } from '@mpc-relay/protocol';
+import { PeerIdSchema, PeerTypeSchema } from '@mpc-relay/protocol';
+import type { APIGatewayEventWebsocketRequestContextV2 } from 'aws-lambda';
+
+/**
+ * What the REQUEST authorizer puts in its context; API Gateway adds it to every later event of the
+ * connection as `requestContext.authorizer` (values are strings, numbers or booleans).
+ */
+export interface AuthorizerContext {
+  peerType?: string;
+  peerId?: string;
+  /** Teams the peer serves, comma separated (issue 7). */
+  teams?: string;
+  principalId?: string;
+  [key: string]: string | number | boolean | null | undefined;
+}
+
+export interface WebSocketRequestContext extends APIGatewayEventWebsocketRequestContextV2 {
+  authorizer?: AuthorizerContext | null;
+  identity?: { sourceIp?: string; userAgent?: string };
+  disconnectStatusCode?: number;
+  disconnectReason?: string;
+}
+
+/**
+ * An API Gateway v2 WebSocket proxy event. Headers and query strings only on `$connect`;
+ * `body` only on messages.
+ */
+export interface WebSocketEvent {
+  requestContext: WebSocketRequestContext;
+  body?: string | null;
+  isBase64Encoded?: boolean;
+  headers?: Record<string, string | undefined> | null;
+  multiValueHeaders?: Record<string, string[] | undefined> | null;
+  queryStringParameters?: Record<string, string | undefined> | null;
+  multiValueQueryStringParameters?: Record<string, string[] | undefined> | null;
+  stageVariables?: Record<string, string | undefined> | null;
+}
+
+/** The Lambda result of a WebSocket route; on a two-way route API Gateway sends `body` to the caller. */
+export interface WebSocketResult {
+  statusCode: number;
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+/** Case-insensitive header lookup (API Gateway keeps the client's spelling). */
+export function header(
+  headers: Record<string, string | undefined> | null | undefined,
+  name: string,
+): string | undefined {
+  if (!headers) return undefined;
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === wanted) return value;
+  }
+  return undefined;
+}
+
+/** The authenticated peer of the connection, from the authorizer context; undefined when absent. */
+export function peerFromContext(requestContext: WebSocketRequestContext): PeerIdentity | undefined {
+  const context = requestContext.authorizer;
+  if (!context) return undefined;
+  const type = PeerTypeSchema.safeParse(context.peerType);
+  const id = PeerIdSchema.safeParse(context.peerId);
+  return type.success && id.success ? { type: type.data, id: id.data } : undefined;
+}

@@ -1,0 +1,75 @@
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
+import { authModeFor } from '../auth/modes.js';
+import { parseAuthMode } from '../config.js';
+import { describeError, logger } from '../logger.js';
+
+/**
+ * REQUEST authorizer on `$connect`. Allow: an Allow policy whose context carries
+ * `{peerType, peerId}` (and `teams` later) to every event of the connection. Deny: a Deny policy
+ * (API Gateway answers 403). Missing credentials: throws `Unauthorized` (API Gateway answers 401).
+ *
+ * A bad connect query (`type`, `cliId`/`mpcId`) is NOT denied here: an authorizer can only say
+ * 401/403/500, and a malformed URL deserves a clear 400, which only `$connect` can answer. So an
+ * authenticated request with a bad query is allowed without a peer in the context, and `$connect`
+ * refuses it with 400 and nothing stored. (API Gateway WebSocket authorizers do not cache results,
+ * so the context is computed for each handshake.)
+ */
+export async function handler(
+  event: APIGatewayRequestAuthorizerEvent,
+  context?: Context,
+): Promise<APIGatewayAuthorizerResult> {
+  logger.resetKeys();
+  if (context && typeof context === 'object' && 'awsRequestId' in context) logger.addContext(context);
+  const connectionId = (event?.requestContext as { connectionId?: string } | undefined)?.connectionId;
+  logger.appendKeys({ connectionId, routeKey: '$connect', handler: 'authorizer' });
+  let decision: Awaited<ReturnType<ReturnType<typeof authModeFor>['authorize']>>;
+  let mode = 'unknown';
+  try {
+    const authMode = authModeFor(parseAuthMode());
+    mode = authMode.name;
+    decision = await authMode.authorize({
+      headers: { ...(event?.headers ?? {}) },
+      query: { ...(event?.queryStringParameters ?? {}) },
+      connectionId,
+    });
+  } catch (error) {
+    // Fail closed: a broken configuration or mode denies rather than answers 500.
+    logger.error('authorizer failed', { outcome: 'deny', ...describeError(error) });
+    decision = { effect: 'deny', reason: 'authorizer failure' };
+  }
+  const resource = event?.methodArn ?? '*';
+  if (decision.effect === 'unauthorized') {
+    logger.info('connect unauthorized', { outcome: 'unauthorized', authMode: mode, reason: decision.reason });
+    throw new Error('Unauthorized');
+  }
+  if (decision.effect === 'deny') {
+    logger.info('connect denied', { outcome: 'deny', authMode: mode, reason: decision.reason });
+    return policy('denied', 'Deny', resource);
+  }
+  const peer = decision.peer;
+  logger.info('connect allowed', {
+    outcome: 'allow',
+    authMode: mode,
+    ...(peer ? { peerType: peer.type, peerId: peer.id } : {}),
+    ...(decision.reason ? { reason: decision.reason } : {}),
+  });
+  const result = policy(peer ? `${peer.type}:${peer.id}` : 'anonymous', 'Allow', resource);
+  if (peer) {
+    result.context = {
+      peerType: peer.type,
+      peerId: peer.id,
+      ...(decision.teams && decision.teams.length > 0 ? { teams: decision.teams.join(',') } : {}),
+    };
+  }
+  return result;
+}
+
+function policy(principalId: string, effect: 'Allow' | 'Deny', resource: string): APIGatewayAuthorizerResult {
+  return {
+    principalId,
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: resource }],
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { encodeCliDelivery, OperationTypeSchema, type PeerType } from '@mpc-relay/protocol';
+import type { Context } from 'aws-lambda';
+import { loadConfig } from '../config.js';
+import { postToConnections } from '../delivery.js';
+import { describeError, digest, logger } from '../logger.js';
+import { count, flushMetrics } from '../metrics.js';
+import { managementEndpoint, posterFor } from '../poster.js';
+import { documentClient } from '../store/client.js';
+import { type ConnectionItem, queryConnectionsOfType } from '../store/connections.js';
+
+documentClient(); // built during the init phase, reused by every invocation
+
+/**
+ * The direct-invocation event (the seed's `sendMessage`): `{"message": ..., "type"?: "cli"|"mpc",
+ * "operationType"?: "...", "apigw_endpoint"?: "https://..."}`; `action` is ignored.
+ */
+export interface BroadcastEvent {
+  message?: unknown;
+  type?: PeerType;
+  operationType?: string;
+  /** The seed's field: the management endpoint to post to (else MANAGEMENT_ENDPOINT). */
+  apigw_endpoint?: string;
+  action?: string;
+}
+
+export interface BroadcastResult {
+  /** Connections the message was posted to. */
+  sent: number;
+  /** Stale connections met (410) and removed. */
+  stale: number;
+  /** Posts that failed otherwise (logged). */
+  failed: number;
+  /** Set when the event was refused (nothing sent). */
+  error?: string;
+}
+
+const BATCH = 25;
+export const BROADCAST_FROM = 'relay';
+export const BROADCAST_OPERATION_TYPE = 'broadcast';
+
+/**
+ * Posts `{"operationType", "from": "relay", "message"}` to every live connection (or every
+ * connection of one type), removing the stale ones it meets. Connections come from a Query on the
+ * sparse `byType` GSI, not a Scan: a Scan would read (and bill) every mapping and waiting message
+ * of the table, while the index holds connection items only, partitioned by type.
+ */
+export async function handler(event: BroadcastEvent, context?: Context): Promise<BroadcastResult> {
+  logger.resetKeys();
+  if (context && typeof context === 'object' && 'awsRequestId' in context) logger.addContext(context);
+  logger.appendKeys({ handler: 'broadcast' });
+  try {
+    const refusal = validate(event);
+    if (refusal) {
+      logger.warn('broadcast refused', { outcome: 'refused', reason: refusal });
+      return { sent: 0, stale: 0, failed: 0, error: refusal };
+    }
+    const config = loadConfig();
+    const endpoint = managementEndpoint(event.apigw_endpoint ?? config.managementEndpoint);
+    if (!endpoint) {
+      const error = 'no management endpoint: pass apigw_endpoint or set MANAGEMENT_ENDPOINT';
+      logger.error('broadcast refused', { outcome: 'refused', reason: error });
+      return { sent: 0, stale: 0, failed: 0, error };
+    }
+    const table = { db: documentClient(config.dynamodbEndpoint, config.region), tableName: config.tableName };
+    const poster = posterFor(endpoint);
+    const types: PeerType[] = event.type ? [event.type] : ['cli', 'mpc'];
+    const connections: ConnectionItem[] = [];
+    for (const type of types) connections.push(...(await queryConnectionsOfType(table, type)));
+    const frame = encodeCliDelivery({
+      operationType: event.operationType ?? BROADCAST_OPERATION_TYPE,
+      from: BROADCAST_FROM,
+      message: event.message,
+    });
+    const result: BroadcastResult = { sent: 0, stale: 0, failed: 0 };
+    for (let start = 0; start < connections.length; start += BATCH) {
+      const batch = await postToConnections(table, poster, connections.slice(start, start + BATCH), frame);
+      result.sent += batch.delivered;
+      result.stale += batch.stale;
+      result.failed += batch.failed;
+    }
+    count('BroadcastSent', result.sent);
+    logger.info('broadcast done', {
+      outcome: 'broadcast',
+      peerTypes: types.join(','),
+      connections: connections.length,
+      ...digest(frame),
+      ...result,
+    });
+    return result;
+  } catch (error) {
+    logger.error('broadcast failed', { outcome: 'internal', ...describeError(error) });
+    return { sent: 0, stale: 0, failed: 0, error: 'internal error (see logs)' };
+  } finally {
+    flushMetrics();
+  }
+}
+
+function validate(event: BroadcastEvent): string | undefined {
+  if (!event || typeof event !== 'object') return 'the event must be an object {"message": ...}';
+  if (event.message === undefined) return '"message" is required';
+  if (event.type !== undefined && event.type !== 'cli' && event.type !== 'mpc')
+    return '"type" must be "cli" or "mpc"';
+  if (event.operationType !== undefined && !OperationTypeSchema.safeParse(event.operationType).success) {
+    return '"operationType" must be 1-64 letters, digits, "_", "-", "." or ":"';
+  }
+  if (event.apigw_endpoint !== undefined && !/^https?:\/\//.test(event.apigw_endpoint)) {
+    return '"apigw_endpoint" must be an http(s) URL';
+  }
+  return undefined;
+}

@@ -1,0 +1,82 @@
+import { ErrorCode, encodeError, PROTOCOL_V2, parseConnectParams } from '@mpc-relay/protocol';
+import type { Context } from 'aws-lambda';
+import { loadConfig } from '../config.js';
+import { header, peerFromContext, type WebSocketEvent, type WebSocketResult } from '../events.js';
+import { beginInvocation } from '../invocation.js';
+import { describeError, logger } from '../logger.js';
+import { flushMetrics } from '../metrics.js';
+import { documentClient } from '../store/client.js';
+import { connectionItem, putConnection } from '../store/connections.js';
+
+documentClient(); // built during the init phase, reused by every invocation
+
+/** The subprotocols the client offered (`Sec-WebSocket-Protocol: a, b`). */
+export function offeredProtocols(event: WebSocketEvent): string[] {
+  const value = header(event.headers, 'sec-websocket-protocol');
+  return (value ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+}
+
+/**
+ * `$connect`: validates `type` and `cliId`/`mpcId` (400 with an error frame body otherwise, nothing
+ * stored), checks the query names the peer the authorizer authenticated (403 otherwise), records
+ * the connection (1 PutItem) and answers 200. A client offering the `mpc-relay.v2` subprotocol gets
+ * it echoed and the connection is recorded with `protocol: 'mpc-relay.v2'` (issue 8 builds on it).
+ * Nothing can be posted to the caller here (AWS answers 410 until the handshake completes): waiting
+ * messages are delivered at its `getConnectionId`.
+ */
+export async function handler(event: WebSocketEvent, context?: Context): Promise<WebSocketResult> {
+  try {
+    beginInvocation(event, context);
+    const parsed = parseConnectParams(event.queryStringParameters);
+    if (!parsed.ok) {
+      logger.info('connect refused', { outcome: 'refused', statusCode: 400, reason: parsed.error.message });
+      return { statusCode: 400, body: encodeError(parsed.error) };
+    }
+    const peer = parsed.value;
+    const authenticated = peerFromContext(event.requestContext);
+    if (authenticated && (authenticated.type !== peer.type || authenticated.id !== peer.id)) {
+      logger.warn('connect refused: query names another peer than the authorizer', {
+        outcome: 'refused',
+        statusCode: 403,
+        queryPeerType: peer.type,
+        queryPeerId: peer.id,
+      });
+      return {
+        statusCode: 403,
+        body: encodeError({
+          code: ErrorCode.Forbidden,
+          message: 'the connect query does not match your credentials',
+        }),
+      };
+    }
+    const config = loadConfig();
+    const v2 = offeredProtocols(event).includes(PROTOCOL_V2);
+    const { connectionId, connectedAt } = event.requestContext;
+    await putConnection(
+      { db: documentClient(config.dynamodbEndpoint, config.region), tableName: config.tableName },
+      connectionItem(peer, connectionId, {
+        connectedAt: connectedAt ?? Date.now(),
+        ttlSeconds: config.connectionTtlSeconds,
+        protocol: v2 ? PROTOCOL_V2 : 'v1',
+      }),
+    );
+    logger.info('connected', {
+      outcome: 'connected',
+      peerType: peer.type,
+      peerId: peer.id,
+      protocol: v2 ? PROTOCOL_V2 : 'v1',
+    });
+    return v2 ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': PROTOCOL_V2 } } : { statusCode: 200 };
+  } catch (error) {
+    logger.error('connect failed', { outcome: 'internal', ...describeError(error) });
+    return {
+      statusCode: 500,
+      body: encodeError({ code: ErrorCode.Internal, message: 'the relay could not record the connection' }),
+    };
+  } finally {
+    flushMetrics();
+  }
+}

@@ -1,0 +1,69 @@
+import {
+  ApiGatewayManagementApiClient,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import type { WebSocketRequestContext } from './events.js';
+
+/**
+ * PostToConnection through the API Gateway management API. Endpoint: MANAGEMENT_ENDPOINT when set
+ * (the local gateway), else `https://{domainName}/{stage}` from the event. One client per endpoint,
+ * cached for the container's life.
+ */
+const clients = new Map<string, ApiGatewayManagementApiClient>();
+
+export function managementClient(endpoint: string): ApiGatewayManagementApiClient {
+  let client = clients.get(endpoint);
+  if (!client) {
+    client = new ApiGatewayManagementApiClient({
+      endpoint,
+      region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
+    });
+    clients.set(endpoint, client);
+  }
+  return client;
+}
+
+/** The management endpoint for an event: the override, else the API's own domain and stage. */
+export function managementEndpoint(
+  override: string | undefined,
+  requestContext?: Pick<WebSocketRequestContext, 'domainName' | 'stage'>,
+): string | undefined {
+  if (override) return override.replace(/\/+$/, '');
+  if (requestContext?.domainName && requestContext.stage) {
+    return `https://${requestContext.domainName}/${requestContext.stage}`;
+  }
+  return undefined;
+}
+
+/** `ok`: posted; `gone`: 410 GoneException, the connection is stale; `failed`: anything else. */
+export type PostOutcome = { status: 'ok' } | { status: 'gone' } | { status: 'failed'; errorName: string };
+
+export function isGone(error: unknown): boolean {
+  const candidate = error as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  return candidate?.name === 'GoneException' || candidate?.$metadata?.httpStatusCode === 410;
+}
+
+export interface Poster {
+  readonly endpoint: string;
+  post(connectionId: string, frame: string): Promise<PostOutcome>;
+}
+
+const encoder = new TextEncoder();
+
+export function posterFor(endpoint: string): Poster {
+  const client = managementClient(endpoint);
+  return {
+    endpoint,
+    async post(connectionId, frame) {
+      try {
+        await client.send(
+          new PostToConnectionCommand({ ConnectionId: connectionId, Data: encoder.encode(frame) }),
+        );
+        return { status: 'ok' };
+      } catch (error) {
+        if (isGone(error)) return { status: 'gone' };
+        return { status: 'failed', errorName: (error as Error)?.name ?? 'Error' };
+      }
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { loadConfig, type RelayConfig } from './config.js';
+import type { WebSocketEvent } from './events.js';
+import { managementEndpoint, type Poster, posterFor } from './poster.js';
+import { documentClient } from './store/client.js';
+import type { TableRef } from './store/connections.js';
+
+export interface RelayContext {
+  config: RelayConfig;
+  table: TableRef;
+  poster: Poster;
+}
+
+/** Configuration, table and poster for one message event (clients come from the container caches). */
+export function relayContext(event: WebSocketEvent): RelayContext {
+  const config = loadConfig();
+  const endpoint = managementEndpoint(config.managementEndpoint, event.requestContext);
+  if (!endpoint)
+    throw new Error('no management endpoint: set MANAGEMENT_ENDPOINT or send domainName and stage');
+  return {
+    config,
+    table: { db: documentClient(config.dynamodbEndpoint, config.region), tableName: config.tableName },
+    poster: posterFor(endpoint),
+  };
+}

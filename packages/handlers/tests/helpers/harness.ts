@@ -1,0 +1,63 @@
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { createRelayTable } from '../../src/store/table.js';
+import { type DynaliteServer, startDynalite } from './dynalite.js';
+import { type FakeManagementApi, startManagementApi } from './management.js';
+import { loadHandlers, TestRelay } from './relay.js';
+
+export const TABLE_NAME = 'mpc-relay-test';
+
+export interface Harness {
+  relay: TestRelay;
+  dynalite: DynaliteServer;
+  management: FakeManagementApi;
+  docs: DynamoDBDocumentClient;
+  /** Every item of a partition (test inspection only). */
+  items(pk: string): Promise<Record<string, unknown>[]>;
+  /** Empties the table and the recorded posts between tests. */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * dynalite + the fake management API + the handlers (sources or built bundles), wired through the
+ * same environment variables the local gateway sets.
+ */
+export async function startHarness(from: 'src' | 'dist', env: Record<string, string> = {}): Promise<Harness> {
+  const dynalite = await startDynalite(TABLE_NAME);
+  const management = await startManagementApi('production');
+  Object.assign(process.env, {
+    TABLE_NAME,
+    DYNAMODB_ENDPOINT: dynalite.endpoint,
+    MANAGEMENT_ENDPOINT: management.endpoint,
+    ...env,
+  });
+  const handlers = await loadHandlers(from);
+  const docs = DynamoDBDocumentClient.from(dynalite.client);
+  return {
+    relay: new TestRelay(handlers, management),
+    dynalite,
+    management,
+    docs,
+    async items(pk) {
+      const result = await docs.send(
+        new QueryCommand({
+          TableName: TABLE_NAME,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ConsistentRead: true,
+        }),
+      );
+      return (result.Items ?? []) as Record<string, unknown>[];
+    },
+    async reset() {
+      await dynalite.client.send(new DeleteTableCommand({ TableName: TABLE_NAME }));
+      await createRelayTable(dynalite.client, TABLE_NAME);
+      management.clear();
+    },
+    async close() {
+      await management.close();
+      await dynalite.close();
+    },
+  };
+}
