@@ -1,0 +1,11 @@
+export type { SignatureFields, SigningBackend, SigningRequest, SigningResult } from './backend.js';
+export { type BackoffOptions, backoffCeiling, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+export * from './client.js';
+export * from './cosigner.js';
+export * from './digest.js';
+export * from './errors.js';
+export { DEFAULT_KEEPALIVE, type KeepaliveOptions } from './keepalive.js';
+export * from './keys.js';
+export { Outbox, type OutboxEntry, type OutboxOptions } from './outbox.js';
+export * from './single-key.js';
+export { buildConnectUrl, redactUrl, type TokenPlacement } from './url.js';

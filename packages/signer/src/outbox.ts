@@ -1,0 +1,146 @@
+/**
+ * The outbox: frames a caller asked to send, kept in order until the transport has taken them.
+ *
+ * Life of an entry: `enqueue` (pending) -> `take` (in flight: handed to a socket) -> either
+ * `settle` (done, removed, its promise resolves) or `requeue` (the socket failed before it took
+ * the frame: back into pending at its original position, so order is preserved).
+ *
+ * Release policy. With the seed protocol there are no acknowledgements, so the client settles an
+ * entry as soon as the socket reports the frame written (the `ws.send` callback). A frame written
+ * to a connection that dies before the relay processed it cannot be detected and is lost: the seed
+ * protocol is at-most-once for the frame in flight at that moment, and exactly-once for every frame
+ * queued while disconnected (it is written once, after the reconnect). Nothing is ever written
+ * twice by the library.
+ *
+ * Seam for protocol v2 (issue 8): each entry has a stable `clientMsgId`. A v2 client will settle on
+ * the relay's ack (`settle(clientMsgId)`) instead of on the socket write, and call
+ * `requeueInFlight()` on reconnect so every unacknowledged frame is written again with the same id
+ * (at-least-once, duplicates suppressed by the relay: effectively exactly-once).
+ */
+import { ClientClosedError, OutboxFullError } from './errors.js';
+
+export interface OutboxEntry {
+  /** Order of the entry (monotonic per outbox). */
+  readonly seq: number;
+  /** A stable id for the frame; protocol v2 will send it as `clientMsgId`. */
+  readonly clientMsgId: string;
+  /** The exact text to write. */
+  readonly text: string;
+  /** How many times it has been handed to a socket. */
+  attempts: number;
+}
+
+interface Tracked {
+  entry: OutboxEntry;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+export interface OutboxOptions {
+  /** Most frames kept (pending + in flight); `enqueue` beyond it rejects with OutboxFullError. */
+  maxEntries: number;
+  /** Prefix of generated client message ids. */
+  idPrefix?: string;
+}
+
+export class Outbox {
+  readonly #pending: Tracked[] = [];
+  readonly #inFlight = new Map<string, Tracked>();
+  readonly #maxEntries: number;
+  readonly #idPrefix: string;
+  #seq = 0;
+
+  constructor(options: OutboxOptions) {
+    this.#maxEntries = options.maxEntries;
+    this.#idPrefix = options.idPrefix ?? `m${Date.now().toString(36)}-`;
+  }
+
+  /** Frames waiting for a socket. */
+  get pendingCount(): number {
+    return this.#pending.length;
+  }
+
+  /** Frames handed to a socket and not yet settled. */
+  get inFlightCount(): number {
+    return this.#inFlight.size;
+  }
+
+  get size(): number {
+    return this.#pending.length + this.#inFlight.size;
+  }
+
+  /**
+   * Queues a frame. The promise resolves when the entry is settled and rejects when it is dropped
+   * (`clear`). It never causes an unhandled rejection if the caller ignores it.
+   */
+  enqueue(text: string | ((clientMsgId: string) => string)): { entry: OutboxEntry; done: Promise<void> } {
+    if (this.size >= this.#maxEntries) throw new OutboxFullError(this.#maxEntries);
+    const seq = ++this.#seq;
+    const clientMsgId = `${this.#idPrefix}${seq}`;
+    const entry: OutboxEntry = {
+      seq,
+      clientMsgId,
+      text: typeof text === 'function' ? text(clientMsgId) : text,
+      attempts: 0,
+    };
+    let resolve!: () => void;
+    let reject!: (error: Error) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    done.catch(() => {});
+    this.#pending.push({ entry, resolve, reject });
+    return { entry, done };
+  }
+
+  /** Takes the oldest pending entry and marks it in flight. */
+  take(): OutboxEntry | undefined {
+    const tracked = this.#pending.shift();
+    if (!tracked) return undefined;
+    tracked.entry.attempts += 1;
+    this.#inFlight.set(tracked.entry.clientMsgId, tracked);
+    return tracked.entry;
+  }
+
+  /** The entry is done (written, or acknowledged in v2): removes it and resolves its promise. */
+  settle(clientMsgId: string): boolean {
+    const tracked = this.#inFlight.get(clientMsgId);
+    if (!tracked) return false;
+    this.#inFlight.delete(clientMsgId);
+    tracked.resolve();
+    return true;
+  }
+
+  /** The socket did not take the entry: puts it back among the pending ones, in order. */
+  requeue(clientMsgId: string): boolean {
+    const tracked = this.#inFlight.get(clientMsgId);
+    if (!tracked) return false;
+    this.#inFlight.delete(clientMsgId);
+    this.#insertInOrder(tracked);
+    return true;
+  }
+
+  /** Puts every in-flight entry back among the pending ones (v2 reconnect), in order. */
+  requeueInFlight(): number {
+    const all = [...this.#inFlight.values()];
+    this.#inFlight.clear();
+    for (const tracked of all) this.#insertInOrder(tracked);
+    return all.length;
+  }
+
+  /** Drops everything, rejecting each entry's promise (used by `close()`). */
+  clear(error: Error = new ClientClosedError()): number {
+    const all = [...this.#inFlight.values(), ...this.#pending];
+    this.#inFlight.clear();
+    this.#pending.length = 0;
+    for (const tracked of all) tracked.reject(error);
+    return all.length;
+  }
+
+  #insertInOrder(tracked: Tracked): void {
+    const index = this.#pending.findIndex((other) => other.entry.seq > tracked.entry.seq);
+    if (index < 0) this.#pending.push(tracked);
+    else this.#pending.splice(index, 0, tracked);
+  }
+}
