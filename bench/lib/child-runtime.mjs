@@ -1,0 +1,41 @@
+/**
+ * Child side of the IPC plumbing: the standard commands every server under test answers
+ * (memory after GC, CPU time, close), plus the server's own commands.
+ */
+
+export function serveChild(commands, close) {
+  process.on('message', async (msg) => {
+    if (!msg || typeof msg.cmd !== 'string') return;
+    if (msg.cmd === 'close') {
+      try {
+        await close();
+      } finally {
+        process.exit(0);
+      }
+      return;
+    }
+    const fn = commands[msg.cmd] ?? standard[msg.cmd];
+    try {
+      if (!fn) throw new Error(`unknown command ${msg.cmd}`);
+      const result = await fn(msg.payload ?? {});
+      process.send({ id: msg.id, result });
+    } catch (error) {
+      process.send({ id: msg.id, error: String(error?.stack ?? error) });
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+const standard = {
+  /** Memory after a full GC (the child runs with --expose-gc), in bytes. */
+  memory() {
+    for (let i = 0; i < 3; i++) globalThis.gc?.();
+    const m = process.memoryUsage();
+    return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
+  },
+  /** Cumulative user+system CPU time of this process, in microseconds, with a wall clock stamp. */
+  cpu() {
+    const c = process.cpuUsage();
+    return { user: c.user, system: c.system, wallMs: Number(process.hrtime.bigint()) / 1e6 };
+  },
+};

@@ -1,0 +1,234 @@
+/**
+ * Outside-in instrumentation of the relay process (no change to the relay's code):
+ * - every handler invocation is counted and timed (hooks.mjs wraps each bundle's `handler`), and
+ *   runs inside an AsyncLocalStorage context naming its route;
+ * - every outgoing HTTP request of the process is seen by wrapping `http.request`: DynamoDB calls
+ *   (by their `X-Amz-Target` header, to dynalite) and management API posts (`/@connections/`) are
+ *   counted, timed (request -> response end) and attributed to the route whose handler made them.
+ * DynamoDB request bodies are parsed for the operation's shape (Query index, ConsistentRead) and
+ * the size of items written, so the cost model can use DynamoDB's capacity-unit rules.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import http from 'node:http';
+import https from 'node:https';
+import { syncBuiltinESMExports } from 'node:module';
+
+const als = new AsyncLocalStorage();
+const MAX_SAMPLES = 50_000;
+
+let routes = new Map();
+let outside = newBucket('(outside any handler)');
+let items = new Map();
+
+function newBucket(key) {
+  return {
+    key,
+    invocations: 0,
+    errors: 0,
+    handlerMs: [],
+    dynamodb: {},
+    dynamodbRequests: 0,
+    dynamodbMs: [],
+    dynamodbMsPerInvocation: [],
+    ownMs: [],
+    posts: 0,
+    postMs: [],
+    postStatus: {},
+    queries: {},
+    otherHttp: 0,
+  };
+}
+
+function bucketFor(key) {
+  let b = routes.get(key);
+  if (!b) {
+    b = newBucket(key);
+    routes.set(key, b);
+  }
+  return b;
+}
+
+function push(list, value) {
+  if (list.length < MAX_SAMPLES) list.push(value);
+}
+
+function now() {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+function routeKeyOf(name, event) {
+  if (name === 'authorizer') return 'authorizer ($connect)';
+  const ctx = event?.requestContext ?? {};
+  const route = ctx.routeKey ?? name;
+  if (route === 'sendServer') {
+    const peer = ctx.authorizer?.peerType;
+    if (peer === 'mpc') return 'sendServer (mpc -> cli)';
+    if (peer === 'cli') return 'sendServer (cli -> mpc)';
+  }
+  return route;
+}
+
+globalThis.__benchWrapHandler = (name, fn) => {
+  if (typeof fn !== 'function') return fn;
+  return async function benchWrappedHandler(event, context) {
+    const key = routeKeyOf(name, event);
+    const bucket = bucketFor(key);
+    const rec = { bucket, dynamodbMs: 0, postMs: 0 };
+    bucket.invocations++;
+    const t0 = now();
+    try {
+      return await als.run(rec, () => fn(event, context));
+    } catch (error) {
+      bucket.errors++;
+      throw error;
+    } finally {
+      const ms = now() - t0;
+      push(bucket.handlerMs, ms);
+      push(bucket.dynamodbMsPerInvocation, rec.dynamodbMs);
+      // Own code: the handler's time minus the calls it awaited (store, management API).
+      push(bucket.ownMs, ms - rec.dynamodbMs - rec.postMs);
+    }
+  };
+};
+
+/** DynamoDB item size (bytes) by the documented rules, from its JSON AttributeValue map. */
+export function itemSize(item) {
+  let size = 0;
+  for (const [name, value] of Object.entries(item ?? {})) size += Buffer.byteLength(name) + valueSize(value);
+  return size;
+}
+
+function valueSize(v) {
+  if (v == null || typeof v !== 'object') return 0;
+  if ('S' in v) return Buffer.byteLength(v.S);
+  if ('N' in v) return Math.ceil(String(v.N).replace(/[-.]/g, '').replace(/^0+/, '').length / 2) + 1;
+  if ('B' in v) return Buffer.from(v.B, 'base64').length;
+  if ('BOOL' in v || 'NULL' in v) return 1;
+  if ('M' in v) return 3 + itemSize(v.M) + Object.keys(v.M).length;
+  if ('L' in v) return 3 + v.L.reduce((s, x) => s + valueSize(x) + 1, 0);
+  if ('SS' in v) return v.SS.reduce((s, x) => s + Buffer.byteLength(x), 0);
+  if ('NS' in v) return v.NS.reduce((s, x) => s + valueSize({ N: x }), 0);
+  return 0;
+}
+
+function kindOf(item) {
+  const pk = item?.pk?.S ?? '';
+  const prefix = pk.split('#')[0] || '?';
+  return prefix;
+}
+
+function describeDynamoBody(op, text) {
+  try {
+    const body = JSON.parse(text);
+    if (op === 'PutItem' && body.Item) {
+      const kind = kindOf(body.Item);
+      const entry = items.get(kind) ?? { kind, writes: 0, maxBytes: 0, totalBytes: 0, hasGsiKey: false };
+      const size = itemSize(body.Item);
+      entry.writes++;
+      entry.totalBytes += size;
+      entry.maxBytes = Math.max(entry.maxBytes, size);
+      entry.hasGsiKey ||= 'gsi1pk' in body.Item;
+      items.set(kind, entry);
+      return `PutItem ${kind}`;
+    }
+    if (op === 'Query') {
+      const pk = Object.values(body.ExpressionAttributeValues ?? {}).find(
+        (v) => typeof v?.S === 'string' && v.S.includes('#'),
+      );
+      const kind = pk ? pk.S.split('#')[0] : '?';
+      return `Query ${kind}${body.IndexName ? ` index=${body.IndexName}` : ''}${body.ConsistentRead ? ' consistent' : ''}`;
+    }
+    if (op === 'GetItem' || op === 'DeleteItem' || op === 'UpdateItem') {
+      return `${op} ${kindOf(body.Key)}${body.ConsistentRead ? ' consistent' : ''}`;
+    }
+    if (op === 'BatchWriteItem') {
+      const n = Object.values(body.RequestItems ?? {}).reduce((s, list) => s + list.length, 0);
+      return `BatchWriteItem x${n}`;
+    }
+    if (op === 'TransactWriteItems') return `TransactWriteItems x${(body.TransactItems ?? []).length}`;
+  } catch {
+    // not JSON: keep the bare operation name
+  }
+  return op;
+}
+
+function headerOf(headers, name) {
+  if (!headers) return undefined;
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return String(v);
+  return undefined;
+}
+
+function wrapRequest(original) {
+  return function benchRequest(...args) {
+    const req = original.apply(this, args);
+    try {
+      observe(req, args);
+    } catch {
+      // never break the relay because of the bench
+    }
+    return req;
+  };
+}
+
+function observe(req, args) {
+  const options = typeof args[0] === 'object' && !(args[0] instanceof URL) ? args[0] : (args[1] ?? {});
+  const path = req.path ?? options.path ?? '';
+  const target = headerOf(options.headers, 'x-amz-target') ?? req.getHeader?.('x-amz-target');
+  const rec = als.getStore();
+  const bucket = rec?.bucket ?? outside;
+  const t0 = now();
+  if (target?.startsWith('DynamoDB_')) {
+    const op = target.split('.')[1] ?? target;
+    let described = op;
+    const end = req.end;
+    req.end = function benchEnd(chunk, ...rest) {
+      if (typeof chunk === 'string' || Buffer.isBuffer(chunk))
+        described = describeDynamoBody(op, chunk.toString());
+      return end.call(this, chunk, ...rest);
+    };
+    req.on('response', (res) => {
+      res.on('end', () => {
+        const ms = now() - t0;
+        bucket.dynamodbRequests++;
+        bucket.dynamodb[described] = (bucket.dynamodb[described] ?? 0) + 1;
+        push(bucket.dynamodbMs, ms);
+        if (rec) rec.dynamodbMs += ms;
+      });
+    });
+    return;
+  }
+  if (/\/(@|%40)connections\//i.test(path) && (req.method ?? options.method) === 'POST') {
+    req.on('response', (res) => {
+      res.on('end', () => {
+        const ms = now() - t0;
+        bucket.posts++;
+        bucket.postStatus[res.statusCode] = (bucket.postStatus[res.statusCode] ?? 0) + 1;
+        push(bucket.postMs, ms);
+        if (rec) rec.postMs += ms;
+      });
+    });
+    return;
+  }
+  bucket.otherHttp++;
+}
+
+export function install() {
+  http.request = wrapRequest(http.request);
+  https.request = wrapRequest(https.request);
+  syncBuiltinESMExports();
+}
+
+export function reset() {
+  routes = new Map();
+  outside = newBucket('(outside any handler)');
+  items = new Map();
+}
+
+/** Raw counters (samples included) for the parent to summarize. */
+export function snapshot() {
+  return {
+    routes: [...routes.values()],
+    outside,
+    items: [...items.values()],
+  };
+}

@@ -1,0 +1,591 @@
+/**
+ * The bench's outputs: a table for the terminal and BENCHMARKS.md, both from results.json.
+ */
+
+/** Figures other people measured (quoted from the design notes, not measured by this bench). */
+export const QUOTED = {
+  source:
+    'docs/design notes of this project ("Performance budgets"): measured by others on this kind of machine (2 cores), a relay like ours on dynalite, one mpc -> cli hop, sequential. Quoted, not measured by this bench.',
+  serverlessOffline: {
+    hopMedianMs: '10-13',
+    hopMedianMsLow: 10,
+    hopMedianMsHigh: 13,
+    ratioToBareWs: 36,
+    messagesPerSecond: 'under 100',
+  },
+  architectSandbox: { hopMedianMs: '275', hopMedianMsLow: 275, hopMedianMsHigh: 275 },
+};
+
+const dash = '-';
+
+function fmt(x, digits = 2) {
+  if (x === undefined || x === null || Number.isNaN(x)) return dash;
+  if (typeof x === 'number') {
+    if (Math.abs(x) >= 100) return String(Math.round(x));
+    return String(Number(x.toFixed(digits)));
+  }
+  return String(x);
+}
+
+function dist(d) {
+  if (!d?.n) return [dash, dash, dash, dash, dash];
+  return [fmt(d.min, 3), fmt(d.median, 3), fmt(d.p95, 3), fmt(d.p99, 3), String(d.n)];
+}
+
+function kb(bytes) {
+  return bytes === undefined ? dash : `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+function textTable(headers, rows) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i] ?? '').length)));
+  const line = (cells) => cells.map((c, i) => String(c ?? '').padEnd(widths[i])).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function mdTable(headers, rows) {
+  const esc = (c) => String(c ?? '').replace(/\|/g, '\\|');
+  return [
+    `| ${headers.map(esc).join(' | ')} |`,
+    `|${headers.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+function latencyRows(r) {
+  const rows = [];
+  if (r.baseline?.hop) rows.push(['bare ws forwarder: hop', ...dist(r.baseline.hop.latencyMs)]);
+  if (r.relay?.hop) rows.push(['local relay: hop (mpc -> cli)', ...dist(r.relay.hop.latencyMs)]);
+  if (r.baseline?.roundTrip)
+    rows.push(['bare ws forwarder: round trip', ...dist(r.baseline.roundTrip.latencyMs)]);
+  if (r.relay?.roundTrip)
+    rows.push(['local relay: PartialSig -> FullSig', ...dist(r.relay.roundTrip.latencyMs)]);
+  return rows;
+}
+
+function throughputRows(r) {
+  const rows = [];
+  for (const [name, section] of [
+    ['bare ws', r.baseline?.throughput],
+    ['relay', r.relay?.throughput],
+  ]) {
+    for (const s of section?.stages ?? []) {
+      rows.push([
+        name,
+        `${s.pairs} x ${s.window}`,
+        String(s.messagesPerSecond),
+        String(s.lost),
+        fmt(s.hopLatencyMs?.median, 2),
+        fmt(s.hopLatencyMs?.p99, 2),
+        `${fmt(s.serverCpuPercent, 0)}%`,
+        `${fmt(s.clientCpuPercent, 0)}%`,
+      ]);
+    }
+  }
+  return rows;
+}
+
+function routeRows(r) {
+  const routes = [...(r.relay?.routes ?? []), ...(r.relay?.scale?.connectRoutes ?? [])];
+  if (r.relay?.scale?.disconnectRoute) routes.push(r.relay.scale.disconnectRoute);
+  return routes
+    .filter((x) => x.invocations > 0)
+    .map((x) => [
+      x.route,
+      String(x.invocations),
+      fmt(x.dynamodbRequestsPerInvocation, 2),
+      Object.entries(x.dynamodbOperationsPerInvocation)
+        .map(([op, n]) => `${op} x${fmt(n, 2)}`)
+        .join(', ') || 'none',
+      fmt(x.postsPerInvocation, 2),
+      fmt(x.handlerMs?.median, 3),
+    ]);
+}
+
+function coldRows(r) {
+  return (r.coldStart?.bundles ?? []).map((b) => [
+    b.handler,
+    kb(b.bundle.rawBytes),
+    kb(b.bundle.gzipBytes),
+    fmt(b.importMs.median, 1),
+    fmt(b.wholeProcessMs.median, 1),
+    kb(b.naive?.rawBytes),
+    fmt(b.naive?.importMs?.median, 1),
+    b.ratio ? `${fmt(b.ratio.importMedian, 1)}x` : dash,
+    b.ratio ? `${fmt(b.ratio.wholeProcessMedian, 2)}x` : dash,
+  ]);
+}
+
+function scaleRows(r) {
+  const rows = [];
+  for (const [name, s] of [
+    ['bare ws', r.baseline?.scale],
+    ['relay', r.relay?.scale],
+  ]) {
+    for (const l of s?.levels ?? []) {
+      rows.push([
+        name,
+        String(l.held),
+        fmt(l.rssMb, 1),
+        fmt(l.heapUsedMb, 1),
+        fmt(l.rssMbPer1k, 1),
+        fmt(l.heapKbPerConnection, 1),
+        String(l.acceptedPerSecond),
+      ]);
+    }
+  }
+  return rows;
+}
+
+function costRows(r) {
+  const rows = [];
+  for (const s of r.cost?.perMillionMessages ?? []) {
+    for (const l of s.lines)
+      rows.push([s.name, l.item, `${fmt(l.quantity, 1)} ${l.unit}`, `$${l.usd.toFixed(4)}`]);
+    rows.push([s.name, 'total', '', `$${s.totalUsd.toFixed(4)}`]);
+  }
+  return rows;
+}
+
+const H = {
+  latency: ['distribution (ms)', 'min', 'median', 'p95', 'p99', 'n'],
+  throughput: [
+    'server',
+    'pairs x window',
+    'msg/s',
+    'lost',
+    'hop median ms',
+    'hop p99 ms',
+    'server CPU',
+    'bench CPU',
+  ],
+  routes: [
+    'route',
+    'invocations',
+    'DynamoDB req/inv',
+    'operations per invocation',
+    'posts/inv',
+    'handler median ms',
+  ],
+  cold: [
+    'handler',
+    'raw',
+    'gzip',
+    'import ms',
+    'process ms',
+    'naive raw',
+    'naive import ms',
+    'import ratio',
+    'process ratio',
+  ],
+  scale: [
+    'server',
+    'idle connections',
+    'RSS MB',
+    'heap MB',
+    'RSS MB per 1k',
+    'heap KB per conn',
+    'accepted/s',
+  ],
+  cost: ['scenario', 'item', 'quantity per 1M messages', 'USD per 1M'],
+};
+
+export function headline(r) {
+  const out = {};
+  out.hopMedianMs = r.relay?.hop?.latencyMs?.median;
+  out.baselineHopMedianMs = r.baseline?.hop?.latencyMs?.median;
+  out.hopRatio = r.ratio?.hopMedian;
+  out.roundTripMedianMs = r.relay?.roundTrip?.latencyMs?.median;
+  out.roundTripRatio = r.ratio?.roundTripMedian;
+  out.throughput = r.relay?.throughput?.saturation?.bestZeroLossMessagesPerSecond;
+  out.baselineThroughput = r.baseline?.throughput?.saturation?.bestZeroLossMessagesPerSecond;
+  out.saturation = r.relay?.throughput?.saturation?.resource;
+  out.dynamodb = r.dynamodbRequestsPerMessage;
+  const ratios = (r.coldStart?.bundles ?? [])
+    .map((b) => b.ratio?.importMedian)
+    .filter((x) => typeof x === 'number');
+  out.coldStartImportRatioRange = ratios.length ? [Math.min(...ratios), Math.max(...ratios)] : undefined;
+  const hot = (r.coldStart?.bundles ?? []).find((b) => b.handler === 'sendServer');
+  out.sendServerImportMs = hot?.importMs?.median;
+  out.sendServerNaiveImportMs = hot?.naive?.importMs?.median;
+  const lastLevel = r.relay?.scale?.levels?.at(-1);
+  out.rssMbPer1kConnections = lastLevel?.rssMbPer1k;
+  out.maxIdleConnections = lastLevel?.held;
+  out.acceptedPerSecond = r.relay?.scale?.levels?.[0]?.acceptedPerSecond;
+  out.costPerMillionUsd = r.cost?.perMillionMessages?.[0]?.totalUsd;
+  return out;
+}
+
+export function renderTerminal(r) {
+  const parts = [];
+  parts.push(
+    `\nmpc-relay bench, ${r.date}: ${r.machine.cpuModel}, ${r.machine.cores} cores, Node ${r.machine.node}${r.quick ? ' (QUICK: not figures)' : ''}\n`,
+  );
+  parts.push(textTable(H.latency, latencyRows(r)));
+  if (r.ratio) {
+    parts.push(
+      `relay / bare ws: hop median x${fmt(r.ratio.hopMedian)}, p99 x${fmt(r.ratio.hopP99)}, round trip median x${fmt(r.ratio.roundTripMedian)}`,
+    );
+  }
+  if (r.relay?.skipped) parts.push(`relay: ${r.relay.skipped}`);
+  if (r.breakdown) {
+    const b = r.breakdown;
+    parts.push(
+      `one hop (median ms): total ${fmt(b.hopMedianMs, 3)} = gateway + I/O ${fmt(b.gatewayAndIoMedianMs, 3)} + handler own code ${fmt(b.handlerOwnCodeMedianMs, 3)} + DynamoDB ${fmt(b.dynamodbMedianMsPerMessage, 3)} (+ management POST ${fmt(b.postMedianMs, 3)}, partly the gateway)`,
+    );
+  }
+  const tp = throughputRows(r);
+  if (tp.length) parts.push(`\n${textTable(H.throughput, tp)}`);
+  const sat = r.relay?.throughput?.saturation;
+  if (sat)
+    parts.push(
+      `relay saturates at ${sat.bestZeroLossMessagesPerSecond} msg/s with zero loss: ${sat.resource}`,
+    );
+  const prof = r.relay?.throughput?.profile;
+  if (prof) {
+    parts.push(
+      `relay CPU profile at saturation: ${prof.categories
+        .slice(0, 6)
+        .map((c) => `${c.category} ${c.share}%`)
+        .join('; ')}`,
+    );
+  }
+  const routes = routeRows(r);
+  if (routes.length) parts.push(`\n${textTable(H.routes, routes)}`);
+  if (r.budget) {
+    parts.push(
+      `hot path: ${r.budget.hotPathDynamodbMax} DynamoDB requests (budget ${r.budget.hotPathDynamodbLimit}: ${r.budget.withinBudget ? 'within' : 'OVER'}), ${fmt(r.budget.lambdaInvocationsPerMessage)} Lambda invocations and ${fmt(r.budget.managementPostsPerMessage)} management posts per relayed message${r.budget.scanOnMessagePath ? ', SCAN on a message path!' : ''}`,
+    );
+  }
+  const cold = coldRows(r);
+  if (cold.length) parts.push(`\n${textTable(H.cold, cold)}`);
+  if (r.coldStart?.emptyModule) {
+    parts.push(
+      `empty module: import ${fmt(r.coldStart.emptyModule.importMs.median, 1)} ms, process ${fmt(r.coldStart.emptyModule.wholeProcessMs.median, 1)} ms (the floor)`,
+    );
+  }
+  const scale = scaleRows(r);
+  if (scale.length) parts.push(`\n${textTable(H.scale, scale)}`);
+  const cost = costRows(r);
+  if (cost.length) parts.push(`\n${textTable(H.cost, cost)}`);
+  if (r.cost) {
+    parts.push(
+      `connections: $${r.cost.connections.per1000ConnectionsMonthUsd} per 1000 connections held a month (connection minutes only)`,
+    );
+  }
+  parts.push(`\nwhole run: ${r.durationSeconds} s\n`);
+  return `${parts.join('\n')}\n`;
+}
+
+export function renderMarkdown(r) {
+  const h = headline(r);
+  const m = r.machine;
+  const b = r.breakdown;
+  const sat = r.relay?.throughput?.saturation;
+  const prof = r.relay?.throughput?.profile;
+  const lines = [];
+  const p = (...xs) => lines.push(...xs);
+  p(
+    '# Benchmarks',
+    '',
+    '<!-- Generated by `pnpm bench` (bench/run.mjs); edit bench/lib/report.mjs, not this file. -->',
+    '',
+    'What the relay costs, measured: latency against a bare WebSocket forwarder, where the time goes,',
+    'throughput, DynamoDB requests per message, cold start of the Lambda bundles, how many idle',
+    'connections one local relay holds, and what a million relayed messages cost on AWS.',
+    'CI does not run this: it asserts nothing about speed (machines are noisy). Run it yourself:',
+    '',
+    '```sh',
+    'pnpm bench                         # builds, then runs everything (a few minutes on 2 cores)',
+    'node bench/run.mjs --skip=coldstart,scale   # only latency and throughput',
+    'node bench/run.mjs --quick --no-write       # a few seconds: checks the scripts still work',
+    '```',
+    '',
+    'It prints a table, writes every figure to `bench/results.json` (machine, date, samples summaries)',
+    'and rewrites this file.',
+    '',
+    `## Latest run`,
+    '',
+    `${r.date.slice(0, 10)} on ${m.cpuModel}, ${m.cores} cores, ${m.totalMemoryGb} GB, Node ${m.node}, ${m.platform}, \`ulimit -n\` ${m.fileDescriptorLimit}. Command: \`${r.command}\` (${r.durationSeconds} s).${r.quick ? ' **Quick mode: these are not figures.**' : ''}`,
+    '',
+    '### Headline',
+    '',
+  );
+  const rows = [];
+  if (h.hopMedianMs !== undefined) {
+    rows.push([
+      'one relayed hop (mpc -> cli), median',
+      `${fmt(h.hopMedianMs, 3)} ms`,
+      `bare ws: ${fmt(h.baselineHopMedianMs, 3)} ms, ratio x${fmt(h.hopRatio)}`,
+    ]);
+    rows.push([
+      'seed round trip PartialSig -> FullSig, median',
+      `${fmt(h.roundTripMedianMs, 3)} ms`,
+      `ratio to bare ws x${fmt(h.roundTripRatio)}`,
+    ]);
+  }
+  if (h.throughput !== undefined)
+    rows.push([
+      'throughput, zero loss',
+      `${h.throughput} msg/s`,
+      `bare ws: ${h.baselineThroughput} msg/s; limit: ${h.saturation}`,
+    ]);
+  if (h.dynamodb) {
+    rows.push([
+      'DynamoDB requests per relayed message',
+      `${fmt(h.dynamodb['sendServer (mpc -> cli)'])} (mpc -> cli), ${fmt(h.dynamodb['sendServer (cli -> mpc)'])} (cli -> mpc)`,
+      'budget 2 on the hot path',
+    ]);
+  }
+  if (r.budget)
+    rows.push([
+      'Lambda invocations / management posts per message',
+      `${fmt(r.budget.lambdaInvocationsPerMessage)} / ${fmt(r.budget.managementPostsPerMessage)}`,
+      'budget 1 / 1',
+    ]);
+  if (h.sendServerImportMs !== undefined) {
+    rows.push([
+      'cold start, sendServer module import, median',
+      `${fmt(h.sendServerImportMs, 1)} ms`,
+      `naive bundle: ${fmt(h.sendServerNaiveImportMs, 1)} ms; all handlers: naive / ours x${h.coldStartImportRatioRange?.join(' to x')}`,
+    ]);
+  }
+  if (h.rssMbPer1kConnections !== undefined) {
+    rows.push([
+      'memory per 1k idle connections (RSS)',
+      `${fmt(h.rssMbPer1kConnections, 1)} MB`,
+      `${h.maxIdleConnections} held; ${h.acceptedPerSecond} connections accepted/s`,
+    ]);
+  }
+  if (h.costPerMillionUsd !== undefined)
+    rows.push([
+      'AWS cost per million relayed messages',
+      `$${h.costPerMillionUsd.toFixed(2)}`,
+      'us-east-1 list prices, see the cost model',
+    ]);
+  p(mdTable(['figure', 'value', 'context'], rows), '');
+
+  p(
+    '### How to read the figures',
+    '',
+    '- Every distribution gives min / median / p95 / p99 and n, in milliseconds. Compare medians; p99 on a',
+    '  shared 2-core machine is noise-prone (GC, the other process).',
+    '- The **ratio to the bare `ws` forwarder** is the figure that travels across machines: the forwarder',
+    '  (bench/lib/baseline-server.mjs) pairs two sockets and writes each frame to the other, no parsing,',
+    '  no handler, no store. It is the floor of two loopback WebSocket hops in Node on that machine.',
+    '- The servers run in their own child process (CPU and memory measured alone); the clients are raw',
+    '  `ws` sockets in the bench process speaking the seed protocol (`getConnectionId`, then `sendServer`',
+    "  with the seed's PartialSig / FullSig frames). Loopback only.",
+    '- Counts (DynamoDB requests, invocations, posts) are exact, not sampled; they are what AWS bills.',
+    '  Times measured locally are not AWS times: dynalite on loopback answers in a fraction of the',
+    '  milliseconds DynamoDB takes, and the local gateway has no network between it and the handlers.',
+    '',
+    '## Latency',
+    '',
+    mdTable(H.latency, latencyRows(r)),
+    '',
+  );
+  if (r.ratio) {
+    p(
+      `Relay / bare ws: hop median x${fmt(r.ratio.hopMedian)}, p95 x${fmt(r.ratio.hopP95)}, p99 x${fmt(r.ratio.hopP99)}; round trip median x${fmt(r.ratio.roundTripMedian)}.`,
+      `Sequential: one message in flight, ${r.plan.hops} hops after ${r.plan.hopWarmup} warm-up ones, ${r.plan.roundTrips} round trips after ${r.plan.rtWarmup}.`,
+      '',
+    );
+  }
+  if (r.relay?.skipped) p(`Relay not measured: ${r.relay.skipped}.`, '');
+  p('### Compared with other local emulators (quoted, not measured by us)', '');
+  const q = QUOTED;
+  const ours = h.hopMedianMs;
+  p(
+    mdTable(
+      ['local setup', 'hop median', 'ratio to bare ws', 'throughput', 'source'],
+      [
+        [
+          'this relay (local gateway + bundles + dynalite)',
+          ours !== undefined ? `${fmt(ours, 3)} ms` : dash,
+          h.hopRatio ? `x${fmt(h.hopRatio)}` : dash,
+          h.throughput ? `${h.throughput} msg/s` : dash,
+          'measured by this bench',
+        ],
+        [
+          'serverless-offline',
+          `${q.serverlessOffline.hopMedianMs} ms`,
+          `about x${q.serverlessOffline.ratioToBareWs}`,
+          `${q.serverlessOffline.messagesPerSecond} msg/s`,
+          'quoted from the design notes',
+        ],
+        [
+          'Architect sandbox',
+          `about ${q.architectSandbox.hopMedianMs} ms`,
+          dash,
+          dash,
+          'quoted from the design notes',
+        ],
+      ],
+    ),
+    '',
+    `The quoted figures were measured by others on this kind of machine (2 cores), a relay like ours on dynalite, one mpc -> cli hop, sequential; this bench did not run those tools (not installed here).${ours !== undefined ? ` Against the faster of them (serverless-offline, 10 ms at best) this relay's median hop is ${fmt(10 / ours, 1)}x to ${fmt(13 / ours, 1)}x faster.` : ''}`,
+    '',
+  );
+  if (b) {
+    p(
+      '## Where the time goes on one relayed message',
+      '',
+      mdTable(
+        ['part', 'median ms', 'how it is measured'],
+        [
+          ['whole hop (mpc sends -> cli receives)', fmt(b.hopMedianMs, 3), 'clients'],
+          [
+            'handler invocation (sendServer)',
+            fmt(b.handlerMedianMs, 3),
+            "around the bundle's exported handler",
+          ],
+          [
+            '  of which DynamoDB requests',
+            fmt(b.dynamodbMedianMsPerMessage, 3),
+            'http.request to response end, summed per invocation',
+          ],
+          [
+            '  of which management POST',
+            fmt(b.postMedianMs, 3),
+            'http.request to response end (includes the gateway writing the frame to the cli)',
+          ],
+          [
+            '  of which handler own code',
+            fmt(b.handlerOwnCodeMedianMs, 3),
+            'handler minus the calls it awaited',
+          ],
+          ['gateway + WebSocket I/O', fmt(b.gatewayAndIoMedianMs, 3), 'hop - handler + POST'],
+          ['bare ws forward (the floor)', fmt(b.baselineForwardMedianMs, 3), 'baseline server'],
+        ],
+      ),
+      '',
+      `Method: ${b.method}`,
+      '',
+      'Medians of different distributions do not add up exactly; read the rows as shares.',
+      '',
+    );
+  }
+  p('## Throughput', '');
+  const tp = throughputRows(r);
+  if (tp.length) {
+    p(
+      mdTable(H.throughput, tp),
+      '',
+      `Pairs x window: that many mpc/cli pairs, each mpc keeping up to \`window\` PartialSig frames in flight (it sends the next one when its cli receives one), ${r.plan.stageMs / 1000} s per stage, then a bounded drain. Zero loss = every frame sent was received. CPU = process CPU time / wall time (100% = one core).`,
+      '',
+    );
+  }
+  if (sat)
+    p(
+      `**Saturation:** ${sat.bestZeroLossMessagesPerSecond} msg/s with zero loss at ${sat.atInFlight} in flight; limit: ${sat.resource}.`,
+      '',
+    );
+  if (prof) {
+    p(
+      `CPU profile of the relay process during a ${r.plan.profileMs / 1000} s stage at ${prof.stage.pairs} x ${prof.stage.window} (${prof.stage.messagesPerSecond} msg/s under the profiler), self time by where the code lives:`,
+      '',
+      mdTable(
+        ['code', 'share of samples', 'ms'],
+        prof.categories.map((c) => [c.category, `${c.share}%`, String(c.ms)]),
+      ),
+      '',
+    );
+  }
+  p('## DynamoDB requests, Lambda invocations, management posts', '');
+  const routes = routeRows(r);
+  if (routes.length) {
+    p(
+      mdTable(H.routes, routes),
+      '',
+      'Counted in the relay process by wrapping `http.request` (DynamoDB calls by their `X-Amz-Target`, posts by `/@connections/`) and attributed to the route whose handler made them. `$connect` / `$disconnect` rows come from the idle-connection run.',
+      '',
+    );
+  }
+  if (r.budget) {
+    p(
+      `Hot path: **${r.budget.hotPathDynamodbMax} DynamoDB requests** per relayed message (budget ${r.budget.hotPathDynamodbLimit}: ${r.budget.withinBudget ? 'within budget' : '**over budget**'}), no Scan: ${r.budget.scanOnMessagePath ? '**a Scan was seen**' : 'none seen'}. ${fmt(r.budget.lambdaInvocationsPerMessage)} Lambda invocations and ${fmt(r.budget.managementPostsPerMessage)} management posts per relayed message (budget 1 and 1). In results.json: \`dynamodbRequestsPerMessage\`.`,
+      '',
+    );
+  }
+  p('## Cold start of the handler bundles', '');
+  const cold = coldRows(r);
+  if (cold.length) {
+    p(
+      mdTable(H.cold, cold),
+      '',
+      `${r.coldStart.method} Median of ${r.coldStart.runsPerBundle} runs. An empty module costs ${fmt(r.coldStart.emptyModule.importMs.median, 1)} ms to import and ${fmt(r.coldStart.emptyModule.wholeProcessMs.median, 1)} ms of whole process: the floor.`,
+      '',
+      `Naive bundle: ${r.coldStart.naiveBuild}. Ratios are naive / ours (higher is better for ours).`,
+      '',
+      'On Lambda the init phase also loads the runtime; module start is the part a bundle controls.',
+      '',
+    );
+  }
+  p('## Scale of one local relay: idle connections', '');
+  const scale = scaleRows(r);
+  if (scale.length) {
+    const s = r.relay?.scale;
+    p(
+      mdTable(H.scale, scale),
+      '',
+      `Connections opened ${s?.handshakeConcurrency ?? 64} handshakes at a time (each runs the authorizer and \`$connect\` on the relay), held idle; memory read in the server process after a forced GC. "RSS MB per 1k" is (RSS at that level - RSS with no connection) / level x 1000. Accepted/s is the rate while reaching that level.${s?.limitedBy ? ` Limited by ${s.limitedBy}.` : ''}${s?.failures ? ` ${s.failures} handshakes failed (first: ${s.firstError}).` : ''}`,
+      '',
+    );
+  }
+  if (r.cost) {
+    const c = r.cost;
+    p(
+      '## AWS cost model',
+      '',
+      `Per million relayed messages, from the counted figures above, us-east-1 list prices, on-demand, no free tier. Lambda ${c.assumptions.lambdaArchitecture}, ${c.assumptions.lambdaMemoryMb} MB (infra default). ${c.assumptions.apiGatewayMessagesPerRelayedMessage} API Gateway messages per relayed message (${c.assumptions.apiGatewayMessagesNote}).`,
+      '',
+      mdTable(H.cost, costRows(r)),
+      '',
+      'DynamoDB request units per request:',
+      '',
+      mdTable(
+        ['request', 'per message', 'item bytes', 'WRU each', 'RRU each'],
+        c.perMillionMessages[0].dynamodb.map((d) => [
+          d.label,
+          fmt(d.count),
+          String(d.itemBytes),
+          fmt(d.wruEach),
+          fmt(d.rruEach),
+        ]),
+      ),
+      '',
+      `Item sizes measured from the items the handlers wrote (DynamoDB's size rules: attribute names + values): ${Object.entries(
+        c.assumptions.itemSizes,
+      )
+        .map(([k, v]) => `${k} ${v.maxBytes} B${v.gsiCopy ? ' (+ GSI copy)' : ''}`)
+        .join(', ')}. ${c.assumptions.gsi}. Queries read one item of that size.`,
+      '',
+      `Connections: $${c.connections.per1000ConnectionsMonthUsd} per 1000 connections held for a month (${c.connections.note})`,
+      '',
+      'Prices:',
+      '',
+      `- API Gateway: ${c.prices.apiGateway.note}`,
+      `- Lambda: ${c.prices.lambda.note}`,
+      `- DynamoDB: ${c.prices.dynamodb.note}`,
+      '',
+      `Checked ${c.prices.checkedOn}. ${c.prices.verification} Sources:`,
+      '',
+      ...c.prices.sources.map((s) => `- ${s}`),
+      '',
+    );
+  }
+  p(
+    '## Method notes',
+    '',
+    '- Every loop is bounded in count and in time, every wait has a timeout; the whole run has a 15 min',
+    '  watchdog. Ports are random (port 0) on 127.0.0.1.',
+    '- The relay is the real `startRelay` of `apps/relay` (local gateway, the built Lambda bundles, dynalite),',
+    "  in a child process. Instrumentation is added from the outside: a module hook wraps each bundle's",
+    "  `handler` export, and `http.request` is wrapped; the relay's code is not changed.",
+    '- Throughput and scale use the same child setup; the relay for the idle-connection run is a fresh one.',
+    '- Idle connections: the file descriptor limit (`ulimit -n`) bounds both the relay and the bench',
+    '  process (each connection is one descriptor on each side).',
+    '',
+  );
+  return `${lines.join('\n')}`;
+}

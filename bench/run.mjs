@@ -1,0 +1,593 @@
+#!/usr/bin/env node
+/**
+ * `pnpm bench`: what the relay costs, measured. Loopback only, every loop bounded in count and
+ * time; a few minutes on a 2-core machine. Writes bench/results.json and BENCHMARKS.md and prints
+ * a table. Options: --quick (tiny counts, for the smoke test), --no-write (print only),
+ * --skip=coldstart,scale,throughput (comma list of sections to leave out).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startChild } from './lib/child.mjs';
+import {
+  baselineTarget,
+  closeAll,
+  connectPair,
+  measureHops,
+  measureRoundTrips,
+  measureThroughput,
+  openIdleConnections,
+  relayTarget,
+} from './lib/clients.mjs';
+import { measureColdStarts } from './lib/coldstart.mjs';
+import { connectionCost, costPerMillion, PRICES } from './lib/cost.mjs';
+import { QUOTED, renderMarkdown, renderTerminal } from './lib/report.mjs';
+import { nowMs, ratio, round, sleep, summarize } from './lib/stats.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const write = !args.includes('--no-write');
+const skip = new Set(
+  (args.find((a) => a.startsWith('--skip='))?.slice('--skip='.length) ?? '').split(',').filter(Boolean),
+);
+const outDir = args.find((a) => a.startsWith('--out='))?.slice('--out='.length);
+
+const PLAN = quick
+  ? {
+      hops: 40,
+      hopWarmup: 10,
+      roundTrips: 20,
+      rtWarmup: 5,
+      stages: [{ pairs: 2, window: 2 }],
+      stageMs: 500,
+      profileMs: 0,
+      idleLevels: [50],
+      coldRuns: 2,
+    }
+  : {
+      hops: 1000,
+      hopWarmup: 100,
+      roundTrips: 500,
+      rtWarmup: 50,
+      stages: [
+        { pairs: 1, window: 4 },
+        { pairs: 4, window: 4 },
+        { pairs: 8, window: 8 },
+        { pairs: 16, window: 16 },
+      ],
+      stageMs: 4000,
+      profileMs: 3000,
+      idleLevels: [1000, 5000, 10000],
+      coldRuns: 15,
+    };
+
+const log = (line) => process.stderr.write(`${line}\n`);
+
+function machine() {
+  const cpus = os.cpus();
+  let fdLimit;
+  try {
+    fdLimit = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
+  } catch {
+    fdLimit = undefined;
+  }
+  return {
+    cpuModel: cpus[0]?.model?.trim() ?? 'unknown',
+    cores: cpus.length,
+    totalMemoryGb: round(os.totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    fileDescriptorLimit: fdLimit,
+  };
+}
+
+function cpuPercent(before, after) {
+  const us = after.user + after.system - before.user - before.system;
+  return round((us / 1000 / (after.wallMs - before.wallMs)) * 100, 1);
+}
+
+function selfCpu() {
+  const c = process.cpuUsage();
+  return { user: c.user, system: c.system, wallMs: nowMs() };
+}
+
+async function latencySection(target, tag) {
+  const pair = await connectPair(target, 0, tag);
+  const hopsBefore = { cli: pair.cli.received, mpc: pair.mpc.received };
+  const hop = await measureHops(pair, { warmup: PLAN.hopWarmup, count: PLAN.hops, budgetMs: 30_000 });
+  const framesDuringHops = {
+    toReceiver: pair.cli.received - hopsBefore.cli,
+    toSender: pair.mpc.received - hopsBefore.mpc,
+  };
+  const roundTrip = await measureRoundTrips(pair, {
+    warmup: PLAN.rtWarmup,
+    count: PLAN.roundTrips,
+    budgetMs: 30_000,
+  });
+  return { pair, hop, roundTrip, framesDuringHops };
+}
+
+async function throughputSection(child, target, tag) {
+  const stages = [];
+  const maxPairs = Math.max(...PLAN.stages.map((s) => s.pairs));
+  const pairs = [];
+  for (let i = 0; i < maxPairs; i++) pairs.push(await connectPair(target, i, `${tag}-tp`));
+  for (const stage of PLAN.stages) {
+    const cpu0 = await child.call('cpu');
+    const self0 = selfCpu();
+    const result = await measureThroughput(pairs.slice(0, stage.pairs), {
+      window: stage.window,
+      durationMs: PLAN.stageMs,
+      drainMs: 10_000,
+    });
+    const cpu1 = await child.call('cpu');
+    const self1 = selfCpu();
+    result.serverCpuPercent = cpuPercent(cpu0, cpu1);
+    result.clientCpuPercent = cpuPercent(self0, self1);
+    stages.push(result);
+    log(
+      `  ${tag} throughput ${stage.pairs}x${stage.window}: ${result.messagesPerSecond} msg/s, lost ${result.lost}, server CPU ${result.serverCpuPercent}%`,
+    );
+    await sleep(200);
+  }
+  return { pairs, stages };
+}
+
+function bestZeroLoss(stages) {
+  return stages.filter((s) => s.lost === 0).sort((a, b) => b.messagesPerSecond - a.messagesPerSecond)[0];
+}
+
+function saturation(stages, profile) {
+  const best = bestZeroLoss(stages);
+  if (!best) return { resource: 'unknown: every stage lost messages' };
+  const cores = os.cpus().length;
+  let resource;
+  if (best.serverCpuPercent >= 85) {
+    resource = 'CPU of the server process (one event loop: it cannot use more than one core)';
+    const ddb = profile?.categories?.find((c) => c.category.startsWith('dynalite'));
+    if (ddb) resource += `; dynalite, in that same process, takes ${ddb.share}% of its CPU samples`;
+  } else if (best.clientCpuPercent >= 85) {
+    resource = 'CPU of the load generator (the bench process)';
+  } else if (best.serverCpuPercent + best.clientCpuPercent >= cores * 100 * 0.85) {
+    resource = `the machine's ${cores} cores (server + load generator)`;
+  } else {
+    resource = 'not CPU-bound at the tested windows (latency-bound: a larger window would go higher)';
+  }
+  const sorted = [...stages].sort((a, b) => a.inFlight - b.inFlight);
+  const growth = sorted.map((s, i) =>
+    i === 0 ? null : ratio(s.messagesPerSecond, sorted[i - 1].messagesPerSecond),
+  );
+  return {
+    bestZeroLossMessagesPerSecond: best.messagesPerSecond,
+    atInFlight: best.inFlight,
+    serverCpuPercent: best.serverCpuPercent,
+    clientCpuPercent: best.clientCpuPercent,
+    growthPerStage: growth,
+    resource,
+  };
+}
+
+function summarizeBucket(bucket, messages) {
+  const perInvocation = (x) => (bucket.invocations > 0 ? round(x / bucket.invocations, 3) : null);
+  const ops = {};
+  for (const [op, n] of Object.entries(bucket.dynamodb)) ops[op] = perInvocation(n);
+  return {
+    route: bucket.key,
+    invocations: bucket.invocations,
+    invocationsPerMessage: messages ? round(bucket.invocations / messages, 3) : undefined,
+    errors: bucket.errors,
+    dynamodbRequestsPerInvocation: perInvocation(bucket.dynamodbRequests),
+    dynamodbOperationsPerInvocation: ops,
+    postsPerInvocation: perInvocation(bucket.posts),
+    postStatus: bucket.postStatus,
+    handlerMs: summarize(bucket.handlerMs),
+    dynamodbCallMs: summarize(bucket.dynamodbMs),
+    dynamodbMsPerInvocation: summarize(bucket.dynamodbMsPerInvocation),
+    postMs: summarize(bucket.postMs),
+    ownCodeMs: summarize(bucket.ownMs),
+  };
+}
+
+function relayOptions() {
+  const options = { logLevel: 'ERROR' };
+  if (process.env.BENCH_RELAY_OPTIONS) Object.assign(options, JSON.parse(process.env.BENCH_RELAY_OPTIONS));
+  return options;
+}
+
+async function startRelayChild() {
+  return startChild(join(here, 'lib', 'relay-server.mjs'), {
+    env: { BENCH_RELAY_OPTIONS: JSON.stringify(relayOptions()), LOG_LEVEL: 'ERROR' },
+    readyTimeoutMs: 60_000,
+  });
+}
+
+async function scaleSection(startServer, target, name) {
+  const server = await startServer();
+  try {
+    const t = target(server.ready.url);
+    const base = await server.call('memory');
+    const fd = machine().fileDescriptorLimit ?? 1024;
+    const levels = PLAN.idleLevels.filter((n) => n <= fd - 500);
+    const limitedBy =
+      levels.length < PLAN.idleLevels.length ? `file descriptor limit ${fd} (ulimit -n)` : undefined;
+    const idle = await openIdleConnections(t, {
+      levels,
+      concurrency: 64,
+      budgetMs: quick ? 20_000 : 120_000,
+      onLevel: async (level) => {
+        await sleep(quick ? 50 : 500);
+        const mem = await server.call('memory');
+        return {
+          rssMb: round(mem.rss / 1024 ** 2, 1),
+          heapUsedMb: round(mem.heapUsed / 1024 ** 2, 1),
+          rssKbPerConnection: round((mem.rss - base.rss) / 1024 / level, 1),
+          heapKbPerConnection: round((mem.heapUsed - base.heapUsed) / 1024 / level, 1),
+          rssMbPer1k: round(((mem.rss - base.rss) / 1024 ** 2 / level) * 1000, 1),
+        };
+      },
+    });
+    const counters = name === 'relay' ? await server.call('counters') : undefined;
+    await closeAll(idle.sockets, 15_000);
+    let disconnects;
+    if (counters) {
+      const deadline = nowMs() + (quick ? 5000 : 30_000);
+      let after = await server.call('counters');
+      const held = idle.sockets.length;
+      const count = (c) => c.routes.find((r) => r.key === '$disconnect')?.invocations ?? 0;
+      while (count(after) < held && nowMs() < deadline) {
+        await sleep(250);
+        after = await server.call('counters');
+      }
+      disconnects = after.routes.find((r) => r.key === '$disconnect');
+    }
+    log(`  ${name} scale: ${idle.levels.map((l) => `${l.held} conns ${l.rssMb} MB RSS`).join(', ')}`);
+    return {
+      baseline: { rssMb: round(base.rss / 1024 ** 2, 1), heapUsedMb: round(base.heapUsed / 1024 ** 2, 1) },
+      levels: idle.levels,
+      handshakeConcurrency: 64,
+      failures: idle.failures,
+      firstError: idle.firstError,
+      limitedBy,
+      connectRoutes: counters?.routes
+        .filter((r) => r.key === '$connect' || r.key.startsWith('authorizer'))
+        .map((b) => summarizeBucket(b)),
+      disconnectRoute: disconnects ? summarizeBucket(disconnects) : undefined,
+      items: counters?.items,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function relaySection(results) {
+  const relayDist = join(root, 'apps', 'relay', 'dist', 'index.js');
+  if (!existsSync(relayDist)) {
+    results.relay = { skipped: 'apps/relay/dist/index.js is not built (startRelay missing)' };
+    log('relay: skipped (apps/relay/dist/index.js missing)');
+    return;
+  }
+  log('relay: latency');
+  const relay = await startRelayChild();
+  try {
+    const target = relayTarget(relay.ready.url);
+    await relay.call('reset');
+    const lat = await latencySection(target, 'relay');
+    // Counters of the hop phase and the round trip phase, together: per route, per invocation.
+    const counters = await relay.call('counters');
+    const hopMessages = PLAN.hopWarmup + PLAN.hops;
+    const rtMessages = PLAN.rtWarmup + PLAN.roundTrips;
+    const relayed = hopMessages + 2 * rtMessages;
+    const routes = counters.routes.map((b) => summarizeBucket(b, relayed));
+    const totalInvocations = counters.routes.reduce((s, b) => s + b.invocations, 0);
+    const totalPosts = counters.routes.reduce((s, b) => s + b.posts, 0) + counters.outside.posts;
+    const totalDdb =
+      counters.routes.reduce((s, b) => s + b.dynamodbRequests, 0) + counters.outside.dynamodbRequests;
+    const hot = counters.routes.find((b) => b.key === 'sendServer (mpc -> cli)');
+    const back = counters.routes.find((b) => b.key === 'sendServer (cli -> mpc)');
+    results.relay = {
+      url: relay.ready.url,
+      options: relayOptions(),
+      hop: lat.hop,
+      roundTrip: lat.roundTrip,
+      sampleDeliveryToCli: lat.hop.sampleDelivery,
+      sampleDeliveryToMpc: lat.roundTrip.sampleDelivery,
+      framesPerHop: {
+        toReceiver: round(lat.framesDuringHops.toReceiver / hopMessages, 3),
+        toSender: round(lat.framesDuringHops.toSender / hopMessages, 3),
+      },
+      routes,
+      relayedMessages: relayed,
+      perRelayedMessage: {
+        lambdaInvocations: round(totalInvocations / relayed, 3),
+        managementPosts: round(totalPosts / relayed, 3),
+        dynamodbRequests: round(totalDdb / relayed, 3),
+        dynamodbOutsideHandlers: counters.outside.dynamodbRequests,
+      },
+      items: counters.items,
+    };
+    lat.pair.cli.close();
+    lat.pair.mpc.close();
+    // Where the time goes on one relayed message (the sequential mpc -> cli hops).
+    if (hot) {
+      const h = summarizeBucket(hot);
+      const hopMedian = lat.hop.latencyMs.median;
+      results.breakdown = {
+        method:
+          "Sequential mpc -> cli hops on the live relay. The handler time is measured around the bundle's exported handler (a module hook wraps it, the bundle is unchanged); store calls and management posts are timed at http.request (request to response end) and attributed to the invocation that made them (AsyncLocalStorage). The remainder (hop minus handler) is the gateway: WebSocket receive, route selection, event building, and the frame written to the cli by the management endpoint.",
+        hopMedianMs: hopMedian,
+        handlerMedianMs: h.handlerMs.median,
+        dynamodbMedianMsPerMessage: h.dynamodbMsPerInvocation.median,
+        postMedianMs: h.postMs.median,
+        handlerOwnCodeMedianMs: h.ownCodeMs.median,
+        gatewayAndIoMedianMs: round(hopMedian - h.handlerMs.median + h.postMs.median, 3),
+        baselineForwardMedianMs: results.baseline?.hop?.latencyMs?.median,
+        note: 'The management POST is part of the handler time and also contains the gateway writing the frame to the cli, so the gateway share is hop - handler + post (its two halves: before the handler and inside the POST).',
+      };
+    }
+    if (back) results.relay.backRoute = summarizeBucket(back);
+
+    if (!skip.has('throughput')) {
+      log('relay: throughput');
+      const tp = await throughputSection(relay, target, 'relay');
+      let profile;
+      if (PLAN.profileMs > 0) {
+        const best = bestZeroLoss(tp.stages) ?? tp.stages[tp.stages.length - 1];
+        await relay.call('profileStart', { intervalUs: 500 });
+        const profiled = await measureThroughput(tp.pairs.slice(0, best.pairs), {
+          window: best.window,
+          durationMs: PLAN.profileMs,
+        });
+        profile = await relay.call('profileStop');
+        profile.stage = {
+          pairs: best.pairs,
+          window: best.window,
+          messagesPerSecond: profiled.messagesPerSecond,
+          lost: profiled.lost,
+        };
+      }
+      for (const p of tp.pairs) {
+        p.cli.close();
+        p.mpc.close();
+      }
+      results.relay.throughput = { stages: tp.stages, profile, saturation: saturation(tp.stages, profile) };
+    }
+  } finally {
+    await relay.stop();
+  }
+  if (!skip.has('scale')) {
+    log('relay: idle connections');
+    results.relay.scale = await scaleSection(startRelayChild, (url) => relayTarget(url), 'relay');
+  }
+}
+
+async function baselineSection(results) {
+  log('baseline: bare ws forwarder');
+  const startBaseline = () => startChild(join(here, 'lib', 'baseline-server.mjs'));
+  const server = await startBaseline();
+  try {
+    const target = baselineTarget(server.ready.url);
+    const lat = await latencySection(target, 'base');
+    lat.pair.cli.close();
+    lat.pair.mpc.close();
+    results.baseline = { hop: lat.hop, roundTrip: lat.roundTrip };
+    if (!skip.has('throughput')) {
+      const tp = await throughputSection(server, target, 'baseline');
+      for (const p of tp.pairs) {
+        p.cli.close();
+        p.mpc.close();
+      }
+      results.baseline.throughput = { stages: tp.stages, saturation: saturation(tp.stages) };
+    }
+  } finally {
+    await server.stop();
+  }
+  if (!skip.has('scale'))
+    results.baseline.scale = await scaleSection(startBaseline, baselineTarget, 'baseline');
+}
+
+function memoryMb() {
+  try {
+    const text = readFileSync(join(root, 'infra', 'src', 'config.ts'), 'utf8');
+    const m = /integer\('lambdaMemoryMb',\s*(\d+)/.exec(text);
+    if (m) return Number(m[1]);
+  } catch {
+    // infra not there: the design's default
+  }
+  return 256;
+}
+
+function costSection(results) {
+  const relay = results.relay;
+  if (!relay?.routes) return;
+  const hot = relay.routes.find((r) => r.route === 'sendServer (mpc -> cli)');
+  const back = relay.routes.find((r) => r.route === 'sendServer (cli -> mpc)');
+  if (!hot) return;
+  const itemBytes = (kind) => relay.items?.find((i) => i.kind === kind)?.maxBytes;
+  const hasGsi = (kind) => relay.items?.find((i) => i.kind === kind)?.hasGsiKey ?? false;
+  const scaleItems = relay.scale?.items ?? [];
+  const size = (kind) => itemBytes(kind) ?? scaleItems.find((i) => i.kind === kind)?.maxBytes ?? 200;
+  const gsi = (kind) => hasGsi(kind) || (scaleItems.find((i) => i.kind === kind)?.hasGsiKey ?? false);
+  const dynamodbLines = (route) =>
+    Object.entries(route.dynamodbOperationsPerInvocation).map(([label, count]) => {
+      const [op, kind = '?'] = label.split(' ');
+      const consistent = label.includes('consistent');
+      const known = kind !== '?';
+      return {
+        label: `${route.route}: ${label}`,
+        op,
+        count,
+        itemBytes: known ? size(kind) : 200,
+        itemsRead: 1,
+        consistent,
+        gsiWrites: op !== 'Query' && op !== 'GetItem' && known && gsi(kind) ? 1 : 0,
+      };
+    });
+  const apiMessages = 1 + (relay.framesPerHop.toReceiver ?? 1) + (relay.framesPerHop.toSender ?? 0);
+  const mem = memoryMb();
+  const billed = (route) => Math.max(1, Math.ceil(route.handlerMs.median));
+  const scenarios = [];
+  const add = (name, route, memory, billedMs, note) => {
+    scenarios.push({
+      name,
+      note,
+      ...costPerMillion({
+        memoryMb: memory,
+        perMessage: {
+          lambdaInvocations: route.invocationsPerMessage ? 1 : 1,
+          handlerBilledMs: billedMs,
+          apiGatewayMessages: apiMessages,
+          dynamodb: dynamodbLines(route),
+        },
+      }),
+    });
+  };
+  add(
+    'mpc -> cli (PartialSig), local handler time',
+    hot,
+    mem,
+    billed(hot),
+    'handler duration as measured locally against dynalite',
+  );
+  // On AWS a DynamoDB call and a PostToConnection take milliseconds, not the loopback fraction.
+  const awsMs = Math.ceil(
+    (hot.ownCodeMs.median ?? 1) * 4 +
+      (hot.dynamodbRequestsPerInvocation ?? 0) * 5 +
+      (hot.postsPerInvocation ?? 1) * 10,
+  );
+  add(
+    'mpc -> cli (PartialSig), AWS-like handler time',
+    hot,
+    mem,
+    awsMs,
+    'assumed, not measured: own code x4 (a 256 MB function gets a fraction of a vCPU), 5 ms per DynamoDB request, 10 ms per PostToConnection',
+  );
+  if (back)
+    add(
+      'cli -> mpc (FullSig), local handler time',
+      back,
+      mem,
+      billed(back),
+      'the answer leg of a seed round trip',
+    );
+  results.cost = {
+    prices: PRICES,
+    assumptions: {
+      lambdaMemoryMb: mem,
+      lambdaArchitecture: 'arm64',
+      apiGatewayMessagesPerRelayedMessage: apiMessages,
+      apiGatewayMessagesNote:
+        'one inbound frame + the frames the relay sent to the receiver and back to the sender per relayed message (counted on the clients); all under 32 KB',
+      itemSizes: Object.fromEntries(
+        [...(relay.items ?? []), ...scaleItems].map((i) => [
+          i.kind,
+          { maxBytes: i.maxBytes, gsiCopy: i.hasGsiKey },
+        ]),
+      ),
+      gsi: 'byType projects ALL attributes: an item with gsi1pk is written twice (table + index)',
+    },
+    perMillionMessages: scenarios,
+    connections: {
+      perConnectionMonthUsd: connectionCost(1, 30 * 24 * 60),
+      per1000ConnectionsMonthUsd: connectionCost(1000, 30 * 24 * 60),
+      note: 'API Gateway bills connection minutes whether messages flow or not (plus one $connect Lambda + authorizer + DynamoDB writes per connection; connections last at most 2 h).',
+    },
+  };
+}
+
+async function main() {
+  const started = nowMs();
+  const results = {
+    schema: 1,
+    date: new Date().toISOString(),
+    command: `pnpm bench${args.length ? ` -- ${args.join(' ')}` : ''}`,
+    quick,
+    machine: machine(),
+    plan: PLAN,
+  };
+  log(
+    `bench: ${results.machine.cpuModel}, ${results.machine.cores} cores, Node ${results.machine.node}${quick ? ' (quick)' : ''}`,
+  );
+
+  await baselineSection(results);
+  await relaySection(results);
+
+  if (results.relay?.hop && results.baseline?.hop) {
+    results.ratio = {
+      hopMedian: ratio(results.relay.hop.latencyMs.median, results.baseline.hop.latencyMs.median),
+      hopP95: ratio(results.relay.hop.latencyMs.p95, results.baseline.hop.latencyMs.p95),
+      hopP99: ratio(results.relay.hop.latencyMs.p99, results.baseline.hop.latencyMs.p99),
+      roundTripMedian: ratio(
+        results.relay.roundTrip.latencyMs.median,
+        results.baseline.roundTrip.latencyMs.median,
+      ),
+      throughput: ratio(
+        results.relay.throughput?.saturation?.bestZeroLossMessagesPerSecond,
+        results.baseline.throughput?.saturation?.bestZeroLossMessagesPerSecond,
+      ),
+    };
+  }
+  if (results.relay?.routes) {
+    results.dynamodbRequestsPerMessage = Object.fromEntries(
+      [
+        ...results.relay.routes,
+        ...(results.relay.scale?.connectRoutes ?? []),
+        ...(results.relay.scale?.disconnectRoute ? [results.relay.scale.disconnectRoute] : []),
+      ]
+        .filter((r) => r.invocations > 0)
+        .map((r) => [r.route, r.dynamodbRequestsPerInvocation]),
+    );
+    const hot = results.dynamodbRequestsPerMessage['sendServer (mpc -> cli)'];
+    const back = results.dynamodbRequestsPerMessage['sendServer (cli -> mpc)'];
+    results.budget = {
+      hotPathDynamodbLimit: 2,
+      hotPathDynamodbMax: Math.max(hot ?? 0, back ?? 0),
+      withinBudget: Math.max(hot ?? 0, back ?? 0) <= 2,
+      scanOnMessagePath: results.relay.routes.some((r) =>
+        Object.keys(r.dynamodbOperationsPerInvocation).some((op) => op.startsWith('Scan')),
+      ),
+      lambdaInvocationsPerMessage: results.relay.perRelayedMessage.lambdaInvocations,
+      managementPostsPerMessage: results.relay.perRelayedMessage.managementPosts,
+    };
+  }
+  if (!skip.has('coldstart')) {
+    log('cold start: handler bundles vs naive bundles');
+    results.coldStart = await measureColdStarts({
+      runs: PLAN.coldRuns,
+      budgetMs: quick ? 30_000 : 150_000,
+      log,
+    });
+  }
+  costSection(results);
+  results.quoted = QUOTED;
+  results.durationSeconds = Math.round((nowMs() - started) / 1000);
+
+  process.stdout.write(renderTerminal(results));
+  if (write) {
+    const dir = outDir ?? here;
+    writeFileSync(join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    const mdPath = outDir ? join(outDir, 'BENCHMARKS.md') : join(root, 'BENCHMARKS.md');
+    writeFileSync(mdPath, renderMarkdown(results));
+    log(`wrote ${join(dir, 'results.json')} and ${mdPath}`);
+  }
+}
+
+const watchdog = setTimeout(
+  () => {
+    log('bench: overall time limit reached (15 min), aborting');
+    process.exit(2);
+  },
+  15 * 60 * 1000,
+);
+watchdog.unref();
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    log(`bench failed: ${error?.stack ?? error}`);
+    process.exit(1);
+  },
+);
