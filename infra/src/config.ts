@@ -1,0 +1,502 @@
+/**
+ * Typed, validated stack configuration of the relay. Every key lives in the `mpc-relay:` namespace
+ * (`pulumi config set mpc-relay:authMode jwt`). All problems are reported at once, each naming its
+ * key, before a single resource is declared.
+ */
+import * as pulumi from '@pulumi/pulumi';
+
+export const CONFIG_NAMESPACE = 'mpc-relay';
+
+export type AuthMode = 'static' | 'jwt';
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export type Architecture = 'arm64' | 'x86_64';
+
+/** Retention values CloudWatch Logs accepts (days). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** JWS algorithms the authorizer may accept (`none` never). */
+export const JWT_ALGORITHMS = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+export interface JwtConfig {
+  /** HS* shared secret, a Pulumi secret: stored in SSM as a SecureString, never in the function. */
+  secret?: pulumi.Output<string>;
+  jwksUrl?: string;
+  audience?: string;
+  issuer?: string;
+  algorithms: string[];
+  clockSkewSeconds: number;
+}
+
+export interface RelayConfig {
+  stack: string;
+  production: boolean;
+  authMode: AuthMode;
+  allowStaticAuthInProduction: boolean;
+  /** Present when authMode is `jwt`. */
+  jwt?: JwtConfig;
+  stageName: string;
+  mappingTtlSeconds: number;
+  inboxTtlSeconds: number;
+  connectionTtlSeconds: number;
+  allowedOperationTypes: string[];
+  tenantIsolation: boolean;
+  logLevel: LogLevel;
+  architecture: Architecture;
+  memoryMb: number;
+  timeoutSeconds: number;
+  logRetentionDays: number;
+  throttleBurstLimit: number;
+  throttleRateLimit: number;
+  detailedMetrics: boolean;
+  pointInTimeRecovery: boolean;
+  deletionProtection: boolean;
+  alarms: boolean;
+  alarmEmail?: string;
+  domainName?: string;
+  certificateArn?: string;
+  hostedZoneId?: string;
+  manageApiGatewayAccount: boolean;
+}
+
+/** One documented configuration key. The README's reference table mirrors this list. */
+export interface ConfigKeyDoc {
+  key: string;
+  type: string;
+  default: string;
+  meaning: string;
+}
+
+export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
+  {
+    key: 'production',
+    type: 'boolean',
+    default: 'false',
+    meaning: 'Marks a production stack; drives the defaults below and forbids `static` auth',
+  },
+  {
+    key: 'authMode',
+    type: '`static` \\| `jwt`',
+    default: '`static`',
+    meaning: 'Authorizer mode (`AUTH_MODE`)',
+  },
+  {
+    key: 'allowStaticAuthInProduction',
+    type: 'boolean',
+    default: 'false',
+    meaning: 'Explicit override to run `static` auth on a production stack',
+  },
+  {
+    key: 'jwtSecret',
+    type: 'secret string',
+    default: '-',
+    meaning: 'HS* signing secret; stored as an SSM SecureString, the authorizer gets only its name',
+  },
+  {
+    key: 'jwtJwksUrl',
+    type: 'https URL',
+    default: '-',
+    meaning: 'JWKS URL for RS*/PS*/ES*/EdDSA tokens (`JWT_JWKS_URL`)',
+  },
+  { key: 'jwtAudience', type: 'string', default: '-', meaning: 'Required `aud` claim (`JWT_AUDIENCE`)' },
+  { key: 'jwtIssuer', type: 'string', default: '-', meaning: 'Required `iss` claim (`JWT_ISSUER`)' },
+  {
+    key: 'jwtAlgorithms',
+    type: 'comma list',
+    default: '`HS256` with a secret, else `RS256,ES256,EdDSA`',
+    meaning: 'Accepted JWS algorithms (`JWT_ALGORITHMS`)',
+  },
+  {
+    key: 'jwtClockSkewSeconds',
+    type: 'integer 0..300',
+    default: '30',
+    meaning: 'Clock skew allowance (`JWT_CLOCK_SKEW_SECONDS`)',
+  },
+  {
+    key: 'stageName',
+    type: 'string',
+    default: '`production`',
+    meaning: 'API Gateway stage name (part of the URL)',
+  },
+  {
+    key: 'mappingTtlSeconds',
+    type: 'integer > 0',
+    default: '3600',
+    meaning: 'How long a cli may answer the mpc that contacted it',
+  },
+  {
+    key: 'inboxTtlSeconds',
+    type: 'integer > 0',
+    default: '300',
+    meaning: 'How long a message for an offline peer is kept',
+  },
+  {
+    key: 'connectionTtlSeconds',
+    type: 'integer 1..7200',
+    default: '7200',
+    meaning: 'Connection record lifetime (API Gateway maximum is 2 h)',
+  },
+  {
+    key: 'allowedOperationTypes',
+    type: 'comma list',
+    default: 'empty (any)',
+    meaning: 'Operation types the relay accepts',
+  },
+  {
+    key: 'tenantIsolation',
+    type: 'boolean',
+    default: 'false',
+    meaning: 'Messages flow only between peers sharing a team (`TENANT_ISOLATION`)',
+  },
+  {
+    key: 'logLevel',
+    type: '`DEBUG` \\| `INFO` \\| `WARN` \\| `ERROR`',
+    default: '`INFO`',
+    meaning: 'Handler log level',
+  },
+  {
+    key: 'lambdaArchitecture',
+    type: '`arm64` \\| `x86_64`',
+    default: '`arm64`',
+    meaning: 'Lambda architecture',
+  },
+  { key: 'lambdaMemoryMb', type: 'integer 128..10240', default: '256', meaning: 'Lambda memory' },
+  {
+    key: 'lambdaTimeoutSeconds',
+    type: 'integer 1..29',
+    default: '10',
+    meaning: 'Lambda timeout (API Gateway stops waiting at 29 s)',
+  },
+  {
+    key: 'logRetentionDays',
+    type: 'CloudWatch retention value',
+    default: '14 (90 when production)',
+    meaning: 'Retention of function and access log groups',
+  },
+  {
+    key: 'throttleBurstLimit',
+    type: 'integer 1..5000',
+    default: '500',
+    meaning: 'Stage default route burst limit',
+  },
+  {
+    key: 'throttleRateLimit',
+    type: 'number > 0',
+    default: '1000',
+    meaning: 'Stage default route steady rate (requests/s)',
+  },
+  {
+    key: 'detailedMetrics',
+    type: 'boolean',
+    default: '= production',
+    meaning: 'Per-route CloudWatch metrics',
+  },
+  {
+    key: 'pointInTimeRecovery',
+    type: 'boolean',
+    default: '= production',
+    meaning: 'DynamoDB point-in-time recovery',
+  },
+  {
+    key: 'deletionProtection',
+    type: 'boolean',
+    default: '= production',
+    meaning: 'DynamoDB deletion protection',
+  },
+  { key: 'alarms', type: 'boolean', default: '= production', meaning: 'CloudWatch alarms to an SNS topic' },
+  { key: 'alarmEmail', type: 'email', default: '-', meaning: 'Subscribes this address to the alarm topic' },
+  { key: 'domainName', type: 'hostname', default: '-', meaning: 'Custom domain (needs `certificateArn`)' },
+  {
+    key: 'certificateArn',
+    type: 'ACM ARN',
+    default: '-',
+    meaning: 'Regional ACM certificate for `domainName`',
+  },
+  {
+    key: 'hostedZoneId',
+    type: 'string',
+    default: '-',
+    meaning: 'Route 53 zone: creates the alias record for `domainName`',
+  },
+  {
+    key: 'manageApiGatewayAccount',
+    type: 'boolean',
+    default: 'false',
+    meaning: "Sets the region's API Gateway CloudWatch role (needed once per account/region for access logs)",
+  },
+];
+
+/** Where configuration comes from; `pulumi.Config` in a program, a map in tests. */
+export interface ConfigSource {
+  get(key: string): string | undefined;
+  getSecret(key: string): pulumi.Output<string> | undefined;
+  /** Every key set in the namespace (to catch typos). */
+  keys(): string[];
+}
+
+export class RelayConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(stack: string, problems: readonly string[]) {
+    super(
+      `Invalid ${CONFIG_NAMESPACE} configuration for stack '${stack}':\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+    this.name = 'RelayConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Reads the stack's configuration through `pulumi.Config`. */
+export function pulumiConfigSource(): ConfigSource {
+  const config = new pulumi.Config(CONFIG_NAMESPACE);
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  return {
+    get: (key) => config.get(key),
+    getSecret: (key) => config.getSecret(key),
+    keys: () =>
+      Object.keys(pulumi.runtime.allConfig())
+        .filter((key) => key.startsWith(prefix))
+        .map((key) => key.slice(prefix.length)),
+  };
+}
+
+export function loadRelayConfig(stack = pulumi.getStack(), source = pulumiConfigSource()): RelayConfig {
+  return parseRelayConfig(stack, source);
+}
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly source: ConfigSource) {}
+
+  private fail(key: string, expected: string, raw: string): undefined {
+    this.problems.push(`${CONFIG_NAMESPACE}:${key}: expected ${expected}, got '${raw}'`);
+    return undefined;
+  }
+
+  raw(key: string): string | undefined {
+    const value = this.source.get(key);
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  boolean(key: string, fallback: boolean): boolean {
+    const raw = this.raw(key);
+    if (raw === undefined) return fallback;
+    if (raw === 'true') return true;
+    if (raw === 'false') return false;
+    return this.fail(key, 'true or false', raw) ?? fallback;
+  }
+
+  integer(key: string, fallback: number, min: number, max: number): number {
+    const raw = this.raw(key);
+    if (raw === undefined) return fallback;
+    const value = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      return this.fail(key, `an integer from ${min} to ${max}`, raw) ?? fallback;
+    }
+    return value;
+  }
+
+  positiveNumber(key: string, fallback: number, max: number): number {
+    const raw = this.raw(key);
+    if (raw === undefined) return fallback;
+    const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!(value > 0 && value <= max))
+      return this.fail(key, `a number above 0 and at most ${max}`, raw) ?? fallback;
+    return value;
+  }
+
+  oneOf<T extends string | number>(key: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.raw(key);
+    if (raw === undefined) return fallback;
+    const found = allowed.find((value) => String(value) === raw);
+    if (found === undefined) return this.fail(key, `one of ${allowed.join(', ')}`, raw) ?? fallback;
+    return found;
+  }
+
+  matching(key: string, pattern: RegExp, expected: string): string | undefined {
+    const raw = this.raw(key);
+    if (raw === undefined) return undefined;
+    if (!pattern.test(raw)) return this.fail(key, expected, raw);
+    return raw;
+  }
+
+  list(key: string, item: RegExp, expected: string): string[] {
+    const raw = this.raw(key);
+    if (raw === undefined) return [];
+    let values: unknown;
+    if (raw.startsWith('[')) {
+      try {
+        values = JSON.parse(raw);
+      } catch {
+        values = undefined;
+      }
+    } else {
+      values = raw.split(',').map((value) => value.trim());
+    }
+    if (!Array.isArray(values) || !values.every((v) => typeof v === 'string' && item.test(v))) {
+      return this.fail(key, `a comma-separated list of ${expected}`, raw) ?? [];
+    }
+    return [...new Set(values as string[])];
+  }
+
+  problem(key: string, message: string): void {
+    this.problems.push(`${CONFIG_NAMESPACE}:${key}: ${message}`);
+  }
+}
+
+const NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export function parseRelayConfig(stack: string, source: ConfigSource): RelayConfig {
+  const read = new Reader(source);
+  const known = new Set(CONFIG_KEYS.map((doc) => doc.key));
+  for (const key of source.keys()) {
+    if (!known.has(key)) read.problem(key, 'unknown configuration key (see infra/README.md for the list)');
+  }
+
+  const production = read.boolean('production', false);
+  const authMode = read.oneOf<AuthMode>('authMode', ['static', 'jwt'], 'static');
+  const allowStaticAuthInProduction = read.boolean('allowStaticAuthInProduction', false);
+  if (production && authMode === 'static' && !allowStaticAuthInProduction) {
+    read.problem(
+      'authMode',
+      "'static' accepts any caller and is refused on a production stack (mpc-relay:production is true); " +
+        'use jwt, or set mpc-relay:allowStaticAuthInProduction to true to override',
+    );
+  }
+
+  const jwtKeys = [
+    'jwtSecret',
+    'jwtJwksUrl',
+    'jwtAudience',
+    'jwtIssuer',
+    'jwtAlgorithms',
+    'jwtClockSkewSeconds',
+  ];
+  let jwt: JwtConfig | undefined;
+  if (authMode === 'jwt') {
+    const secret = source.getSecret('jwtSecret');
+    const jwksUrl = read.matching('jwtJwksUrl', /^https:\/\/[^\s/]+(\/\S*)?$/, 'an https:// URL');
+    if (secret === undefined && jwksUrl === undefined && read.raw('jwtJwksUrl') === undefined) {
+      read.problem(
+        'jwtSecret',
+        'jwt auth needs a key: set mpc-relay:jwtSecret (pulumi config set --secret) or mpc-relay:jwtJwksUrl',
+      );
+    }
+    const algorithms = read.list('jwtAlgorithms', /^.+$/, 'JWS algorithms');
+    for (const alg of algorithms) {
+      if (!(JWT_ALGORITHMS as readonly string[]).includes(alg)) {
+        read.problem('jwtAlgorithms', `'${alg}' is not allowed (one of ${JWT_ALGORITHMS.join(', ')})`);
+      }
+    }
+    const usesHmac = algorithms.some((alg) => alg.startsWith('HS'));
+    if (usesHmac && secret === undefined)
+      read.problem('jwtAlgorithms', 'HS* algorithms need mpc-relay:jwtSecret');
+    const usesKeys = algorithms.some((alg) => !alg.startsWith('HS'));
+    if (usesKeys && jwksUrl === undefined)
+      read.problem('jwtAlgorithms', 'asymmetric algorithms need mpc-relay:jwtJwksUrl');
+    if (!usesHmac && algorithms.length > 0 && secret !== undefined) {
+      read.problem('jwtSecret', 'is set but mpc-relay:jwtAlgorithms lists no HS* algorithm to use it');
+    }
+    jwt = {
+      ...(secret !== undefined ? { secret } : {}),
+      ...(jwksUrl !== undefined ? { jwksUrl } : {}),
+      ...optional(
+        'audience',
+        read.matching('jwtAudience', /^\S{1,256}$/, 'a non-empty string without spaces'),
+      ),
+      ...optional('issuer', read.matching('jwtIssuer', /^\S{1,256}$/, 'a non-empty string without spaces')),
+      algorithms:
+        algorithms.length > 0
+          ? algorithms
+          : [
+              ...(secret !== undefined ? ['HS256'] : []),
+              ...(jwksUrl !== undefined ? ['RS256', 'ES256', 'EdDSA'] : []),
+            ],
+      clockSkewSeconds: read.integer('jwtClockSkewSeconds', 30, 0, 300),
+    };
+  } else {
+    for (const key of jwtKeys) {
+      if (read.raw(key) !== undefined) read.problem(key, "only used with mpc-relay:authMode 'jwt'");
+    }
+  }
+
+  const stageName =
+    read.matching('stageName', /^[A-Za-z0-9_-]{1,128}$/, 'letters, digits, - or _ (e.g. production)') ??
+    'production';
+
+  const domainName = read.matching(
+    'domainName',
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    'a lower-case DNS name such as relay.example.com',
+  );
+  const certificateArn = read.matching(
+    'certificateArn',
+    /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/,
+    'an ACM certificate ARN',
+  );
+  if ((read.raw('domainName') === undefined) !== (read.raw('certificateArn') === undefined)) {
+    read.problem(
+      read.raw('domainName') ? 'certificateArn' : 'domainName',
+      'mpc-relay:domainName and mpc-relay:certificateArn go together',
+    );
+  }
+  const hostedZoneId = read.matching('hostedZoneId', /^Z[A-Z0-9]{1,32}$/, 'a Route 53 hosted zone id (Z...)');
+  if (hostedZoneId !== undefined && domainName === undefined) {
+    read.problem('hostedZoneId', 'only used with mpc-relay:domainName');
+  }
+
+  const alarms = read.boolean('alarms', production);
+  const alarmEmail = read.matching('alarmEmail', /^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'an email address');
+  if (alarmEmail !== undefined && !alarms)
+    read.problem('alarmEmail', 'only used when mpc-relay:alarms is true');
+
+  const config: RelayConfig = {
+    stack,
+    production,
+    authMode,
+    allowStaticAuthInProduction,
+    ...(jwt !== undefined ? { jwt } : {}),
+    stageName,
+    mappingTtlSeconds: read.integer('mappingTtlSeconds', 3600, 1, 31_536_000),
+    inboxTtlSeconds: read.integer('inboxTtlSeconds', 300, 1, 31_536_000),
+    connectionTtlSeconds: read.integer('connectionTtlSeconds', 7200, 1, 7200),
+    allowedOperationTypes: read.list('allowedOperationTypes', NAME, 'operation type names'),
+    tenantIsolation: read.boolean('tenantIsolation', false),
+    logLevel: read.oneOf<LogLevel>('logLevel', ['DEBUG', 'INFO', 'WARN', 'ERROR'], 'INFO'),
+    architecture: read.oneOf<Architecture>('lambdaArchitecture', ['arm64', 'x86_64'], 'arm64'),
+    memoryMb: read.integer('lambdaMemoryMb', 256, 128, 10240),
+    timeoutSeconds: read.integer('lambdaTimeoutSeconds', 10, 1, 29),
+    logRetentionDays: read.oneOf<number>('logRetentionDays', LOG_RETENTION_DAYS, production ? 90 : 14),
+    throttleBurstLimit: read.integer('throttleBurstLimit', 500, 1, 5000),
+    throttleRateLimit: read.positiveNumber('throttleRateLimit', 1000, 10000),
+    detailedMetrics: read.boolean('detailedMetrics', production),
+    pointInTimeRecovery: read.boolean('pointInTimeRecovery', production),
+    deletionProtection: read.boolean('deletionProtection', production),
+    alarms,
+    ...optional('alarmEmail', alarmEmail),
+    ...optional('domainName', domainName),
+    ...optional('certificateArn', certificateArn),
+    ...optional('hostedZoneId', hostedZoneId),
+    manageApiGatewayAccount: read.boolean('manageApiGatewayAccount', false),
+  };
+  if (read.problems.length > 0) throw new RelayConfigError(stack, read.problems);
+  return config;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

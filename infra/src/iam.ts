@@ -1,0 +1,124 @@
+/**
+ * IAM policy documents as plain data, so tests can read exactly what each role may do.
+ * Every statement names concrete resources of this stack: no `*` action, no `*` resource.
+ */
+import type { HandlerPermissions } from '@mpc-relay/handlers/routes';
+
+export interface Statement {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: string[];
+  Condition?: Record<string, Record<string, string>>;
+}
+
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: Statement[];
+}
+
+/** The table's only GSI (connections by peer type, for broadcast). */
+export const BY_TYPE_INDEX = 'byType';
+
+/** DynamoDB actions that can target an index. */
+const INDEX_ACTIONS = new Set(['dynamodb:Query', 'dynamodb:Scan']);
+
+/**
+ * Indexes a handler reads. The route table may say so explicitly (`indexes`); until it does, a
+ * handler allowed to Query may Query the one GSI (and nothing else on it).
+ */
+export function indexesFor(permissions: HandlerPermissions): readonly string[] {
+  const explicit = (permissions as HandlerPermissions & { indexes?: readonly string[] }).indexes;
+  if (explicit !== undefined) return explicit;
+  return permissions.dynamodb.some((action) => INDEX_ACTIONS.has(action)) ? [BY_TYPE_INDEX] : [];
+}
+
+export interface TrustPolicy {
+  Version: '2012-10-17';
+  Statement: { Sid: string; Effect: 'Allow'; Principal: { Service: string }; Action: string[] }[];
+}
+
+export function assumeRolePolicy(service: string): TrustPolicy {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'AssumeRole', Effect: 'Allow', Principal: { Service: service }, Action: ['sts:AssumeRole'] },
+    ],
+  };
+}
+
+export interface SecretAccess {
+  parameterArn: string;
+  /** The KMS key that encrypts the parameter (the account's `aws/ssm` key). */
+  kmsKeyArn: string;
+  region: string;
+}
+
+export interface FunctionPolicyInput {
+  logGroupArn: string;
+  tableArn: string;
+  /** `arn:aws:execute-api:REGION:ACCOUNT:API_ID` */
+  executionArn: string;
+  stageName: string;
+  permissions: HandlerPermissions;
+  secret?: SecretAccess;
+}
+
+/** The inline policy of one function's role: exactly what its route-table entry asks for. */
+export function functionPolicy(input: FunctionPolicyInput): PolicyDocument {
+  const { permissions } = input;
+  const statements: Statement[] = [
+    {
+      Sid: 'OwnLogGroup',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: [input.logGroupArn, `${input.logGroupArn}:*`],
+    },
+  ];
+  const dynamodb = [...new Set(permissions.dynamodb)].sort();
+  if (dynamodb.length > 0) {
+    statements.push({ Sid: 'RelayTable', Effect: 'Allow', Action: dynamodb, Resource: [input.tableArn] });
+    const indexActions = dynamodb.filter((action) => INDEX_ACTIONS.has(action));
+    const indexes = indexesFor(permissions);
+    if (indexActions.length > 0 && indexes.length > 0) {
+      statements.push({
+        Sid: 'RelayTableIndexes',
+        Effect: 'Allow',
+        Action: indexActions,
+        Resource: indexes.map((name) => `${input.tableArn}/index/${name}`),
+      });
+    }
+  }
+  const methods = [...new Set(permissions.manageConnections)].sort();
+  if (methods.length > 0) {
+    statements.push({
+      Sid: 'ManageConnections',
+      Effect: 'Allow',
+      Action: ['execute-api:ManageConnections'],
+      Resource: methods.map((method) => `${input.executionArn}/${input.stageName}/${method}/@connections/*`),
+    });
+  }
+  if (input.secret !== undefined) {
+    statements.push(
+      {
+        Sid: 'JwtSecretParameter',
+        Effect: 'Allow',
+        Action: ['ssm:GetParameter'],
+        Resource: [input.secret.parameterArn],
+      },
+      {
+        Sid: 'JwtSecretDecrypt',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt'],
+        Resource: [input.secret.kmsKeyArn],
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': `ssm.${input.secret.region}.amazonaws.com`,
+            'kms:EncryptionContext:PARAMETER_ARN': input.secret.parameterArn,
+          },
+        },
+      },
+    );
+  }
+  return { Version: '2012-10-17', Statement: statements };
+}
