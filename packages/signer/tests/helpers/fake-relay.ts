@@ -22,6 +22,8 @@ export interface FakeRelayOptions {
   answer?: boolean;
   /** Answer WebSocket pings with pongs (default true). */
   autoPong?: boolean;
+  /** Called for every frame received (after the built-in answers). */
+  onFrame?: (connection: FakeConnection, text: string) => void;
 }
 
 export class FakeRelay {
@@ -68,6 +70,7 @@ export class FakeRelay {
           if (action === 'getConnectionId') socket.send(JSON.stringify({ connectionId: connection.id }));
           if (action === 'ping') socket.send(JSON.stringify({ pong: Date.now() }));
         }
+        this.options.onFrame?.(connection, text);
         this.#notify();
       });
       socket.on('close', () => this.#notify());

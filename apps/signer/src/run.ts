@@ -1,0 +1,202 @@
+/**
+ * The signer command's behaviour, separate from argument parsing: connect as a cli, print every
+ * message like the seed's Go client, answer each PartialSig with a FullSig, stop cleanly.
+ */
+import {
+  attachCosigner,
+  type Delivery,
+  HandshakeRefusedError,
+  InvalidUrlError,
+  RelayClient,
+  RelayUnreachableError,
+  type SigningBackend,
+  type TokenPlacement,
+} from '@mpc-relay/signer';
+
+export interface SignerRunOptions {
+  url: string;
+  cliId: string;
+  token: string;
+  tokenIn: TokenPlacement;
+  json: boolean;
+  /** Consecutive failed reconnect attempts before giving up (0: never give up). */
+  maxRetries: number;
+  backend: SigningBackend;
+  /** Where the key came from, for the start line (never the key itself). */
+  keySource: string;
+  warnings: string[];
+  /** Reconnect backoff bounds (tests shorten them). */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export const EXIT_OK = 0;
+/** The relay refused us or could not be reached. */
+export const EXIT_CONNECTION = 1;
+/** Bad usage or configuration: URL, ids, key. */
+export const EXIT_USAGE = 2;
+
+type Event = Record<string, unknown> & { event: string };
+
+/** Runs until a signal or a terminal failure; resolves with the exit code. */
+export async function runSigner(
+  options: SignerRunOptions,
+  output: Output,
+  stopSignal: Promise<string>,
+): Promise<number> {
+  const emit = (event: Event, human: string | undefined, stream: 'out' | 'err' = 'out') => {
+    if (options.json) output.out(JSON.stringify({ time: new Date().toISOString(), ...event }));
+    else if (human !== undefined) output[stream](human);
+  };
+
+  let client: RelayClient;
+  try {
+    client = new RelayClient({
+      url: options.url,
+      peer: { type: 'cli', id: options.cliId },
+      token: options.token,
+      tokenIn: options.tokenIn,
+      reconnect: {
+        retryInitialConnect: false,
+        maxAttempts: options.maxRetries > 0 ? options.maxRetries : Number.POSITIVE_INFINITY,
+        ...(options.initialDelayMs === undefined ? {} : { initialDelayMs: options.initialDelayMs }),
+        ...(options.maxDelayMs === undefined ? {} : { maxDelayMs: options.maxDelayMs }),
+      },
+    });
+  } catch (error) {
+    emit({ event: 'error', code: 'INVALID_CONFIG', message: (error as Error).message }, undefined);
+    output.err(`mpc-relay-signer: ${(error as Error).message}`);
+    return EXIT_USAGE;
+  }
+
+  emit(
+    {
+      event: 'start',
+      url: client.displayUrl,
+      cliId: options.cliId,
+      backend: options.backend.name,
+      publicKey: options.backend.publicKeyHex,
+      keySource: options.keySource,
+    },
+    `🔑 Signer public key: ${options.backend.publicKeyHex} (${options.backend.name}; key from ${options.keySource})`,
+  );
+  for (const warning of options.warnings)
+    emit({ event: 'warning', message: warning }, `⚠️  ${warning}`, 'err');
+
+  client.on('state', (change) => {
+    const event: Event = { event: 'state', state: change.state };
+    if (change.attempt !== undefined) event.attempt = change.attempt;
+    if (change.delayMs !== undefined) event.delayMs = change.delayMs;
+    if (change.reason !== undefined) event.reason = change.reason;
+    let human: string | undefined;
+    switch (change.state) {
+      case 'connecting':
+        human = `🔌 Connecting to ${client.displayUrl} as cli ${options.cliId}${change.attempt && change.attempt > 1 ? ` (attempt ${change.attempt})` : ''}`;
+        break;
+      case 'open':
+        human = '✅ Connected';
+        break;
+      case 'reconnecting':
+        human = `🔁 Connection lost (${change.reason ?? 'unknown'}); reconnecting in ${change.delayMs} ms`;
+        break;
+      case 'closed':
+        // A terminal failure gets its own one-line error on stderr instead.
+        human = change.error
+          ? undefined
+          : `👋 Connection closed${change.reason ? ` (${change.reason})` : ''}`;
+        break;
+    }
+    emit(event, human);
+  });
+  client.on('connectionId', (connectionId) =>
+    emit({ event: 'connectionId', connectionId }, `🆔 Connection id: ${connectionId}`),
+  );
+  client.on('message', (delivery: Delivery) =>
+    emit(
+      {
+        event: 'message',
+        operationType: delivery.operationType,
+        from: delivery.from,
+        ...(delivery.to === undefined ? {} : { to: delivery.to }),
+        message: delivery.message,
+      },
+      `📨 Message from ${delivery.from}: ${JSON.stringify(delivery.message)}`,
+    ),
+  );
+  client.on('relayError', (report) =>
+    emit(
+      { event: 'relayError', source: report.source, code: report.code, message: report.message },
+      `⚠️  Relay error${report.code ? ` ${report.code}` : ''}: ${report.message}`,
+      'err',
+    ),
+  );
+  client.on('badFrame', (report) =>
+    emit(
+      { event: 'badFrame', code: report.code, message: report.message, raw: report.raw },
+      `⚠️  Ignored a bad frame (${report.code}): ${report.message}`,
+      'err',
+    ),
+  );
+
+  attachCosigner(client, options.backend, {
+    onSigned: ({ from, fullSig }) =>
+      emit(
+        { event: 'signed', to: from, transactionId: fullSig.transactionId, fullSig },
+        `📤 FullSig sent to ${from} for transaction ${fullSig.transactionId}`,
+      ),
+    onRefused: ({ from, refusal }) =>
+      emit(
+        { event: 'refused', to: from, ...refusal },
+        `⛔ SignRefused sent to ${from} for transaction ${refusal.transactionId ?? '?'}: ${refusal.code} ${refusal.reason}`,
+        'err',
+      ),
+    onSendFailed: ({ transactionId, error }) =>
+      emit(
+        { event: 'sendFailed', transactionId, message: error.message },
+        `⚠️  Could not send the answer for transaction ${transactionId ?? '?'}: ${error.message}`,
+        'err',
+      ),
+  });
+
+  const terminal = new Promise<Error>((resolve) => {
+    client.onError((error) => {
+      if (client.terminalError === error) resolve(error);
+      else emit({ event: 'warning', message: error.message }, `⚠️  ${error.message}`, 'err');
+    });
+  });
+  client.connect().catch(() => {}); // failures arrive through `terminal`
+
+  const outcome = await Promise.race([
+    stopSignal.then((signal) => ({ signal })),
+    terminal.then((error) => ({ error })),
+  ]);
+  if ('signal' in outcome) {
+    emit({ event: 'stop', signal: outcome.signal }, `👋 ${outcome.signal}: shutting down`);
+    await client.close(`signer stopped (${outcome.signal})`);
+    emit({ event: 'exit', code: EXIT_OK }, undefined);
+    return EXIT_OK;
+  }
+  const error = outcome.error;
+  const code = error instanceof InvalidUrlError ? EXIT_USAGE : EXIT_CONNECTION;
+  let line = error.message;
+  if (error instanceof HandshakeRefusedError) {
+    const hint =
+      error.statusCode === 401
+        ? ' (no credentials: give --token)'
+        : error.statusCode === 403
+          ? ' (the token was denied)'
+          : '';
+    line = `${error.message}${hint}`;
+  } else if (error instanceof RelayUnreachableError) {
+    line = `cannot reach the relay at ${client.displayUrl}: ${error.message}`;
+  }
+  emit({ event: 'error', code: (error as { code?: string }).code ?? 'ERROR', message: line }, undefined);
+  emit({ event: 'exit', code }, undefined);
+  output.err(`mpc-relay-signer: ${line}`);
+  return code;
+}
