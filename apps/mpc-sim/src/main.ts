@@ -1,0 +1,196 @@
+#!/usr/bin/env node
+/**
+ * mpc-relay-mpc-sim: plays the mpc side of the seed's "Real Interaction Example".
+ *
+ *   mpc-relay-mpc-sim --url URL --mpc-id ID --cli-id ID [--token T] [--count N] [--rate R]
+ *                     [--signer-pubkey HEX] [--timeout MS] [--json]
+ *
+ * Exit codes: 0 only if every FullSig arrived and verified; 1 otherwise (refused, invalid, timed
+ * out, relay refused or unreachable); 2 for bad usage.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Outcome, runMpcSimulation, type SimulationReport } from './simulate.js';
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const err = (line: string) => process.stderr.write(`${line}\n`);
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive integer');
+  return parsed;
+}
+
+function positiveNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive number');
+  return parsed;
+}
+
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+
+function describeOutcome(outcome: Outcome): string {
+  switch (outcome.status) {
+    case 'verified':
+      return `✅ FullSig for ${outcome.transactionId} verified (signer ${outcome.publicKeyHex}) in ${ms(outcome.latencyMs)}`;
+    case 'invalid':
+      return `❌ FullSig for ${outcome.transactionId} does NOT verify: ${outcome.reason}`;
+    case 'refused':
+      return `⛔ SignRefused for ${outcome.transactionId}: ${outcome.code} ${outcome.reason}`;
+    case 'timeout':
+      return `⏱️  No answer for ${outcome.transactionId}`;
+  }
+}
+
+function summaryLine(report: SimulationReport, count: number): string {
+  const parts = [
+    `${report.verified}/${count} verified`,
+    `${report.refused} refused`,
+    `${report.invalid} invalid`,
+    `${report.timedOut} unanswered`,
+  ];
+  if (report.strays > 0) parts.push(`${report.strays} stray`);
+  const latency = report.latency
+    ? `; latency min ${ms(report.latency.min)}, median ${ms(report.latency.median)}, p95 ${ms(report.latency.p95)}, max ${ms(report.latency.max)}`
+    : '';
+  return `${report.ok ? '🎉' : '💥'} Summary: ${parts.join(', ')}${latency}`;
+}
+
+interface MainOptions {
+  url?: string;
+  mpcId?: string;
+  cliId?: string;
+  token: string;
+  tokenIn: 'header' | 'query' | 'both';
+  count: number;
+  rate: number;
+  signerPubkey?: string;
+  timeout: number;
+  teamId: string;
+  accountHash: string;
+  json?: boolean;
+}
+
+const program = new Command('mpc-relay-mpc-sim')
+  .description(
+    'mpc simulator: sends PartialSig requests to a cli through the relay and verifies each FullSig.',
+  )
+  .addOption(new Option('--url <url>', 'relay URL, ws://HOST:PORT/STAGE or wss://...').env('MPC_RELAY_URL'))
+  .addOption(new Option('--mpc-id <id>', "this mpc's id").env('MPC_RELAY_MPC_ID'))
+  .addOption(new Option('--cli-id <id>', 'the co-signer (cli) to send to').env('MPC_RELAY_CLI_ID'))
+  .addOption(
+    new Option('--token <token>', "token for the relay's authorizer").env('MPC_RELAY_TOKEN').default('Allow'),
+  )
+  .addOption(
+    new Option('--token-in <where>', 'where the token goes')
+      .choices(['header', 'query', 'both'])
+      .env('MPC_RELAY_TOKEN_IN')
+      .default('header'),
+  )
+  .addOption(new Option('--count <n>', 'how many PartialSigs to send').argParser(positiveInteger).default(1))
+  .addOption(new Option('--rate <r>', 'PartialSigs per second').argParser(positiveNumber).default(10))
+  .addOption(
+    new Option('--signer-pubkey <hex>', "the signer's public key (printed by mpc-relay-signer at start)").env(
+      'MPC_RELAY_SIGNER_PUBKEY',
+    ),
+  )
+  .addOption(
+    new Option('--timeout <ms>', 'how long to wait for each FullSig')
+      .argParser(positiveInteger)
+      .default(10_000),
+  )
+  .option('--team-id <id>', 'teamId of the requests', 'teamId')
+  .option('--account-hash <hash>', 'accountHash of the requests', 'accountHash')
+  .option('--json', 'print one JSON line per event')
+  .showHelpAfterError()
+  .action(async (options: MainOptions) => {
+    const usage = (message: string) => {
+      err(`mpc-relay-mpc-sim: ${message}`);
+      process.exit(2);
+    };
+    if (!options.url) return usage('missing --url (or MPC_RELAY_URL)');
+    if (!options.mpcId) return usage('missing --mpc-id (or MPC_RELAY_MPC_ID)');
+    if (!options.cliId) return usage('missing --cli-id (or MPC_RELAY_CLI_ID)');
+    const json = options.json ?? false;
+    const emit = (event: Record<string, unknown>, human: string | undefined) => {
+      if (json) out(JSON.stringify({ time: new Date().toISOString(), ...event }));
+      else if (human !== undefined) out(human);
+    };
+    const verbose = options.count <= 20;
+    let report: SimulationReport;
+    try {
+      report = await runMpcSimulation(
+        {
+          url: options.url,
+          mpcId: options.mpcId,
+          cliId: options.cliId,
+          token: options.token,
+          tokenIn: options.tokenIn,
+          count: options.count,
+          rate: options.rate,
+          timeoutMs: options.timeout,
+          teamId: options.teamId,
+          accountHash: options.accountHash,
+          ...(options.signerPubkey ? { signerPublicKey: options.signerPubkey } : {}),
+        },
+        {
+          onState: (change, client) => {
+            const human =
+              change.state === 'connecting'
+                ? `🔌 Connecting to ${client.displayUrl} as mpc ${options.mpcId}`
+                : change.state === 'open'
+                  ? '✅ Connected'
+                  : change.state === 'reconnecting'
+                    ? `🔁 Connection lost (${change.reason}); reconnecting in ${change.delayMs} ms`
+                    : undefined;
+            emit(
+              { event: 'state', state: change.state, ...(change.reason ? { reason: change.reason } : {}) },
+              human,
+            );
+          },
+          onConnectionId: (connectionId) =>
+            emit({ event: 'connectionId', connectionId }, `🆔 Connection id: ${connectionId}`),
+          onSent: (request) =>
+            emit(
+              { event: 'sent', operationType: 'PartialSig', to: options.cliId, message: request },
+              verbose ? `📨 PartialSig → ${options.cliId}: ${JSON.stringify(request)}` : undefined,
+            ),
+          onOutcome: (outcome) =>
+            emit(
+              { event: 'outcome', ...outcome },
+              verbose || outcome.status !== 'verified' ? describeOutcome(outcome) : undefined,
+            ),
+          onRelayError: (report) =>
+            emit(
+              { event: 'relayError', source: report.source, code: report.code, message: report.message },
+              `⚠️  Relay error${report.code ? ` ${report.code}` : ''}: ${report.message}`,
+            ),
+          onStray: (description) => emit({ event: 'stray', description }, `⚠️  Ignored ${description}`),
+        },
+      );
+    } catch (error) {
+      return usage((error as Error).message);
+    }
+    if (report.error) {
+      emit(
+        { event: 'error', code: (report.error as { code?: string }).code, message: report.error.message },
+        undefined,
+      );
+      err(`mpc-relay-mpc-sim: ${report.error.message}`);
+    }
+    if (report.publicKeySource === 'pinned') {
+      emit(
+        {
+          event: 'warning',
+          message: 'no --signer-pubkey: verified against the key recovered from the first FullSig',
+        },
+        `⚠️  No --signer-pubkey given: signatures checked against the key recovered from the first FullSig (${report.publicKeyHex})`,
+      );
+    }
+    const { outcomes: _outcomes, error: _error, ...summary } = report;
+    emit({ event: 'summary', count: options.count, ...summary }, summaryLine(report, options.count));
+    const code = report.ok ? 0 : 1;
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 50).unref();
+  });
+
+await program.parseAsync(process.argv);
