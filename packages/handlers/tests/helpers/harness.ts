@@ -1,6 +1,4 @@
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { createRelayTable } from '../../src/store/table.js';
+import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { type DynaliteServer, startDynalite } from './dynalite.js';
 import { type FakeManagementApi, startManagementApi } from './management.js';
 import { loadHandlers, TestRelay } from './relay.js';
@@ -51,8 +49,23 @@ export async function startHarness(from: 'src' | 'dist', env: Record<string, str
       return (result.Items ?? []) as Record<string, unknown>[];
     },
     async reset() {
-      await dynalite.client.send(new DeleteTableCommand({ TableName: TABLE_NAME }));
-      await createRelayTable(dynalite.client, TABLE_NAME);
+      // Empties the table (test-only Scan); deleting and recreating races dynalite's async delete.
+      for (let round = 0; round < 100; round++) {
+        const page = await docs.send(
+          new ScanCommand({ TableName: TABLE_NAME, ProjectionExpression: 'pk, sk' }),
+        );
+        const keys = page.Items ?? [];
+        if (keys.length === 0) break;
+        for (let start = 0; start < keys.length; start += 25) {
+          await docs.send(
+            new BatchWriteCommand({
+              RequestItems: {
+                [TABLE_NAME]: keys.slice(start, start + 25).map((Key) => ({ DeleteRequest: { Key } })),
+              },
+            }),
+          );
+        }
+      }
       management.clear();
     },
     async close() {

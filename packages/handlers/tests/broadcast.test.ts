@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { KEY } from '../src/store/keys.js';
+import { type Harness, startHarness } from './helpers/harness.js';
+
+describe('broadcast (invoked directly, like the seed sendMessage)', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness('src');
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+  beforeEach(async () => {
+    await harness.reset();
+  });
+
+  it('sends to every live connection of both types', async () => {
+    const clis = [
+      await harness.relay.connect({ type: 'cli', id: 'c1' }),
+      await harness.relay.connect({ type: 'cli', id: 'c2' }),
+    ];
+    const mpc = await harness.relay.connect({ type: 'mpc', id: 'm1' });
+    // The seed's invocation payload, verbatim except for the endpoint.
+    const result = await harness.relay.handlers.broadcast({
+      action: 'sendmessage',
+      message: 'Hello from CLI!',
+      apigw_endpoint: harness.management.endpoint,
+    } as never);
+    expect(result).toEqual({ sent: 3, stale: 0, failed: 0 });
+    const expected = JSON.stringify({
+      operationType: 'broadcast',
+      from: 'relay',
+      message: 'Hello from CLI!',
+    });
+    for (const client of [...clis, mpc]) expect(client.received()).toEqual([expected]);
+  });
+
+  it('sends to one type only, with the given operation type', async () => {
+    const cli = await harness.relay.connect({ type: 'cli', id: 'c1' });
+    const mpc = await harness.relay.connect({ type: 'mpc', id: 'm1' });
+    const result = await harness.relay.handlers.broadcast({
+      type: 'mpc',
+      operationType: 'Maintenance',
+      message: { at: '2026-01-01T00:00:00Z' },
+    });
+    expect(result).toEqual({ sent: 1, stale: 0, failed: 0 });
+    expect(cli.received()).toEqual([]);
+    expect(JSON.parse(mpc.received()[0] ?? '{}')).toEqual({
+      operationType: 'Maintenance',
+      from: 'relay',
+      message: { at: '2026-01-01T00:00:00Z' },
+    });
+  });
+
+  it('removes the stale connections it meets', async () => {
+    const live = await harness.relay.connect({ type: 'cli', id: 'c1' });
+    const stale = await harness.relay.connect({ type: 'cli', id: 'c2' });
+    harness.management.gone.add(stale.connectionId);
+    const result = await harness.relay.handlers.broadcast({ type: 'cli', message: 'hi' });
+    expect(result).toEqual({ sent: 1, stale: 1, failed: 0 });
+    expect(live.received()).toHaveLength(1);
+    expect(await harness.items(KEY.peer({ type: 'cli', id: 'c2' }))).toEqual([]);
+    expect(await harness.items(KEY.peer({ type: 'cli', id: 'c1' }))).toHaveLength(1);
+  });
+
+  it('with nobody connected sends nothing', async () => {
+    expect(await harness.relay.handlers.broadcast({ message: 'hi' })).toEqual({
+      sent: 0,
+      stale: 0,
+      failed: 0,
+    });
+  });
+
+  it('refuses a bad event with a reason instead of throwing', async () => {
+    expect((await harness.relay.handlers.broadcast({} as never)).error).toContain('"message" is required');
+    expect(
+      (await harness.relay.handlers.broadcast({ message: 'x', type: 'robot' } as never)).error,
+    ).toContain('"type"');
+    expect((await harness.relay.handlers.broadcast(null as never)).error).toBeDefined();
+    expect(harness.management.posts).toEqual([]);
+  });
+});

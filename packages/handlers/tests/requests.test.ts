@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { countRequests } from '../src/store/request-counter.js';
+import { fullSig, partialSig } from './helpers/frames.js';
+import { type Harness, startHarness } from './helpers/harness.js';
+
+const CLI = { type: 'cli', id: 'cli123' } as const;
+const MPC = { type: 'mpc', id: 'IgniterC56D' } as const;
+
+// Counts the DynamoDB commands each handler sends, with the SDK middleware every handler client
+// carries (the benchmark reads the same process-wide counter).
+describe('DynamoDB requests per relayed message', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness('src');
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+  beforeEach(async () => {
+    await harness.reset();
+  });
+
+  it('hot path, target online: mpc -> cli is PutItem + Query, cli -> mpc is GetItem + Query', async () => {
+    const cli = await harness.relay.connect(CLI);
+    const mpc = await harness.relay.connect(MPC);
+    for (let round = 0; round < 3; round++) {
+      const toCli = await countRequests(() => mpc.send(partialSig(MPC.id, CLI.id, `tx-${round}`)));
+      expect(toCli.result).toEqual({ statusCode: 200 });
+      expect(toCli.requests).toEqual({ total: 2, byCommand: { PutItem: 1, Query: 1 } });
+
+      const toMpc = await countRequests(() => cli.send(fullSig(CLI.id, `tx-${round}`)));
+      expect(toMpc.result).toEqual({ statusCode: 200 });
+      expect(toMpc.requests).toEqual({ total: 2, byCommand: { GetItem: 1, Query: 1 } });
+    }
+    expect(cli.received()).toHaveLength(3);
+    expect(mpc.received()).toHaveLength(3);
+  });
+
+  it('each connected connection of the target costs no extra request', async () => {
+    await harness.relay.connect(CLI);
+    await harness.relay.connect(CLI);
+    const mpc = await harness.relay.connect(MPC);
+    const { requests } = await countRequests(() => mpc.send(partialSig(MPC.id, CLI.id)));
+    expect(requests.total).toBe(2);
+  });
+
+  it('off the hot path: offline target +1 PutItem; refusals before any lookup cost nothing', async () => {
+    const mpc = await harness.relay.connect(MPC);
+    const offline = await countRequests(() => mpc.send(partialSig(MPC.id, CLI.id)));
+    expect(offline.requests).toEqual({ total: 3, byCommand: { PutItem: 2, Query: 1 } });
+    const spoofed = await countRequests(() => mpc.send(partialSig('someone', CLI.id)));
+    expect(spoofed.requests.total).toBe(0);
+  });
+
+  it('other routes: $connect 1, getConnectionId 1 (+1 BatchWriteItem when it delivers), $disconnect 1, ping 0', async () => {
+    const connect = await countRequests(() => harness.relay.connect(CLI));
+    expect(connect.requests).toEqual({ total: 1, byCommand: { PutItem: 1 } });
+    const cli = connect.result;
+    const empty = await countRequests(() => cli.send({ action: 'getConnectionId' }));
+    expect(empty.requests).toEqual({ total: 1, byCommand: { Query: 1 } });
+    const ping = await countRequests(() => cli.send({ action: 'ping' }));
+    expect(ping.requests.total).toBe(0);
+    const unknown = await countRequests(() => cli.send({ action: 'nope' }));
+    expect(unknown.requests.total).toBe(0);
+    const disconnect = await countRequests(() => cli.disconnect());
+    expect(disconnect.requests).toEqual({ total: 1, byCommand: { DeleteItem: 1 } });
+
+    const mpc = await harness.relay.connect(MPC);
+    await mpc.send(partialSig(MPC.id, CLI.id, 'a'));
+    await mpc.send(partialSig(MPC.id, CLI.id, 'b'));
+    const back = await harness.relay.connect(CLI);
+    const drain = await countRequests(() => back.send({ action: 'getConnectionId' }));
+    expect(drain.requests).toEqual({ total: 2, byCommand: { Query: 1, BatchWriteItem: 1 } });
+    expect(back.received()).toHaveLength(2);
+  });
+});
