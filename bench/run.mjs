@@ -95,20 +95,69 @@ function selfCpu() {
   return { user: c.user, system: c.system, wallMs: nowMs() };
 }
 
-async function latencySection(target, tag) {
-  const pair = await connectPair(target, 0, tag);
-  const hopsBefore = { cli: pair.cli.received, mpc: pair.mpc.received };
-  const hop = await measureHops(pair, { warmup: PLAN.hopWarmup, count: PLAN.hops, budgetMs: 30_000 });
-  const framesDuringHops = {
-    toReceiver: pair.cli.received - hopsBefore.cli,
-    toSender: pair.mpc.received - hopsBefore.mpc,
-  };
-  const roundTrip = await measureRoundTrips(pair, {
-    warmup: PLAN.rtWarmup,
-    count: PLAN.roundTrips,
-    budgetMs: 30_000,
-  });
-  return { pair, hop, roundTrip, framesDuringHops };
+/**
+ * Latency of every server, interleaved: blocks of hops (then of round trips) alternate between the
+ * servers, so a change in the machine's other load hits them alike and the ratio holds.
+ */
+async function interleavedLatency(entries) {
+  const blocks = quick ? 2 : 5;
+  const state = [];
+  for (const e of entries) {
+    const pair = await connectPair(e.target, 0, e.name);
+    state.push({
+      ...e,
+      pair,
+      hop: [],
+      rt: [],
+      lostHop: 0,
+      lostRt: 0,
+      before: { cli: pair.cli.received, mpc: pair.mpc.received },
+    });
+  }
+  for (let b = 0; b < blocks; b++) {
+    for (const s of state) {
+      const r = await measureHops(s.pair, {
+        warmup: b === 0 ? PLAN.hopWarmup : 0,
+        count: Math.ceil(PLAN.hops / blocks),
+        budgetMs: 15_000,
+      });
+      s.hop.push(...r.samples);
+      s.lostHop += r.lost;
+      s.sampleHop ??= r.sampleDelivery;
+    }
+  }
+  for (const s of state) {
+    s.framesDuringHops = {
+      toReceiver: s.pair.cli.received - s.before.cli,
+      toSender: s.pair.mpc.received - s.before.mpc,
+    };
+  }
+  for (let b = 0; b < blocks; b++) {
+    for (const s of state) {
+      const r = await measureRoundTrips(s.pair, {
+        warmup: b === 0 ? PLAN.rtWarmup : 0,
+        count: Math.ceil(PLAN.roundTrips / blocks),
+        budgetMs: 15_000,
+      });
+      s.rt.push(...r.samples);
+      s.lostRt += r.lost;
+      s.sampleRt ??= r.sampleDelivery;
+    }
+  }
+  const out = {};
+  for (const s of state) {
+    s.pair.cli.close();
+    s.pair.mpc.close();
+    out[s.name] = {
+      hop: { latencyMs: summarize(s.hop), lost: s.lostHop, sampleDelivery: s.sampleHop },
+      roundTrip: { latencyMs: summarize(s.rt), lost: s.lostRt, sampleDelivery: s.sampleRt },
+      framesDuringHops: s.framesDuringHops,
+      hopsSent: PLAN.hopWarmup + blocks * Math.ceil(PLAN.hops / blocks),
+      roundTripsSent: PLAN.rtWarmup + blocks * Math.ceil(PLAN.roundTrips / blocks),
+      blocks,
+    };
+  }
+  return out;
 }
 
 async function throughputSection(child, target, tag) {
@@ -117,6 +166,8 @@ async function throughputSection(child, target, tag) {
   const pairs = [];
   for (let i = 0; i < maxPairs; i++) pairs.push(await connectPair(target, i, `${tag}-tp`));
   for (const stage of PLAN.stages) {
+    if (tag === 'relay') await child.call('reset');
+    await child.call('eventLoop');
     const cpu0 = await child.call('cpu');
     const self0 = selfCpu();
     const result = await measureThroughput(pairs.slice(0, stage.pairs), {
@@ -128,6 +179,22 @@ async function throughputSection(child, target, tag) {
     const self1 = selfCpu();
     result.serverCpuPercent = cpuPercent(cpu0, cpu1);
     result.clientCpuPercent = cpuPercent(self0, self1);
+    result.serverEventLoopDelayMs = await child.call('eventLoop');
+    if (tag === 'relay') {
+      // Where a message waits under load: the hot route's handler, store and post times.
+      const c = await child.call('counters');
+      const hot = c.routes.find((b) => b.key === 'sendServer (mpc -> cli)');
+      if (hot) {
+        const h = summarizeBucket(hot);
+        result.hotRoute = {
+          handlerMedianMs: h.handlerMs.median,
+          handlerP99Ms: h.handlerMs.p99,
+          dynamodbCallMedianMs: h.dynamodbCallMs.median,
+          postMedianMs: h.postMs.median,
+          ownCodeMedianMs: h.ownCodeMs.median,
+        };
+      }
+    }
     stages.push(result);
     log(
       `  ${tag} throughput ${stage.pairs}x${stage.window}: ${result.messagesPerSecond} msg/s, lost ${result.lost}, server CPU ${result.serverCpuPercent}%`,
@@ -209,6 +276,12 @@ async function scaleSection(startServer, target, name) {
   const server = await startServer();
   try {
     const t = target(server.ready.url);
+    // Warm up first (handler bundles loaded, JIT warm), so the baseline memory is the server's
+    // with no connection, not the server before its first connection.
+    const warm = await openIdleConnections(t, { levels: [20], concurrency: 4, budgetMs: 10_000 });
+    await closeAll(warm.sockets, 5000);
+    await sleep(quick ? 200 : 1000);
+    if (name === 'relay') await server.call('reset');
     const base = await server.call('memory');
     const fd = machine().fileDescriptorLimit ?? 1024;
     const levels = PLAN.idleLevels.filter((n) => n <= fd - 500);
@@ -237,7 +310,8 @@ async function scaleSection(startServer, target, name) {
       const deadline = nowMs() + (quick ? 5000 : 30_000);
       let after = await server.call('counters');
       const held = idle.sockets.length;
-      const count = (c) => c.routes.find((r) => r.key === '$disconnect')?.invocations ?? 0;
+      // Completed invocations (a sample is pushed when the handler returns).
+      const count = (c) => c.routes.find((r) => r.key === '$disconnect')?.handlerMs.length ?? 0;
       while (count(after) < held && nowMs() < deadline) {
         await sleep(250);
         after = await server.call('counters');
@@ -263,29 +337,32 @@ async function scaleSection(startServer, target, name) {
   }
 }
 
-async function relaySection(results) {
-  const relayDist = join(root, 'apps', 'relay', 'dist', 'index.js');
-  if (!existsSync(relayDist)) {
+function relayAvailable() {
+  const relayDist = process.env.BENCH_RELAY_MODULE ?? join(root, 'apps', 'relay', 'dist', 'index.js');
+  return existsSync(relayDist);
+}
+
+async function relaySection(results, relay, lat) {
+  if (!relay) {
     results.relay = { skipped: 'apps/relay/dist/index.js is not built (startRelay missing)' };
     log('relay: skipped (apps/relay/dist/index.js missing)');
     return;
   }
-  log('relay: latency');
-  const relay = await startRelayChild();
   try {
     const target = relayTarget(relay.ready.url);
-    await relay.call('reset');
-    const lat = await latencySection(target, 'relay');
     // Counters of the hop phase and the round trip phase, together: per route, per invocation.
+    await sleep(300); // the last invocation's post may still be in flight
     const counters = await relay.call('counters');
-    const hopMessages = PLAN.hopWarmup + PLAN.hops;
-    const rtMessages = PLAN.rtWarmup + PLAN.roundTrips;
+    const hopMessages = lat.hopsSent;
+    const rtMessages = lat.roundTripsSent;
     const relayed = hopMessages + 2 * rtMessages;
     const routes = counters.routes.map((b) => summarizeBucket(b, relayed));
+    // Per relayed message: what the message routes cost (the connection setup is counted apart).
+    const messageBuckets = counters.routes.filter((b) => b.key.startsWith('sendServer'));
     const totalInvocations = counters.routes.reduce((s, b) => s + b.invocations, 0);
-    const totalPosts = counters.routes.reduce((s, b) => s + b.posts, 0) + counters.outside.posts;
-    const totalDdb =
-      counters.routes.reduce((s, b) => s + b.dynamodbRequests, 0) + counters.outside.dynamodbRequests;
+    const messageInvocations = messageBuckets.reduce((s, b) => s + b.invocations, 0);
+    const totalPosts = messageBuckets.reduce((s, b) => s + b.posts, 0);
+    const totalDdb = messageBuckets.reduce((s, b) => s + b.dynamodbRequests, 0);
     const hot = counters.routes.find((b) => b.key === 'sendServer (mpc -> cli)');
     const back = counters.routes.find((b) => b.key === 'sendServer (cli -> mpc)');
     results.relay = {
@@ -295,6 +372,7 @@ async function relaySection(results) {
       roundTrip: lat.roundTrip,
       sampleDeliveryToCli: lat.hop.sampleDelivery,
       sampleDeliveryToMpc: lat.roundTrip.sampleDelivery,
+      interleavedBlocks: lat.blocks,
       framesPerHop: {
         toReceiver: round(lat.framesDuringHops.toReceiver / hopMessages, 3),
         toSender: round(lat.framesDuringHops.toSender / hopMessages, 3),
@@ -302,15 +380,14 @@ async function relaySection(results) {
       routes,
       relayedMessages: relayed,
       perRelayedMessage: {
-        lambdaInvocations: round(totalInvocations / relayed, 3),
+        lambdaInvocations: round(messageInvocations / relayed, 3),
+        lambdaInvocationsAllRoutes: totalInvocations,
         managementPosts: round(totalPosts / relayed, 3),
         dynamodbRequests: round(totalDdb / relayed, 3),
         dynamodbOutsideHandlers: counters.outside.dynamodbRequests,
       },
       items: counters.items,
     };
-    lat.pair.cli.close();
-    lat.pair.mpc.close();
     // Where the time goes on one relayed message (the sequential mpc -> cli hops).
     if (hot) {
       const h = summarizeBucket(hot);
@@ -364,15 +441,11 @@ async function relaySection(results) {
   }
 }
 
-async function baselineSection(results) {
-  log('baseline: bare ws forwarder');
-  const startBaseline = () => startChild(join(here, 'lib', 'baseline-server.mjs'));
-  const server = await startBaseline();
+const startBaseline = () => startChild(join(here, 'lib', 'baseline-server.mjs'));
+
+async function baselineSection(results, server, lat) {
   try {
     const target = baselineTarget(server.ready.url);
-    const lat = await latencySection(target, 'base');
-    lat.pair.cli.close();
-    lat.pair.mpc.close();
     results.baseline = { hop: lat.hop, roundTrip: lat.roundTrip };
     if (!skip.has('throughput')) {
       const tp = await throughputSection(server, target, 'baseline');
@@ -512,8 +585,26 @@ async function main() {
     `bench: ${results.machine.cpuModel}, ${results.machine.cores} cores, Node ${results.machine.node}${quick ? ' (quick)' : ''}`,
   );
 
-  await baselineSection(results);
-  await relaySection(results);
+  results.loadAverageAtStart = os.loadavg().map((x) => round(x, 2));
+  log('latency: bare ws forwarder and relay, interleaved');
+  const baseline = await startBaseline();
+  const relay = relayAvailable() ? await startRelayChild() : undefined;
+  const entries = [{ name: 'baseline', target: baselineTarget(baseline.ready.url) }];
+  if (relay) {
+    await relay.call('reset');
+    entries.push({ name: 'relay', target: relayTarget(relay.ready.url) });
+  }
+  let lat;
+  try {
+    lat = await interleavedLatency(entries);
+  } catch (error) {
+    await baseline.stop();
+    await relay?.stop();
+    throw error;
+  }
+  await baselineSection(results, baseline, lat.baseline);
+  await relaySection(results, relay, lat.relay);
+  results.loadAverageAtEnd = os.loadavg().map((x) => round(x, 2));
 
   if (results.relay?.hop && results.baseline?.hop) {
     results.ratio = {

@@ -1,3 +1,5 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
 /**
  * Child side of the IPC plumbing: the standard commands every server under test answers
  * (memory after GC, CPU time, close), plus the server's own commands.
@@ -26,7 +28,21 @@ export function serveChild(commands, close) {
   process.on('disconnect', () => process.exit(0));
 }
 
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
 const standard = {
+  /** Event loop delay since the last call (ms): how long ready work waited for the loop. */
+  eventLoop() {
+    const ms = (ns) => Math.round((ns / 1e6) * 100) / 100;
+    const result = {
+      median: ms(loopDelay.percentile(50)),
+      p99: ms(loopDelay.percentile(99)),
+      max: ms(loopDelay.max),
+    };
+    loopDelay.reset();
+    return result;
+  },
   /** Memory after a full GC (the child runs with --expose-gc), in bytes. */
   memory() {
     for (let i = 0; i < 3; i++) globalThis.gc?.();

@@ -194,7 +194,7 @@ export async function measureHops(
       lost++;
     }
   }
-  return { latencyMs: summarize(samples), lost, sampleDelivery: sample };
+  return { latencyMs: summarize(samples), lost, sampleDelivery: sample, samples };
 }
 
 /**
@@ -230,7 +230,7 @@ export async function measureRoundTrips(
   } finally {
     pair.cli.onFrame = undefined;
   }
-  return { latencyMs: summarize(samples), lost, sampleDelivery: sample };
+  return { latencyMs: summarize(samples), lost, sampleDelivery: sample, samples };
 }
 
 /**

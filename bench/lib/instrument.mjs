@@ -31,6 +31,7 @@ function newBucket(key) {
     dynamodbMs: [],
     dynamodbMsPerInvocation: [],
     ownMs: [],
+    waitingMs: [],
     posts: 0,
     postMs: [],
     postStatus: {},
@@ -73,7 +74,7 @@ globalThis.__benchWrapHandler = (name, fn) => {
   return async function benchWrappedHandler(event, context) {
     const key = routeKeyOf(name, event);
     const bucket = bucketFor(key);
-    const rec = { bucket, dynamodbMs: 0, postMs: 0 };
+    const rec = { bucket, dynamodbMs: 0, postMs: 0, pending: 0, waitingSince: 0, waitingMs: 0 };
     bucket.invocations++;
     const t0 = now();
     try {
@@ -85,8 +86,10 @@ globalThis.__benchWrapHandler = (name, fn) => {
       const ms = now() - t0;
       push(bucket.handlerMs, ms);
       push(bucket.dynamodbMsPerInvocation, rec.dynamodbMs);
-      // Own code: the handler's time minus the calls it awaited (store, management API).
-      push(bucket.ownMs, ms - rec.dynamodbMs - rec.postMs);
+      // Own code: the handler's time minus the time at least one call (store, management API) was
+      // outstanding (calls made in parallel count once).
+      push(bucket.ownMs, ms - rec.waitingMs);
+      push(bucket.waitingMs, rec.waitingMs);
     }
   };
 };
@@ -177,6 +180,19 @@ function observe(req, args) {
   const rec = als.getStore();
   const bucket = rec?.bucket ?? outside;
   const t0 = now();
+  if (process.env.BENCH_FORCE_NODELAY === '1') req.on('socket', (socket) => socket.setNoDelay(true));
+  if (rec) {
+    if (rec.pending++ === 0) rec.waitingSince = t0;
+    let done = false;
+    const settle = () => {
+      if (done) return;
+      done = true;
+      if (--rec.pending === 0) rec.waitingMs += now() - rec.waitingSince;
+    };
+    req.on('response', (res) => res.on('end', settle));
+    req.on('error', settle);
+    req.on('close', () => setImmediate(settle));
+  }
   if (target?.startsWith('DynamoDB_')) {
     const op = target.split('.')[1] ?? target;
     let described = op;
