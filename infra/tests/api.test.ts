@@ -246,3 +246,16 @@ describe('authorizer in jwt mode', () => {
     expect(connect.inputs.authorizerId).toBe(authorizer.id);
   });
 });
+
+describe('function code', () => {
+  it('is the FileArchive of the handler folder in the bundle directory', async () => {
+    const { resolve: value } = await import('./harness.js');
+    const p = await runProgram({}, { stack: 'code' });
+    for (const handler of HANDLER_NAMES) {
+      const code = (await value(p.relay.functions[handler].function.code)) as unknown as {
+        path: Promise<string>;
+      };
+      expect(await code.path).toMatch(new RegExp(`mpc-relay-bundles-not-needed[\\\\/]${handler}$`));
+    }
+  });
+});

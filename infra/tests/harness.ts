@@ -144,10 +144,16 @@ export function resolve<T>(output: pulumi.Output<T>): Promise<T> {
   });
 }
 
-export async function runProgram(
+/** Installs the mocks and the configuration; returns what the mocks record. */
+/** Waits until every pending registration reached the mocks (Pulumi's own RPC queue drain). */
+export function settle(): Promise<void> {
+  return (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+}
+
+export async function installMocks(
   config: Record<string, string>,
   options: { stack?: string; secretKeys?: string[] } = {},
-): Promise<Program> {
+): Promise<{ resources: MockResource[]; calls: string[] }> {
   const resources: MockResource[] = [];
   const calls: string[] = [];
   const stack = options.stack ?? 'test';
@@ -188,6 +194,15 @@ export async function runProgram(
     false,
   );
   pulumi.runtime.setAllConfig(config, options.secretKeys ?? []);
+  return { resources, calls };
+}
+
+export async function runProgram(
+  config: Record<string, string>,
+  options: { stack?: string; secretKeys?: string[] } = {},
+): Promise<Program> {
+  const stack = options.stack ?? 'test';
+  const { resources, calls } = await installMocks(config, options);
   const prefix = `mpc-relay-${stack}`;
   const relay = new RelayComponent(prefix, {
     config: loadRelayConfig(stack),
@@ -195,7 +210,7 @@ export async function runProgram(
   });
   await resolve(pulumi.all([relay.url, relay.managementEndpoint, relay.functionNames, relay.tableName]));
   // Wait until every registration (alarms, permissions...) reached the mocks.
-  await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+  await settle();
   const ofType = (type: string) => resources.filter((r) => r.type === type);
   const one = (type: string, name: string): MockResource => {
     const found = ofType(type).filter((r) => r.name === name);
