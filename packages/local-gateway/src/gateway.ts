@@ -71,7 +71,15 @@ export interface ConnectionInfo {
 export type RouteOutcome = 'ok' | 'error' | 'timeout' | 'forbidden' | 'refused';
 
 export interface GatewayEvents {
-  connect: [{ connectionId: string; sourceIp: string; query: Record<string, string>; subprotocol?: string }];
+  connect: [
+    {
+      connectionId: string;
+      sourceIp: string;
+      query: Record<string, string>;
+      subprotocol?: string;
+      authorizer?: Record<string, unknown>;
+    },
+  ];
   connectRefused: [{ connectionId: string; status: number; reason: string }];
   disconnect: [{ connectionId: string; code: number; reason: string; cause: DisconnectCause }];
   /** A message from a client. `body` is given so a logger can pick fields; never log it whole. */
@@ -746,6 +754,7 @@ export async function createLocalGateway(options: LocalGatewayOptions = {}): Pro
         sourceIp,
         query: queryStringParameters,
         ...(conn.subprotocol ? { subprotocol: conn.subprotocol } : {}),
+        ...(conn.authorizer ? { authorizer: conn.authorizer } : {}),
       });
     });
   }
