@@ -22,6 +22,11 @@ export interface HandlerPermissions {
   dynamodb: readonly string[];
   /** Management API methods on `@connections` (`POST`, `GET`, `DELETE`). */
   manageConnections: readonly ('POST' | 'GET' | 'DELETE')[];
+  /**
+   * Indexes the handler Queries (optional; infra's default when absent: `byType` for any handler
+   * allowed `dynamodb:Query`).
+   */
+  indexes?: readonly string[];
 }
 
 export interface RouteDefinition {
@@ -69,17 +74,10 @@ export const AUTHORIZER = {
   } as const,
 };
 
-const QUERY_AND_TABLE = [
-  'dynamodb:GetItem',
-  'dynamodb:Query',
-  'dynamodb:PutItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:ConditionCheckItem',
-] as const;
-
-/** Every Lambda function of the relay with the permissions its role needs. */
+/**
+ * Every Lambda function of the relay with exactly the permissions its code uses (infra derives the
+ * IAM policies from it). Two-way answers need no `POST`: API Gateway returns them.
+ */
 export const FUNCTIONS: Readonly<Record<HandlerName, FunctionDefinition>> = {
   authorizer: {
     handler: 'authorizer',
@@ -94,37 +92,52 @@ export const FUNCTIONS: Readonly<Record<HandlerName, FunctionDefinition>> = {
   disconnect: {
     handler: 'disconnect',
     description: 'Removes the connection record',
-    permissions: { dynamodb: ['dynamodb:DeleteItem'], manageConnections: [] },
+    // Query: only the byType index, to find a record when the event lacks the authorizer context.
+    permissions: {
+      dynamodb: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+      manageConnections: [],
+      indexes: ['byType'],
+    },
   },
   getConnectionId: {
     handler: 'getConnectionId',
     description: "Answers the caller's connection id and delivers what waited for it",
-    permissions: { dynamodb: [...QUERY_AND_TABLE], manageConnections: ['POST'] },
+    // Query the inbox, BatchWriteItem to delete what was delivered, POST the waiting messages.
+    permissions: { dynamodb: ['dynamodb:Query', 'dynamodb:BatchWriteItem'], manageConnections: ['POST'] },
   },
   sendServer: {
     handler: 'sendServer',
     description: 'Relays a signing message between an mpc and a cli',
-    permissions: { dynamodb: [...QUERY_AND_TABLE], manageConnections: ['POST'] },
+    // GetItem/PutItem the mapping, Query the target's connections, PutItem the inbox,
+    // DeleteItem stale connections, POST the delivery.
+    permissions: {
+      dynamodb: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem'],
+      manageConnections: ['POST'],
+    },
   },
   ack: {
     handler: 'ack',
-    description: 'Acknowledges delivered messages (protocol v2)',
-    permissions: { dynamodb: [...QUERY_AND_TABLE], manageConnections: ['POST'] },
+    description: 'Acknowledges delivered messages (protocol v2, issue 8; answers an error frame until then)',
+    permissions: { dynamodb: [], manageConnections: [] },
   },
   ping: {
     handler: 'ping',
     description: 'Application keepalive',
-    permissions: { dynamodb: [], manageConnections: ['POST'] },
+    permissions: { dynamodb: [], manageConnections: [] },
   },
   default: {
     handler: 'default',
     description: 'Answers unknown actions and non-JSON bodies with an error frame',
-    permissions: { dynamodb: [], manageConnections: ['POST'] },
+    permissions: { dynamodb: [], manageConnections: [] },
   },
   broadcast: {
     handler: 'broadcast',
     description: "Sends a message to every connected peer (the seed's sendMessage), invoked directly",
-    permissions: { dynamodb: ['dynamodb:Query', 'dynamodb:DeleteItem'], manageConnections: ['POST'] },
+    permissions: {
+      dynamodb: ['dynamodb:Query', 'dynamodb:DeleteItem'],
+      manageConnections: ['POST'],
+      indexes: ['byType'],
+    },
   },
 };
 
