@@ -1,0 +1,88 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULTS, type RelayOptions } from './relay.js';
+
+function integer(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+/**
+ * `pnpm start -- --port 4000` may hand the program a literal `--` before the flags (depending on
+ * the pnpm version); commander would then read every flag as a positional argument. Drop it.
+ */
+export function normalizeArgv(argv: readonly string[]): string[] {
+  const [node = 'node', script = 'relay', ...rest] = argv;
+  return [node, script, ...rest.filter((arg, i) => !(arg === '--' && (i === 0 || rest[i - 1] === '--')))];
+}
+
+/** Parses flags and environment variables (flags win). Exits with one line on stderr on a bad flag. */
+export function parseCli(
+  argv: readonly string[],
+  name = 'mpc-relay',
+  description = 'Local mpc-relay',
+): RelayOptions {
+  const program = new Command(name)
+    .description(description)
+    .addOption(
+      new Option('--port <port>', 'WebSocket + management port (0 = random)')
+        .env('PORT')
+        .argParser(integer('port', 0, 65535))
+        .default(DEFAULTS.port),
+    )
+    .addOption(new Option('--host <host>', 'interface to listen on').env('HOST').default(DEFAULTS.host))
+    .addOption(
+      new Option('--stage <stage>', 'API stage (first path segment)').env('STAGE').default(DEFAULTS.stage),
+    )
+    .addOption(
+      new Option(
+        '--data-dir <dir>',
+        'folder of the embedded DynamoDB (LevelDB), relative to the working directory',
+      )
+        .env('DATA_DIR')
+        .default(DEFAULTS.dataDir),
+    )
+    .addOption(
+      new Option('--auth <mode>', 'authorizer mode')
+        .env('AUTH_MODE')
+        .choices(['static', 'jwt'])
+        .default(DEFAULTS.authMode),
+    )
+    .addOption(
+      new Option('--idle-timeout <ms>', 'idle connection timeout in ms (AWS: 600000)')
+        .env('IDLE_TIMEOUT_MS')
+        .argParser(integer('idle timeout', 1, 2_147_483_647)),
+    )
+    .addOption(
+      new Option('--max-lifetime <ms>', 'maximum connection lifetime in ms (AWS: 7200000)')
+        .env('MAX_LIFETIME_MS')
+        .argParser(integer('max lifetime', 1, 2_147_483_647)),
+    )
+    .allowExcessArguments(false)
+    .showSuggestionAfterError(true)
+    .configureOutput({ outputError: (text, write) => write(`${name}: ${text.replace(/^error: /, '')}`) });
+  program.parse(normalizeArgv(argv));
+  const o = program.opts<{
+    port: number;
+    host: string;
+    stage: string;
+    dataDir: string;
+    auth: string;
+    idleTimeout?: number;
+    maxLifetime?: number;
+  }>();
+  if (!/^[A-Za-z0-9_-]+$/.test(o.stage)) program.error('stage may only contain letters, digits, "-" and "_"');
+  return {
+    port: typeof o.port === 'string' ? integer('port', 0, 65535)(o.port) : o.port,
+    host: o.host,
+    stage: o.stage,
+    dataDir: o.dataDir,
+    authMode: o.auth,
+    ...(o.idleTimeout !== undefined ? { idleTimeoutMs: o.idleTimeout } : {}),
+    ...(o.maxLifetime !== undefined ? { maxLifetimeMs: o.maxLifetime } : {}),
+  };
+}

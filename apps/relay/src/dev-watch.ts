@@ -1,0 +1,118 @@
+import { spawn } from 'node:child_process';
+import { type FSWatcher, watch } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { LocalGateway } from '@mpc-relay/local-gateway';
+
+export interface DevWatchOptions {
+  gateway: LocalGateway;
+  /** Folder to watch (recursive). Default: `packages/handlers/src`. */
+  watchDir?: string;
+  /** Rebuilds the bundles. Default: the handlers package's own `build` script (tsc + esbuild bundles). */
+  build?: () => Promise<void>;
+  log?: (line: string) => void;
+  debounceMs?: number;
+}
+
+export interface DevWatch {
+  /** Resolves once no rebuild is running or queued. */
+  idle(): Promise<void>;
+  close(): void;
+}
+
+export function handlersPackageDir(): string {
+  const require = createRequire(import.meta.url);
+  return dirname(require.resolve('@mpc-relay/handlers/package.json'));
+}
+
+/** Runs `pnpm run build` in the handlers package, keeping its output for an error message. */
+export function buildHandlers(cwd = handlersPackageDir()): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('pnpm', ['run', '--silent', 'build'], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      shell: false,
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else
+        reject(
+          new Error(
+            `handlers build failed (exit ${code}):\n${output.trim().split('\n').slice(-20).join('\n')}`,
+          ),
+        );
+    });
+  });
+}
+
+/**
+ * Watches the handlers' sources; on a change rebuilds the bundles, then tells the gateway to load
+ * them for the next event. Open connections are untouched; a failed build keeps the old code.
+ */
+export function watchHandlers(options: DevWatchOptions): DevWatch {
+  const watchDir = options.watchDir ?? join(handlersPackageDir(), 'src');
+  const build = options.build ?? (() => buildHandlers());
+  const log = options.log ?? (() => {});
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let dirty = false;
+  let closed = false;
+
+  const rebuild = async (): Promise<void> => {
+    do {
+      dirty = false;
+      const started = Date.now();
+      log(`${new Date().toISOString().slice(11, 23)} rebuild     handlers changed, building...`);
+      try {
+        await build();
+        options.gateway.reloadHandlers();
+        log(
+          `${new Date().toISOString().slice(11, 23)} reloaded    handlers in ${Date.now() - started} ms; open connections kept (${options.gateway.connections().length})`,
+        );
+      } catch (error) {
+        log(
+          `${new Date().toISOString().slice(11, 23)} rebuild     failed, keeping the previous code: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    } while (dirty && !closed);
+  };
+
+  const schedule = () => {
+    if (closed) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (running) {
+        dirty = true;
+        return;
+      }
+      running = rebuild().finally(() => {
+        running = undefined;
+      });
+    }, options.debounceMs ?? 150);
+  };
+
+  const watcher: FSWatcher = watch(watchDir, { recursive: true }, () => schedule());
+  watcher.on('error', (error) => log(`watch error: ${error.message}`));
+  return {
+    async idle() {
+      for (let i = 0; i < 1000 && (running || timer?.hasRef()); i++) {
+        if (running) await running;
+        else await new Promise((r) => setTimeout(r, 20));
+        if (!running && !dirty) break;
+      }
+    },
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      watcher.close();
+    },
+  };
+}

@@ -1,0 +1,129 @@
+import { createLocalGateway, type LocalGateway } from '@mpc-relay/local-gateway';
+import { UserError } from './errors.js';
+import { attachLogger } from './log.js';
+import { startStore } from './store.js';
+
+export interface RelayOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 3001; 0 picks a free port. */
+  port?: number;
+  /** Default `production` (the seed's stage). */
+  stage?: string;
+  /** LevelDB folder of the embedded DynamoDB. Default `./relay-data` (relative to the working directory). */
+  dataDir?: string;
+  /** `static` (the seed's `Authorization: Allow`) or `jwt`. Default `static`. */
+  authMode?: string;
+  /** Default `mpc-relay`. */
+  tableName?: string;
+  idleTimeoutMs?: number;
+  maxLifetimeMs?: number;
+  handlerTimeoutMs?: number;
+  /** Folder of the handler bundles. Default: `@mpc-relay/handlers`'s dist. */
+  handlersDir?: string;
+  /** Extra environment for the handlers (wins over the defaults below). */
+  env?: Record<string, string>;
+  /** Receives one readable line per connect / disconnect / relayed message. Default: none. */
+  log?: (line: string) => void;
+}
+
+export interface Relay {
+  url: string;
+  managementEndpoint: string;
+  dataDir: string;
+  dynamoEndpoint: string;
+  tableName: string;
+  gateway: LocalGateway;
+  /** Closes every connection (their `$disconnect` runs), then the store (LevelDB flushed and closed). */
+  close(): Promise<void>;
+}
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 3001,
+  stage: 'production',
+  dataDir: 'relay-data',
+  authMode: 'static',
+  tableName: 'mpc-relay',
+  region: 'us-east-1',
+} as const;
+
+/** Handler environment: what Lambda gets on AWS plus the local endpoint overrides. */
+function handlerEnv(
+  options: RelayOptions,
+  dynamoEndpoint: string,
+  tableName: string,
+): Record<string, string> {
+  const fromProcess = (name: string, fallback: string) => process.env[name] ?? fallback;
+  return {
+    TABLE_NAME: tableName,
+    DYNAMODB_ENDPOINT: dynamoEndpoint,
+    AUTH_MODE: options.authMode ?? DEFAULTS.authMode,
+    AWS_REGION: fromProcess('AWS_REGION', DEFAULTS.region),
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    POWERTOOLS_SERVICE_NAME: 'mpc-relay',
+    POWERTOOLS_METRICS_NAMESPACE: 'MpcRelay',
+    // The handlers' JSON logs and EMF metrics would drown the relay's own lines locally.
+    LOG_LEVEL: fromProcess('LOG_LEVEL', 'ERROR'),
+    POWERTOOLS_METRICS_DISABLED: fromProcess('POWERTOOLS_METRICS_DISABLED', 'true'),
+    ...options.env,
+  };
+}
+
+/** Starts a whole local relay in this process: dynalite + relay table + local gateway + handler bundles. */
+export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
+  // Node 20 is supported here; the SDK's notice about its future Node 22 floor is noise locally.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const tableName = options.tableName ?? DEFAULTS.tableName;
+  const region = process.env.AWS_REGION ?? DEFAULTS.region;
+  const store = await startStore(options.dataDir ?? DEFAULTS.dataDir, tableName, region);
+  let gateway: LocalGateway;
+  const host = options.host ?? DEFAULTS.host;
+  const port = options.port ?? DEFAULTS.port;
+  try {
+    gateway = await createLocalGateway({
+      host,
+      port,
+      stage: options.stage ?? DEFAULTS.stage,
+      authMode: options.authMode ?? DEFAULTS.authMode,
+      region,
+      env: handlerEnv(options, store.endpoint, tableName),
+      ...(options.handlersDir ? { handlersDir: options.handlersDir } : {}),
+      limits: {
+        ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+        ...(options.maxLifetimeMs !== undefined ? { maxLifetimeMs: options.maxLifetimeMs } : {}),
+        ...(options.handlerTimeoutMs !== undefined ? { handlerTimeoutMs: options.handlerTimeoutMs } : {}),
+      },
+    });
+  } catch (error) {
+    await store.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE')
+      throw new UserError(`port ${port} on ${host} is already in use; pick another with --port or PORT`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+      throw new UserError(`cannot listen on host ${host} (${code}); check --host or HOST`);
+    if (code === 'EACCES')
+      throw new UserError(`no permission to listen on port ${port}; pick another with --port or PORT`);
+    if (error instanceof Error && /unknown auth mode/.test(error.message))
+      throw new UserError(`${error.message}; use --auth static or --auth jwt`);
+    throw error;
+  }
+  if (options.log) attachLogger(gateway, options.log);
+  let closed: Promise<void> | undefined;
+  return {
+    url: gateway.url,
+    managementEndpoint: `${gateway.managementEndpoint}/@connections`,
+    dataDir: store.dataDir,
+    dynamoEndpoint: store.endpoint,
+    tableName,
+    gateway,
+    close() {
+      closed ??= (async () => {
+        await gateway.close();
+        await store.close();
+      })();
+      return closed;
+    },
+  };
+}

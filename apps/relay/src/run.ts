@@ -1,0 +1,65 @@
+import { UserError } from './errors.js';
+import { type Relay, type RelayOptions, startRelay } from './relay.js';
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Prints one line on stderr and exits non-zero: a user error never shows a stack trace. */
+export function fail(name: string, error: unknown): never {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`${name}: ${error instanceof UserError ? message : `failed to start: ${message}`}\n`);
+  process.exit(1);
+}
+
+export function banner(relay: Relay, options: RelayOptions, mode: string): string {
+  const auth = options.authMode ?? 'static';
+  const example = `${relay.url}?type=cli&cliId=cli123`;
+  return [
+    `mpc-relay local relay (${mode})`,
+    `  WebSocket   ${relay.url}`,
+    `  Management  ${relay.managementEndpoint}`,
+    `  Data        ${relay.dataDir} (table ${relay.tableName})`,
+    `  Auth        ${auth}${auth === 'static' ? ' (header Authorization: Allow)' : ''}`,
+    `  Try         wscat -c '${example}' -H 'Authorization: Allow'`,
+    'Ready. Ctrl-C stops the relay.',
+  ].join('\n');
+}
+
+/** Starts the relay for a command, prints its URLs, and stops cleanly on SIGINT / SIGTERM. */
+export async function runRelay(
+  name: string,
+  options: RelayOptions,
+  mode: string,
+  onStarted?: (relay: Relay) => Promise<() => Promise<void>> | (() => Promise<void>),
+): Promise<Relay> {
+  let relay: Relay;
+  try {
+    relay = await startRelay({ ...options, log });
+  } catch (error) {
+    fail(name, error);
+  }
+  const stopExtra = onStarted ? await onStarted(relay) : undefined;
+  log(banner(relay, options, mode));
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`${name}: second ${signal}, exiting now\n`);
+      process.exit(130);
+    }
+    stopping = true;
+    log(`${signal}: closing connections and the store...`);
+    try {
+      await stopExtra?.();
+      await relay.close();
+      log('Stopped.');
+      process.exit(0);
+    } catch (error) {
+      process.stderr.write(
+        `${name}: error while stopping: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  return relay;
+}

@@ -1,0 +1,77 @@
+import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createRelayTable } from '@mpc-relay/handlers';
+import dynalite from 'dynalite';
+import { UserError } from './errors.js';
+
+export interface LocalStore {
+  endpoint: string;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/** Makes sure the data folder exists and is writable, or explains in one line why not. */
+export function prepareDataDir(dataDir: string): string {
+  const dir = resolve(dataDir);
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    const probe = join(dir, `.write-test-${process.pid}`);
+    writeFileSync(probe, '');
+    rmSync(probe, { force: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new UserError(
+      `data folder ${dir} is not writable (${code}); pick another with --data-dir or DATA_DIR`,
+    );
+  }
+  return dir;
+}
+
+/**
+ * Starts dynalite (embedded DynamoDB) on 127.0.0.1 with a random port, persisted with LevelDB under
+ * `<dataDir>/dynamodb`, and creates the relay table (idempotent) with the handlers' own helper.
+ */
+export async function startStore(dataDir: string, tableName: string, region: string): Promise<LocalStore> {
+  const dir = prepareDataDir(dataDir);
+  const server = dynalite({
+    path: join(dir, 'dynamodb'),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolvePromise();
+    });
+  });
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const close = () =>
+    new Promise<void>((resolvePromise) => {
+      server.close(() => resolvePromise());
+      // Keep-alive sockets of the handlers' SDK clients would hold the close for 30 s.
+      server.closeAllConnections();
+    });
+  const client = new DynamoDBClient({
+    endpoint,
+    region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  try {
+    await createRelayTable(client, tableName, { maxWaitMs: 10_000 });
+  } catch (error) {
+    await close();
+    const message = error instanceof Error ? error.message : String(error);
+    if (/lock|LEVEL_|not open/i.test(message)) {
+      throw new UserError(`data folder ${dir} is in use by another relay or unreadable (${message})`);
+    }
+    throw error;
+  } finally {
+    client.destroy();
+  }
+  return { endpoint, dataDir: dir, close };
+}

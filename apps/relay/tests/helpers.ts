@@ -1,0 +1,114 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+
+export const APP_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function waitFor<T>(
+  probe: () => T | undefined | false,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = probe();
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A ws client queueing what it receives. */
+export class Peer {
+  readonly messages: string[] = [];
+  closed?: number;
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => this.messages.push(data.toString()));
+    ws.on('close', (code) => {
+      this.closed = code;
+    });
+    ws.on('error', () => {});
+  }
+
+  static open(
+    url: string,
+    query: string,
+    headers: Record<string, string> = { Authorization: 'Allow' },
+  ): Promise<Peer> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${url}?${query}`, { headers });
+      const peer = new Peer(ws);
+      ws.once('open', () => resolve(peer));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+  }
+
+  send(data: unknown): void {
+    this.ws.send(typeof data === 'string' ? data : JSON.stringify(data));
+  }
+
+  async next(timeoutMs = 15_000): Promise<string> {
+    await waitFor(() => this.messages.length > 0, 'a message', timeoutMs);
+    return this.messages.shift()!;
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** The relay command as a process, with its output collected. */
+export class RelayProcess {
+  stdout = '';
+  stderr = '';
+  exitCode?: number | null;
+  private constructor(readonly child: ChildProcessWithoutNullStreams) {
+    child.stdout.on('data', (c: Buffer) => {
+      this.stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      this.stderr += c.toString();
+    });
+    child.on('exit', (code) => {
+      this.exitCode = code;
+    });
+  }
+
+  static start(script: 'main' | 'dev', args: string[], env: Record<string, string> = {}): RelayProcess {
+    return new RelayProcess(
+      spawn(process.execPath, [join(APP_DIR, 'dist', `${script}.js`), ...args], {
+        cwd: APP_DIR,
+        env: { ...process.env, ...env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+    );
+  }
+
+  /** Resolves the WebSocket URL once the relay printed "Ready". */
+  async ready(): Promise<string> {
+    await waitFor(
+      () => this.stdout.includes('Ready.') || this.exitCode !== undefined,
+      'the relay to be ready',
+      30_000,
+    );
+    if (this.exitCode !== undefined) throw new Error(`relay exited ${this.exitCode}: ${this.stderr}`);
+    return /WebSocket\s+(\S+)/.exec(this.stdout)![1]!;
+  }
+
+  async exited(timeoutMs = 30_000): Promise<number | null> {
+    await waitFor(() => this.exitCode !== undefined, 'the relay to exit', timeoutMs);
+    return this.exitCode!;
+  }
+
+  kill(): void {
+    if (this.exitCode === undefined) this.child.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,124 @@
+import { rmSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type Relay, startRelay } from '../src/index.js';
+import { Peer, tempDir, waitFor } from './helpers.js';
+
+const PARTIAL_SIG = {
+  action: 'sendServer',
+  sourceId: 'IgniterC56D',
+  cliToMpc: { cli123: 'IgniterC56D' },
+  operationType: 'PartialSig',
+  message: {
+    accountHash: 'accountHash',
+    teamId: 'teamId',
+    transactionId: 'transactionId',
+    partialSig: 'partialSig',
+  },
+};
+const CLI_RECEIVES = JSON.stringify({
+  operationType: 'PartialSig',
+  from: 'IgniterC56D',
+  message: PARTIAL_SIG.message,
+});
+const FULL_SIG_MESSAGE = {
+  accountHash: 'accountHash',
+  signatureR: 'r',
+  signatureS: 's',
+  signatureV: 'v',
+  teamId: 'teamId',
+  transactionId: 'transactionId',
+};
+
+const dirs: string[] = [];
+const relays: Relay[] = [];
+afterAll(async () => {
+  await Promise.all(relays.map((r) => r.close()));
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+async function relayOn(dataDir: string, lines: string[] = []): Promise<Relay> {
+  const relay = await startRelay({ port: 0, dataDir, log: (line) => lines.push(line) });
+  relays.push(relay);
+  return relay;
+}
+
+describe('startRelay (programmatic API)', () => {
+  it('runs the Real Interaction Example and logs ids, operation types and sizes, never payloads', async () => {
+    const dataDir = tempDir('relay-api-');
+    dirs.push(dataDir);
+    const lines: string[] = [];
+    const relay = await relayOn(dataDir, lines);
+    expect(relay.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/production$/);
+    expect(relay.managementEndpoint).toBe(`${relay.url.replace('ws://', 'http://')}/@connections`);
+    expect(relay.dataDir).toBe(dataDir);
+
+    const cli = await Peer.open(relay.url, 'type=cli&cliId=cli123');
+    const mpc = await Peer.open(relay.url, 'type=mpc&mpcId=IgniterC56D');
+    mpc.send(PARTIAL_SIG);
+    expect(await cli.next()).toBe(CLI_RECEIVES);
+    cli.send({
+      action: 'sendServer',
+      sourceId: 'cli123',
+      operationType: 'FullSig',
+      message: FULL_SIG_MESSAGE,
+    });
+    expect(JSON.parse(await mpc.next())).toEqual({
+      operationType: 'FullSig',
+      from: 'cli123',
+      to: 'IgniterC56D',
+      message: FULL_SIG_MESSAGE,
+    });
+    cli.close();
+    mpc.close();
+    await waitFor(() => lines.filter((l) => l.includes('disconnect')).length >= 2, 'disconnect lines');
+
+    const text = lines.join('\n');
+    expect(text).toMatch(/connect\s+\S+= cli:cli123 from 127\.0\.0\.1/);
+    expect(text).toMatch(/connect\s+\S+= mpc:IgniterC56D/);
+    expect(text).toMatch(/message\s+\S+= mpc:IgniterC56D sendServer PartialSig \d+ B ok/);
+    expect(text).toMatch(/message\s+\S+= cli:cli123 sendServer FullSig \d+ B ok/);
+    expect(text).toMatch(/deliver\s+\S+= cli:cli123 \d+ B 200/);
+    expect(text).toMatch(/disconnect\s+\S+= cli:cli123 1005 client/);
+    // Payloads never reach the log.
+    expect(text).not.toContain('accountHash');
+    expect(text).not.toContain('signatureR');
+  });
+
+  it('a restart on the same data folder still delivers a waiting message', async () => {
+    const dataDir = tempDir('relay-restart-');
+    dirs.push(dataDir);
+    const first = await relayOn(dataDir);
+    const mpc = await Peer.open(first.url, 'type=mpc&mpcId=IgniterC56D');
+    // cli123 is offline: the message waits in the store.
+    mpc.send({ ...PARTIAL_SIG, cliToMpc: { cliOffline: 'IgniterC56D' } });
+    mpc.send({ action: 'getConnectionId' }); // in-order: answered after the send was handled
+    expect(JSON.parse(await mpc.next())).toHaveProperty('connectionId');
+    mpc.close();
+    await first.close();
+
+    const second = await relayOn(dataDir);
+    const cli = await Peer.open(second.url, 'type=cli&cliId=cliOffline');
+    cli.send({ action: 'getConnectionId' });
+    const received = [await cli.next(), await cli.next()];
+    expect(received.map((m) => JSON.parse(m))).toEqual(
+      expect.arrayContaining([
+        { connectionId: expect.any(String) },
+        { operationType: 'PartialSig', from: 'IgniterC56D', message: PARTIAL_SIG.message },
+      ]),
+    );
+    expect(received).toContain(CLI_RECEIVES);
+    cli.close();
+  });
+
+  it('close() runs $disconnect for open connections and closes them with 1001', async () => {
+    const dataDir = tempDir('relay-close-');
+    dirs.push(dataDir);
+    const lines: string[] = [];
+    const relay = await relayOn(dataDir, lines);
+    const cli = await Peer.open(relay.url, 'type=cli&cliId=closing');
+    await relay.close();
+    await waitFor(() => cli.closed, 'the client to be closed');
+    expect(cli.closed).toBe(1001);
+    expect(lines.join('\n')).toMatch(/disconnect\s+\S+= cli:closing 1001 shutdown/);
+  });
+});
