@@ -4,6 +4,9 @@
  * request/response over the IPC channel. Every wait is bounded.
  */
 import { fork } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename } from 'node:path';
 
 export async function startChild(
   script,
@@ -71,6 +74,15 @@ export async function startChild(
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       await exited;
       clearTimeout(timer);
+      // A killed relay cannot remove its temporary data folder: do it here (only the bench's own).
+      const dir = ready.dataDir;
+      if (
+        typeof dir === 'string' &&
+        dir.startsWith(tmpdir()) &&
+        basename(dir).startsWith('mpc-relay-bench-')
+      ) {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }

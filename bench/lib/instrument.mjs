@@ -32,12 +32,17 @@ function newBucket(key) {
     dynamodbMsPerInvocation: [],
     ownMs: [],
     waitingMs: [],
+    dynamodbWallMs: [],
     posts: 0,
     postMs: [],
     postStatus: {},
     queries: {},
     otherHttp: 0,
   };
+}
+
+function newWait() {
+  return { pending: 0, since: 0, ms: 0 };
 }
 
 function bucketFor(key) {
@@ -74,7 +79,12 @@ globalThis.__benchWrapHandler = (name, fn) => {
   return async function benchWrappedHandler(event, context) {
     const key = routeKeyOf(name, event);
     const bucket = bucketFor(key);
-    const rec = { bucket, dynamodbMs: 0, postMs: 0, pending: 0, waitingSince: 0, waitingMs: 0 };
+    const rec = {
+      bucket,
+      dynamodbMs: 0,
+      postMs: 0,
+      wait: { all: newWait(), dynamodb: newWait(), other: newWait() },
+    };
     bucket.invocations++;
     const t0 = now();
     try {
@@ -88,8 +98,9 @@ globalThis.__benchWrapHandler = (name, fn) => {
       push(bucket.dynamodbMsPerInvocation, rec.dynamodbMs);
       // Own code: the handler's time minus the time at least one call (store, management API) was
       // outstanding (calls made in parallel count once).
-      push(bucket.ownMs, ms - rec.waitingMs);
-      push(bucket.waitingMs, rec.waitingMs);
+      push(bucket.ownMs, ms - rec.wait.all.ms);
+      push(bucket.waitingMs, rec.wait.all.ms);
+      push(bucket.dynamodbWallMs, rec.wait.dynamodb.ms);
     }
   };
 };
@@ -180,14 +191,16 @@ function observe(req, args) {
   const rec = als.getStore();
   const bucket = rec?.bucket ?? outside;
   const t0 = now();
-  if (process.env.BENCH_FORCE_NODELAY === '1') req.on('socket', (socket) => socket.setNoDelay(true));
   if (rec) {
-    if (rec.pending++ === 0) rec.waitingSince = t0;
+    // Wall time with at least one call outstanding (parallel calls count once), overall and by kind.
+    const kinds = [rec.wait.all, target?.startsWith('DynamoDB_') ? rec.wait.dynamodb : rec.wait.other];
+    for (const w of kinds) if (w.pending++ === 0) w.since = t0;
     let done = false;
     const settle = () => {
       if (done) return;
       done = true;
-      if (--rec.pending === 0) rec.waitingMs += now() - rec.waitingSince;
+      const t = now();
+      for (const w of kinds) if (--w.pending === 0) w.ms += t - w.since;
     };
     req.on('response', (res) => res.on('end', settle));
     req.on('error', settle);

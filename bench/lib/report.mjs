@@ -77,6 +77,7 @@ function throughputRows(r) {
         fmt(s.hopLatencyMs?.median, 2),
         fmt(s.hopLatencyMs?.p99, 2),
         `${fmt(s.serverCpuPercent, 0)}%`,
+        fmt(s.serverCpuMsPerMessage, 3),
         `${fmt(s.clientCpuPercent, 0)}%`,
       ]);
     }
@@ -156,6 +157,7 @@ const H = {
     'hop median ms',
     'hop p99 ms',
     'server CPU',
+    'server CPU ms/msg',
     'bench CPU',
   ],
   routes: [
@@ -220,6 +222,11 @@ export function renderTerminal(r) {
   parts.push(
     `\nmpc-relay bench, ${r.date}: ${r.machine.cpuModel}, ${r.machine.cores} cores, Node ${r.machine.node}${r.quick ? ' (QUICK: not figures)' : ''}\n`,
   );
+  if (r.loadAverageAtStart) {
+    parts.push(
+      `load average (1, 5, 15 min) at start ${r.loadAverageAtStart.join(', ')}, at end ${r.loadAverageAtEnd?.join(', ')}${r.loadAverageAtStart[0] > r.machine.cores * 0.5 ? ': OTHER LOAD on the machine, figures are pessimistic' : ''}\n`,
+    );
+  }
   parts.push(textTable(H.latency, latencyRows(r)));
   if (r.ratio) {
     parts.push(
@@ -238,7 +245,7 @@ export function renderTerminal(r) {
   const sat = r.relay?.throughput?.saturation;
   if (sat)
     parts.push(
-      `relay saturates at ${sat.bestZeroLossMessagesPerSecond} msg/s with zero loss: ${sat.resource}`,
+      `relay saturates at ${sat.bestZeroLossMessagesPerSecond} msg/s with zero loss (${fmt(sat.serverCpuMsPerMessage, 3)} ms of relay CPU per message, ${sat.messagesPerCoreSecond} msg per core-second): ${sat.resource}`,
     );
   const prof = r.relay?.throughput?.profile;
   if (prof) {
@@ -307,6 +314,12 @@ export function renderMarkdown(r) {
     '',
     `${r.date.slice(0, 10)} on ${m.cpuModel}, ${m.cores} cores, ${m.totalMemoryGb} GB, Node ${m.node}, ${m.platform}, \`ulimit -n\` ${m.fileDescriptorLimit}. Command: \`${r.command}\` (${r.durationSeconds} s).${r.quick ? ' **Quick mode: these are not figures.**' : ''}`,
     '',
+    ...(r.loadAverageAtStart
+      ? [
+          `Load average (1, 5, 15 min) at start ${r.loadAverageAtStart.join(', ')}, at end ${r.loadAverageAtEnd?.join(', ')}${r.loadAverageAtStart[0] > m.cores * 0.5 ? ': **other work was running on the machine** (the figures are pessimistic; the ratios, measured in interleaved blocks, and the CPU per message hold better than absolute times)' : ''}.`,
+          '',
+        ]
+      : []),
     '### Headline',
     '',
   );
@@ -442,7 +455,7 @@ export function renderMarkdown(r) {
           [
             '  of which DynamoDB requests',
             fmt(b.dynamodbMedianMsPerMessage, 3),
-            'http.request to response end, summed per invocation',
+            `wall time with a request outstanding (parallel requests count once; summed: ${fmt(b.dynamodbSumMedianMsPerMessage, 3)})`,
           ],
           [
             '  of which management POST',
@@ -477,7 +490,7 @@ export function renderMarkdown(r) {
   }
   if (sat)
     p(
-      `**Saturation:** ${sat.bestZeroLossMessagesPerSecond} msg/s with zero loss at ${sat.atInFlight} in flight; limit: ${sat.resource}.`,
+      `**Saturation:** ${sat.bestZeroLossMessagesPerSecond} msg/s with zero loss at ${sat.atInFlight} in flight; limit: ${sat.resource}. The relay spends ${fmt(sat.serverCpuMsPerMessage, 3)} ms of CPU per relayed message, so one core relays about ${sat.messagesPerCoreSecond} messages a second; the msg/s also depends on how much of a core the relay gets on a shared machine.`,
       '',
     );
   if (prof) {
