@@ -55,6 +55,32 @@ describe('delivery: offline peers, stale connections, expiry, several connection
     expect(mpc.received()).toHaveLength(1);
   });
 
+  it('delivers a backlog larger than one BatchWriteItem (25) in order and deletes all of it', async () => {
+    const mpc = await harness.relay.connect(MPC);
+    const ids = Array.from({ length: 30 }, (_, index) => `tx-${String(index).padStart(2, '0')}`);
+    for (const tx of ids) await mpc.send(partialSig(MPC.id, CLI.id, tx));
+    const cli = await harness.relay.connect(CLI);
+    await cli.send({ action: 'getConnectionId' });
+    expect(cli.received().map((frame) => JSON.parse(frame).message.transactionId)).toEqual(ids);
+    expect(await harness.items(KEY.inbox(CLI))).toEqual([]);
+  });
+
+  it('keeps the backlog when the draining connection turns out gone', async () => {
+    const mpc = await harness.relay.connect(MPC);
+    await mpc.send(partialSig(MPC.id, CLI.id, 'kept-1'));
+    await mpc.send(partialSig(MPC.id, CLI.id, 'kept-2'));
+    const flaky = await harness.relay.connect(CLI);
+    harness.management.gone.add(flaky.connectionId);
+    expect((await flaky.send({ action: 'getConnectionId' })).statusCode).toBe(200);
+    expect(await harness.items(KEY.inbox(CLI))).toHaveLength(2);
+    const back = await harness.relay.connect(CLI);
+    await back.send({ action: 'getConnectionId' });
+    expect(back.received().map((frame) => JSON.parse(frame).message.transactionId)).toEqual([
+      'kept-1',
+      'kept-2',
+    ]);
+  });
+
   it('keeps a cli reply for an offline mpc and delivers it when the mpc is back', async () => {
     const mpc = await harness.relay.connect(MPC);
     const cli = await harness.relay.connect(CLI);
