@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -30,29 +30,68 @@ export function prepareDataDir(dataDir: string): string {
   return dir;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One relay per data folder (LevelDB allows one process): `<dir>/relay.lock` holds the owner's pid.
+ * A lock left by a process that no longer runs is taken over.
+ */
+function lockDataDir(dir: string): () => void {
+  const lock = join(dir, 'relay.lock');
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const owner = Number(readFileSync(lock, 'utf8').trim());
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+      throw new UserError(
+        `data folder ${dir} is in use by another relay (pid ${owner}); stop it or pick another --data-dir`,
+      );
+    }
+    writeFileSync(lock, String(process.pid));
+  }
+  return () => rmSync(lock, { force: true });
+}
+
 /**
  * Starts dynalite (embedded DynamoDB) on 127.0.0.1 with a random port, persisted with LevelDB under
  * `<dataDir>/dynamodb`, and creates the relay table (idempotent) with the handlers' own helper.
  */
 export async function startStore(dataDir: string, tableName: string, region: string): Promise<LocalStore> {
   const dir = prepareDataDir(dataDir);
+  const unlock = lockDataDir(dir);
   const server = dynalite({
     path: join(dir, 'dynamodb'),
     createTableMs: 0,
     deleteTableMs: 0,
     updateTableMs: 0,
   });
-  await new Promise<void>((resolvePromise, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolvePromise();
+  try {
+    await new Promise<void>((resolvePromise, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolvePromise();
+      });
     });
-  });
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const close = () =>
     new Promise<void>((resolvePromise) => {
-      server.close(() => resolvePromise());
+      server.close(() => {
+        unlock();
+        resolvePromise();
+      });
       // Keep-alive sockets of the handlers' SDK clients would hold the close for 30 s.
       server.closeAllConnections();
     });

@@ -109,6 +109,17 @@ describe('the relay command (a real process)', () => {
     expectOneLineError(relay, /nope.*invalid|Allowed choices/i);
   });
 
+  it('a data folder used by another running relay: one clear line and a non-zero exit', async () => {
+    const dataDir = dir('relay-shared-');
+    const first = start('main', ['--port', '0', '--data-dir', dataDir]);
+    await first.ready();
+    const second = start('main', ['--port', '0', '--data-dir', dataDir]);
+    await second.exited();
+    expectOneLineError(second, /data folder .* is in use by another relay \(pid \d+\)/);
+    first.child.kill('SIGINT');
+    expect(await first.exited()).toBe(0);
+  });
+
   it('an unwritable data folder: one clear line and a non-zero exit', async () => {
     const file = join(dir('relay-file-'), 'not-a-folder');
     writeFileSync(file, 'x');

@@ -118,6 +118,20 @@ describe('timeouts', () => {
     }
   });
 
+  it('ping frames do not reset the idle timeout (only data frames do)', async () => {
+    const gw = await fixtureGateway({ limits: { idleTimeoutMs: 500 } });
+    try {
+      const { client } = await openTracked(gw, 'pings');
+      for (let i = 0; i < 100 && !client.closed; i++) {
+        client.ws.ping();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(client.closed).toEqual({ code: 1001, reason: 'Going away' });
+    } finally {
+      await gw.close();
+    }
+  });
+
   it('a connection is closed after its maximum lifetime even when busy (1001 Going away)', async () => {
     const gw = await fixtureGateway({ limits: { maxLifetimeMs: 800 } });
     try {
