@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PeerIdSchema } from './ids.js';
 import { CLIENT_MESSAGE_ID_MAX_LENGTH, MAX_ACK_IDS } from './limits.js';
 import { OperationTypeSchema } from './operations.js';

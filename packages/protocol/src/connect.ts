@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ErrorCode } from './errors.js';
 import { type PeerIdentity, PeerIdSchema } from './ids.js';
 import { type DecodeResult, issuesFromZod, PARSE_OPTIONS } from './result.js';

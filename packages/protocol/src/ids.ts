@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PEER_ID_MAX_LENGTH } from './limits.js';
 
 /** The two kinds of peers: `mpc` servers (MPC nodes) and `cli` servers (co-signers). */

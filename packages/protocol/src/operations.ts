@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { OPERATION_TYPE_MAX_LENGTH } from './limits.js';
 
 /** An operation type name: known ones below, or any new name a deployment starts using. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClientMessageIdSchema, JsonValueSchema } from './client-frames.js';
 import { ERROR_CODES } from './errors.js';
 import { PeerIdSchema } from './ids.js';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { ErrorCode, FrameIssue } from './errors.js';
 
 /** What went wrong while decoding, ready to be sent back in an error frame. */
