@@ -398,6 +398,14 @@ async function relaySection(results, relay, lat) {
         dynamodbOutsideHandlers: counters.outside.dynamodbRequests,
       },
       items: counters.items,
+      crossCheck: {
+        note: "The same latency phase counted three ways: DynamoDB requests seen at http.request (all routes), the handlers' own request counter (SDK middleware), and the gateway's route / management events.",
+        dynamodbRequestsAtHttp:
+          counters.routes.reduce((s, b) => s + b.dynamodbRequests, 0) + counters.outside.dynamodbRequests,
+        dynamodbRequestsByHandlersCounter: counters.handlersCounter,
+        gatewayRouteEvents: counters.gateway?.routes,
+        gatewayManagementEvents: counters.gateway?.management,
+      },
     };
     // Where the time goes on one relayed message (the sequential mpc -> cli hops).
     if (hot) {

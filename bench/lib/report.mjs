@@ -86,8 +86,9 @@ function throughputRows(r) {
 }
 
 function routeRows(r) {
-  const routes = [...(r.relay?.routes ?? []), ...(r.relay?.scale?.connectRoutes ?? [])];
-  if (r.relay?.scale?.disconnectRoute) routes.push(r.relay.scale.disconnectRoute);
+  const scaleRun = (x) => ({ ...x, route: `${x.route} [idle-connection run]` });
+  const routes = [...(r.relay?.routes ?? []), ...(r.relay?.scale?.connectRoutes ?? []).map(scaleRun)];
+  if (r.relay?.scale?.disconnectRoute) routes.push(scaleRun(r.relay.scale.disconnectRoute));
   return routes
     .filter((x) => x.invocations > 0)
     .map((x) => [
@@ -436,7 +437,7 @@ export function renderMarkdown(r) {
       ],
     ),
     '',
-    `The quoted figures were measured by others on this kind of machine (2 cores), a relay like ours on dynalite, one mpc -> cli hop, sequential; this bench did not run those tools (not installed here).${ours !== undefined ? ` Against the faster of them (serverless-offline, 10 ms at best) this relay's median hop is ${fmt(10 / ours, 1)}x to ${fmt(13 / ours, 1)}x faster.` : ''}`,
+    `The quoted figures were measured by others on this kind of machine (2 cores), a relay like ours on dynalite, one mpc -> cli hop, sequential; this bench did not run those tools (not installed here).${ours !== undefined ? ` In absolute time, against the faster of them (serverless-offline, 10 ms at best), this relay's median hop is ${fmt(10 / ours, 1)}x to ${fmt(13 / ours, 1)}x faster. The ratios are not like for like: the quoted x36 implies a bare forward of about ${fmt(11.5 / 36, 2)} ms where ours measured ${fmt(h.baselineHopMedianMs, 3)} ms, so their baseline (or the machine's state) differed; only running both tools in this bench would settle it.` : ''}`,
     '',
   );
   if (b) {
@@ -465,7 +466,7 @@ export function renderMarkdown(r) {
           [
             '  of which handler own code',
             fmt(b.handlerOwnCodeMedianMs, 3),
-            'handler minus the calls it awaited',
+            "handler minus the time a call was outstanding: includes the AWS SDK's client-side work (marshalling, middleware, SigV4 signing, response parsing)",
           ],
           ['gateway + WebSocket I/O', fmt(b.gatewayAndIoMedianMs, 3), 'hop - handler + POST'],
           ['bare ws forward (the floor)', fmt(b.baselineForwardMedianMs, 3), 'baseline server'],
@@ -510,7 +511,17 @@ export function renderMarkdown(r) {
     p(
       mdTable(H.routes, routes),
       '',
-      'Counted in the relay process by wrapping `http.request` (DynamoDB calls by their `X-Amz-Target`, posts by `/@connections/`) and attributed to the route whose handler made them. `$connect` / `$disconnect` rows come from the idle-connection run.',
+      'Counted in the relay process by wrapping `http.request` (DynamoDB calls by their `X-Amz-Target`, posts by `/@connections/`) and attributed to the route whose handler made them. `$connect` / `$disconnect` rows come from the idle-connection run (there, handler times include queueing: thousands of handshakes or closes at once).',
+      '',
+      r.relay?.crossCheck
+        ? `Cross-check over the latency phase: ${r.relay.crossCheck.dynamodbRequestsAtHttp} DynamoDB requests seen at http.request, ${r.relay.crossCheck.dynamodbRequestsByHandlersCounter?.total ?? dash} counted by the handlers' own SDK middleware counter; the gateway reported ${Object.entries(
+            r.relay.crossCheck.gatewayManagementEvents ?? {},
+          )
+            .map(([k, v]) => `${v} management ${k}`)
+            .join(', ')} and route events ${Object.entries(r.relay.crossCheck.gatewayRouteEvents ?? {})
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}.`
+        : '',
       '',
     );
   }
