@@ -712,7 +712,9 @@ export async function createLocalGateway(options: LocalGatewayOptions = {}): Pro
     );
     if (Object.keys(extra).length > 0) extraHeaders.set(req, extra);
 
+    let upgraded = false;
     wss.handleUpgrade(req, socket, head, (ws) => {
+      upgraded = true;
       conn.ws = ws;
       conn.state = 'open';
       if (ws.protocol) conn.subprotocol = ws.protocol;
@@ -757,6 +759,13 @@ export async function createLocalGateway(options: LocalGatewayOptions = {}): Pro
         ...(conn.authorizer ? { authorizer: conn.authorizer } : {}),
       });
     });
+    if (!upgraded) {
+      // ws refused to complete the upgrade (the client went away while $connect ran): the
+      // connection existed for the handlers, so it gets its $disconnect like on AWS.
+      conn.state = 'open';
+      onClosed(conn, 1006, 'Connection closed abnormally');
+      if (!socket.destroyed) socket.destroy();
+    }
   }
 
   // ---------------------------------------------------------------- management API (@connections)

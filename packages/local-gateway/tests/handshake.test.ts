@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { LocalGateway } from '../src/index.js';
 import { ALLOW, fixtureGateway, fixtureState, recorded, TestClient, waitFor } from './helpers.js';
 
@@ -119,6 +120,23 @@ describe('REQUEST authorizer and $connect run before the upgrade completes', () 
     expect(after.status).toBe(200);
     expect(await client.next()).toBe('now');
     client.close();
+  });
+});
+
+describe('connections that end early', () => {
+  it('a client that leaves while $connect runs still gets its $disconnect (1006)', async () => {
+    const state = fixtureState();
+    const before = state.connecting.length;
+    const ws = new WebSocket(`${gateway.url}?hold=300`, { headers: ALLOW });
+    ws.on('error', () => {});
+    const id = await waitFor(() => state.connecting[before], 'the $connect to start');
+    ws.terminate(); // abandons the pending handshake
+    const disconnect = await waitFor(
+      () => recorded('disconnect').find((e) => e.requestContext.connectionId === id),
+      '$disconnect of the abandoned connection',
+    );
+    expect(disconnect.requestContext.disconnectStatusCode).toBe(1006);
+    expect(gateway.connections().some((c) => c.connectionId === id)).toBe(false);
   });
 });
 

@@ -18,6 +18,7 @@ export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures'
 export interface FixtureState {
   events: { handler: string; event: Record<string, Json> }[];
   connecting: string[];
+  echoLoads?: number;
 }
 export function fixtureState(): FixtureState {
   const g = globalThis as unknown as { __gwFixture?: FixtureState };

@@ -137,6 +137,20 @@ describe('integration responses', () => {
     client.close();
   });
 
+  it('handler modules stay warm: one module evaluation for many events (no process per invocation)', async () => {
+    const client = await open(gateway);
+    const loads: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      client.send({ action: 'echo' });
+      loads.push((await client.nextJson()).loads);
+    }
+    // The counter is shared by the gateways of this file; it must not move between events.
+    expect(loads).toEqual([loads[0], loads[0], loads[0]]);
+    client.send({ action: 'echo' });
+    expect((await client.nextJson()).loads).toBe(loads[0]);
+    client.close();
+  });
+
   it('messages from one connection are handled in order', async () => {
     const client = await open(gateway);
     client.send({ action: 'slow', ms: 200, seq: 1 });
