@@ -23,6 +23,7 @@ import {
 } from './lib/clients.mjs';
 import { measureColdStarts } from './lib/coldstart.mjs';
 import { connectionCost, costPerMillion, PRICES } from './lib/cost.mjs';
+import { buildProfiledBundles } from './lib/profiled-bundles.mjs';
 import { QUOTED, renderMarkdown, renderTerminal } from './lib/report.mjs';
 import { nowMs, ratio, round, sleep, summarize } from './lib/stats.mjs';
 
@@ -44,7 +45,7 @@ const PLAN = quick
       rtWarmup: 5,
       stages: [{ pairs: 2, window: 2 }],
       stageMs: 500,
-      profileMs: 0,
+      profileMs: 300,
       idleLevels: [50],
       coldRuns: 2,
     }
@@ -276,9 +277,9 @@ function relayOptions() {
   return options;
 }
 
-async function startRelayChild() {
+async function startRelayChild(extra = {}) {
   return startChild(join(here, 'lib', 'relay-server.mjs'), {
-    env: { BENCH_RELAY_OPTIONS: JSON.stringify(relayOptions()), LOG_LEVEL: 'ERROR' },
+    env: { BENCH_RELAY_OPTIONS: JSON.stringify({ ...relayOptions(), ...extra }), LOG_LEVEL: 'ERROR' },
     readyTimeoutMs: 60_000,
   });
 }
@@ -345,6 +346,45 @@ async function scaleSection(startServer, target, name) {
     };
   } finally {
     await server.stop();
+  }
+}
+
+/**
+ * CPU profile of a fresh relay at the best throughput stage. Its handlers are the shipped bundles
+ * rebuilt with a source map (byte-identical, checked), so samples are attributed to packages.
+ */
+async function profileSection(best) {
+  log('relay: CPU profile');
+  let bundles;
+  try {
+    bundles = await buildProfiledBundles();
+  } catch (error) {
+    bundles = { identical: false, mismatches: [String(error?.message ?? error)] };
+  }
+  const relay = await startRelayChild(bundles.identical ? { handlersDir: bundles.dir } : {});
+  try {
+    const target = relayTarget(relay.ready.url);
+    const pairs = [];
+    for (let i = 0; i < best.pairs; i++) pairs.push(await connectPair(target, i, 'prof'));
+    await measureThroughput(pairs, { window: best.window, durationMs: 1000 }); // warm-up
+    await relay.call('profileStart', { intervalUs: 500 });
+    const profiled = await measureThroughput(pairs, { window: best.window, durationMs: PLAN.profileMs });
+    const profile = await relay.call('profileStop');
+    for (const p of pairs) {
+      p.cli.close();
+      p.mpc.close();
+    }
+    profile.stage = {
+      pairs: best.pairs,
+      window: best.window,
+      messagesPerSecond: profiled.messagesPerSecond,
+      lost: profiled.lost,
+    };
+    profile.bundlesSourceMapped = bundles.identical;
+    if (!bundles.identical) profile.sourceMapSkippedBecause = bundles.mismatches;
+    return profile;
+  } finally {
+    await relay.stop();
   }
 }
 
@@ -430,26 +470,12 @@ async function relaySection(results, relay, lat) {
     if (!skip.has('throughput')) {
       log('relay: throughput');
       const tp = await throughputSection(relay, target, 'relay');
-      let profile;
-      if (PLAN.profileMs > 0) {
-        const best = bestZeroLoss(tp.stages) ?? tp.stages[tp.stages.length - 1];
-        await relay.call('profileStart', { intervalUs: 500 });
-        const profiled = await measureThroughput(tp.pairs.slice(0, best.pairs), {
-          window: best.window,
-          durationMs: PLAN.profileMs,
-        });
-        profile = await relay.call('profileStop');
-        profile.stage = {
-          pairs: best.pairs,
-          window: best.window,
-          messagesPerSecond: profiled.messagesPerSecond,
-          lost: profiled.lost,
-        };
-      }
       for (const p of tp.pairs) {
         p.cli.close();
         p.mpc.close();
       }
+      let profile;
+      if (PLAN.profileMs > 0) profile = await profileSection(bestZeroLoss(tp.stages) ?? tp.stages.at(-1));
       results.relay.throughput = { stages: tp.stages, profile, saturation: saturation(tp.stages, profile) };
     }
   } finally {
