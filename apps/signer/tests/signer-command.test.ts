@@ -86,8 +86,8 @@ describe('mpc-relay-signer', () => {
     relay.last.socket.send(
       JSON.stringify({ operationType: 'PartialSig', from: 'm1', message: SEED_PARTIAL }),
     );
-    relay.last.socket.send('garbage');
     await child.line(/"event":"signed"/);
+    relay.last.socket.send('garbage');
     await child.line(/"event":"badFrame"/);
     child.process.kill('SIGTERM');
     expect(await child.exit()).toBe(0);

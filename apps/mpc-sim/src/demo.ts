@@ -1,0 +1,264 @@
+#!/usr/bin/env node
+/**
+ * `pnpm demo`: the seed's "Real Interaction Example", live. Starts the local relay on a free port
+ * with a throwaway data folder, connects a signer (Client1, cli `cli123`: the same library code as
+ * `mpc-relay-signer`, with a throwaway key) and an mpc (Client2, `IgniterC56D`), sends the seed's
+ * PartialSig, and narrates every frame exchanged, exactly as it crosses the wire, ending with the
+ * FullSig verified against the signer's public key. Exit 0 only if it verified; always cleans up.
+ *
+ *   node apps/mpc-sim/dist/demo.js [--url ws://HOST:PORT/STAGE] [--token T] [--timeout MS]
+ *
+ * With --url it runs against a relay that is already running (local or on AWS) instead.
+ */
+import { realpathSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  attachCosigner,
+  canonicalSigningString,
+  type Delivery,
+  type FullSigFields,
+  RelayClient,
+  SingleKeyCosigner,
+  verifyFullSig,
+} from '@mpc-relay/signer';
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+const CLI_ID = 'cli123';
+const MPC_ID = 'IgniterC56D';
+const PARTIAL_SIG = {
+  accountHash: 'accountHash',
+  teamId: 'teamId',
+  transactionId: 'transactionId',
+  partialSig: 'partialSig',
+};
+
+export interface DemoOptions {
+  /** An already running relay; otherwise a local one is started. */
+  url?: string;
+  token?: string;
+  timeoutMs?: number;
+  out?: (line: string) => void;
+  /** Aborting stops the demo early (Ctrl-C); it still cleans up. */
+  signal?: AbortSignal;
+}
+
+interface LocalRelay {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function startLocalRelay(dataDir: string, log: (line: string) => void): Promise<LocalRelay> {
+  // The AWS SDK warns about Node 20 on every client it builds; the demo is about the frames.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { startRelay } = await import('@mpc-relay/relay');
+  return startRelay({ port: 0, dataDir, log });
+}
+
+function pretty(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+      onAbort = () => reject(new Error('interrupted'));
+      if (signal?.aborted) onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+  ]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  });
+}
+
+/** Runs the demo; resolves true only if the FullSig verified. Never throws; always cleans up. */
+export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
+  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const token = options.token ?? 'Allow';
+  const block = (text: string) => {
+    for (const line of text.split('\n')) out(line);
+  };
+  let dataDir: string | undefined;
+  let relay: LocalRelay | undefined;
+  const clients: RelayClient[] = [];
+  try {
+    out('🛰️  mpc-relay demo: the seed\'s "Real Interaction Example", live');
+    out('');
+    let url = options.url;
+    if (!url) {
+      dataDir = await mkdtemp(join(tmpdir(), 'mpc-relay-demo-'));
+      out(`🚀 Starting the local relay (throwaway data folder ${dataDir})`);
+      relay = await withTimeout(
+        startLocalRelay(dataDir, (line) => out(`   · relay: ${line}`)),
+        timeoutMs,
+        'the local relay to start',
+        options.signal,
+      );
+      url = relay.url;
+      out(`   relay listening on ${url}`);
+    } else {
+      out(`🌐 Using the relay at ${url}`);
+    }
+    out('');
+
+    // Client1: the signer (cli), as `go run wsClient.go` in the seed.
+    const cosigner = SingleKeyCosigner.generate();
+    const signer = new RelayClient({
+      url,
+      peer: { type: 'cli', id: CLI_ID },
+      token,
+      reconnect: { retryInitialConnect: false },
+    });
+    clients.push(signer);
+    const mpc = new RelayClient({
+      url,
+      peer: { type: 'mpc', id: MPC_ID },
+      token,
+      reconnect: { retryInitialConnect: false },
+    });
+    clients.push(mpc);
+
+    signer.on('frameOut', (text) => {
+      if (text.includes('"sendServer"')) {
+        out('📤 Client1 auto sends:');
+        block(pretty(text));
+        out('');
+      } else if (text.includes('getConnectionId')) out(`   ➡️  Client1 sends ${text}`);
+    });
+    signer.on('frameIn', (text) => {
+      if (text.includes('"operationType"')) {
+        out('📥 Client1 receives:');
+        block(pretty(text));
+      } else out(`   ⬅️  Client1 receives ${text}`);
+    });
+    signer.on('message', (delivery) =>
+      out(`   (signer prints) 📨 Message from ${delivery.from}: ${JSON.stringify(delivery.message)}`),
+    );
+    mpc.on('frameOut', (text) => {
+      if (text.includes('"sendServer"')) {
+        out('📨 Client2 sends:');
+        block(pretty(text));
+        out('');
+      } else if (text.includes('getConnectionId')) out(`   ➡️  Client2 sends ${text}`);
+    });
+    mpc.on('frameIn', (text) => {
+      if (text.includes('"operationType"')) {
+        out('📬 Client2 receives:');
+        block(pretty(text));
+        out('');
+      } else out(`   ⬅️  Client2 receives ${text}`);
+    });
+    for (const [name, client] of [
+      ['Client1', signer],
+      ['Client2', mpc],
+    ] as const) {
+      client.on('relayError', (report) =>
+        out(`   ⚠️  ${name} got a relay error${report.code ? ` ${report.code}` : ''}: ${report.message}`),
+      );
+      client.on('badFrame', (report) =>
+        out(`   ⚠️  ${name} got a bad frame (${report.code}): ${report.message}`),
+      );
+    }
+    attachCosigner(signer, cosigner);
+
+    const connected = (client: RelayClient) =>
+      withTimeout(
+        Promise.all([
+          client.connect(),
+          new Promise<void>((resolve) => client.once('connectionId', () => resolve())),
+        ]),
+        timeoutMs,
+        `${client.peer.type} ${client.peer.id} to connect`,
+        options.signal,
+      );
+
+    out(`🔌 Client1 connects as \`cli\` server (the signer; like the seed's wsClient.go)`);
+    out(`   ${signer.displayUrl}   Authorization: ${token === 'Allow' ? 'Allow' : '***'}`);
+    out(`   🔑 signer public key ${cosigner.publicKeyHex} (${cosigner.name}, throwaway key)`);
+    await connected(signer);
+    out('');
+    out(
+      `🔌 Client2 connects as \`mpc\` server (like wscat -c '...?type=mpc&mpcId=${MPC_ID}' -H "Authorization: Allow")`,
+    );
+    out(`   ${mpc.displayUrl}`);
+    await connected(mpc);
+    out('');
+
+    const answer = new Promise<Delivery>((resolve) => {
+      mpc.on('message', (delivery) => {
+        if (delivery.operationType === 'FullSig' || delivery.operationType === 'SignRefused')
+          resolve(delivery);
+      });
+    });
+    await mpc.send({ operationType: 'PartialSig', cliId: CLI_ID, message: PARTIAL_SIG });
+    const delivery = await withTimeout(answer, timeoutMs, 'the FullSig', options.signal);
+    if (delivery.operationType !== 'FullSig') {
+      out(`❌ The signer refused: ${JSON.stringify(delivery.message)}`);
+      return false;
+    }
+    const fullSig = delivery.message as FullSigFields;
+    const verdict = verifyFullSig(PARTIAL_SIG, fullSig, cosigner.publicKeyHex);
+    if (!verdict.ok) {
+      out(`❌ The FullSig does NOT verify: ${verdict.reason}`);
+      return false;
+    }
+    out("✅ FullSig verified: a recoverable ECDSA (secp256k1) signature by the signer's key");
+    out(`   public key   ${verdict.publicKeyHex}`);
+    out(`   signed       sha256(${JSON.stringify(canonicalSigningString(PARTIAL_SIG))})`);
+    out(`   r, s, v      ${fullSig.signatureR}, ${fullSig.signatureS}, ${fullSig.signatureV}`);
+    return true;
+  } catch (error) {
+    out(`❌ Demo failed: ${(error as Error).message}`);
+    return false;
+  } finally {
+    for (const client of clients) await client.close('demo finished').catch(() => {});
+    if (relay) await relay.close().catch(() => {});
+    if (dataDir) await rm(dataDir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be a positive integer');
+  return parsed;
+}
+
+const entry = process.argv[1];
+const isMain = entry !== undefined && import.meta.url === pathToFileURL(realpathSync(entry)).href;
+if (isMain) {
+  const program = new Command('mpc-relay-demo')
+    .description('The seed\'s "Real Interaction Example" on a local relay, narrated frame by frame.')
+    .addOption(new Option('--url <url>', 'use this running relay instead of starting a local one'))
+    .addOption(new Option('--token <token>', "token for the relay's authorizer").default('Allow'))
+    .addOption(
+      new Option('--timeout <ms>', 'how long to wait for each step')
+        .argParser(positiveInteger)
+        .default(20_000),
+    )
+    .action(async (options: { url?: string; token: string; timeout: number }) => {
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      process.once('SIGTERM', () => controller.abort());
+      const ok = await runDemo({
+        signal: controller.signal,
+        ...(options.url ? { url: options.url } : {}),
+        token: options.token,
+        timeoutMs: options.timeout,
+      });
+      process.exitCode = ok ? 0 : 1;
+      setTimeout(() => process.exit(ok ? 0 : 1), 50).unref();
+    });
+  await program.parseAsync(process.argv);
+}

@@ -1,0 +1,156 @@
+/** The mpc simulator and `pnpm demo` as processes, against the real local relay. */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Relay, startRelay } from '@mpc-relay/relay';
+import { attachCosigner, RelayClient, SingleKeyCosigner } from '@mpc-relay/signer';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Child } from './process.js';
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const DEMO = fileURLToPath(new URL('../dist/demo.js', import.meta.url));
+
+let root: string;
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'mpc-sim-e2e-'));
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function relayOn(): Promise<Relay> {
+  const relay = await startRelay({ port: 0, dataDir: join(root, `data-${cleanups.length}-${Date.now()}`) });
+  cleanups.push(() => relay.close());
+  return relay;
+}
+
+function start(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {
+  const child = new Child(script, args, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env });
+  cleanups.push(() => child.kill());
+  return child;
+}
+
+describe('mpc-relay-mpc-sim against the local relay', () => {
+  it('sends PartialSigs to a live signer, verifies every FullSig against its key, exits 0', async () => {
+    const relay = await relayOn();
+    const cosigner = SingleKeyCosigner.generate();
+    const signer = new RelayClient({ url: relay.url, peer: { type: 'cli', id: 'cli123' } });
+    cleanups.push(() => signer.close());
+    attachCosigner(signer, cosigner);
+    await signer.connect();
+    const child = start(MAIN, [
+      '--url',
+      relay.url,
+      '--mpc-id',
+      'IgniterC56D',
+      '--cli-id',
+      'cli123',
+      '--count',
+      '5',
+      '--rate',
+      '20',
+      '--signer-pubkey',
+      cosigner.publicKeyHex,
+    ]);
+    expect(await child.exit(60_000)).toBe(0);
+    expect(child.stdout.filter((line) => line.startsWith('✅ FullSig'))).toHaveLength(5);
+    expect(child.stdout.at(-1)).toMatch(
+      /^🎉 Summary: 5\/5 verified, 0 refused, 0 invalid, 0 unanswered; latency min/,
+    );
+  });
+
+  it('exits 1 when nobody answers (no signer online) after its timeout', async () => {
+    const relay = await relayOn();
+    const child = start(MAIN, [
+      '--url',
+      relay.url,
+      '--mpc-id',
+      'm1',
+      '--cli-id',
+      'nobody',
+      '--timeout',
+      '1000',
+    ]);
+    expect(await child.exit(60_000)).toBe(1);
+    expect(child.stdout.at(-1)).toMatch(/💥 Summary: 0\/1 verified, 0 refused, 0 invalid, 1 unanswered$/);
+  });
+});
+
+describe('pnpm demo (node apps/mpc-sim/dist/demo.js)', () => {
+  it("narrates the seed's Real Interaction Example on a fresh local relay and ends with the verified FullSig", async () => {
+    const before = new Set(await readdir(tmpdir()));
+    const child = start(DEMO, ['--timeout', '60000']);
+    const code = await child.exit(90_000);
+    const output = [...child.stdout, ...child.stderr].join('\n');
+    expect({ code, output: code === 0 ? '' : output }).toEqual({ code: 0, output: '' });
+    const text = child.stdout.join('\n');
+    const headings = [
+      '🔌 Client1 connects',
+      '🔌 Client2 connects',
+      '📨 Client2 sends:',
+      '📥 Client1 receives:',
+      '📤 Client1 auto sends:',
+      '📬 Client2 receives:',
+      '✅ FullSig verified',
+    ];
+    let position = -1;
+    for (const heading of headings) {
+      const found = text.indexOf(heading, position + 1);
+      expect({ heading, found: found > position }).toEqual({ heading, found: true });
+      position = found;
+    }
+    // The exact frames of the seed, pretty-printed.
+    expect(text).toContain(
+      [
+        '📨 Client2 sends:',
+        '{',
+        '  "action": "sendServer",',
+        '  "sourceId": "IgniterC56D",',
+        '  "cliToMpc": {',
+        '    "cli123": "IgniterC56D"',
+        '  },',
+        '  "operationType": "PartialSig",',
+        '  "message": {',
+        '    "accountHash": "accountHash",',
+        '    "teamId": "teamId",',
+        '    "transactionId": "transactionId",',
+        '    "partialSig": "partialSig"',
+        '  }',
+        '}',
+      ].join('\n'),
+    );
+    expect(text).toContain(
+      [
+        '📥 Client1 receives:',
+        '{',
+        '  "operationType": "PartialSig",',
+        '  "from": "IgniterC56D",',
+        '  "message": {',
+      ].join('\n'),
+    );
+    expect(text).toMatch(
+      /📬 Client2 receives:\n\{\n {2}"operationType": "FullSig",\n {2}"from": "cli123",\n {2}"to": "IgniterC56D",/,
+    );
+    expect(text).toMatch(
+      /"signatureR": "[0-9a-f]{64}",\n {4}"signatureS": "[0-9a-f]{64}",\n {4}"signatureV": "[01]"/,
+    );
+    expect(text).toMatch(/📨 Message from IgniterC56D: \{"accountHash":"accountHash"/);
+    // The throwaway data folder is gone.
+    const leftovers = (await readdir(tmpdir())).filter(
+      (name) => name.startsWith('mpc-relay-demo-') && !before.has(name),
+    );
+    expect(leftovers).toEqual([]);
+  });
+
+  it('exits 1 with a clear line when the relay refuses it, and still cleans up', async () => {
+    const relay = await relayOn();
+    const child = start(DEMO, ['--url', relay.url, '--token', 'Deny']);
+    expect(await child.exit(60_000)).toBe(1);
+    expect(child.stdout.at(-1)).toMatch(/^❌ Demo failed: relay refused the connection with HTTP 403/);
+  });
+});

@@ -1,0 +1,296 @@
+/**
+ * End to end against the real local relay (apps/relay: local gateway + handler bundles + dynalite):
+ * the library and the signer command, over real connections.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Relay, startRelay } from '@mpc-relay/relay';
+import {
+  attachCosigner,
+  type Delivery,
+  type FullSigFields,
+  HandshakeRefusedError,
+  RelayClient,
+  type RelayClientOptions,
+  SingleKeyCosigner,
+  verifyFullSig,
+} from '@mpc-relay/signer';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Child } from './process.js';
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const TEST_KEY = '4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318';
+const cosigner = SingleKeyCosigner.fromHex(TEST_KEY);
+const FAST_RECONNECT = { initialDelayMs: 20, maxDelayMs: 200 };
+
+let root: string;
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'signer-e2e-'));
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+let dirCounter = 0;
+async function relayOn(dataDir?: string, port = 0): Promise<Relay> {
+  const relay = await startRelay({
+    port,
+    dataDir: dataDir ?? join(root, `data-${++dirCounter}`),
+    ...(process.env.E2E_DEBUG ? { log: (line: string) => console.log(line) } : {}),
+  });
+  cleanups.push(() => relay.close());
+  return relay;
+}
+
+function client(url: string, peer: RelayClientOptions['peer'], options: Partial<RelayClientOptions> = {}) {
+  const c = new RelayClient({ url, peer, reconnect: FAST_RECONNECT, ...options });
+  cleanups.push(() => c.close());
+  return c;
+}
+
+async function until(predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function withConnectionId(c: RelayClient): Promise<string> {
+  const id = new Promise<string>((resolve) => c.once('connectionId', resolve));
+  await c.connect();
+  return c.connectionId ?? (await id);
+}
+
+const partial = (transactionId: string) => ({
+  accountHash: 'accountHash',
+  teamId: 'teamId',
+  transactionId,
+  partialSig: `partial-${transactionId}`,
+});
+
+/** An mpc that records every FullSig it receives, keyed by transaction id. */
+function recordFullSigs(mpc: RelayClient): Map<string, Delivery[]> {
+  const received = new Map<string, Delivery[]>();
+  mpc.onOperation('FullSig', (delivery) => {
+    const id = (delivery.message as FullSigFields).transactionId ?? '?';
+    received.set(id, [...(received.get(id) ?? []), delivery]);
+  });
+  return received;
+}
+
+function expectVerified(received: Map<string, Delivery[]>, ids: string[]): void {
+  expect([...received.keys()].sort()).toEqual([...ids].sort());
+  for (const id of ids) {
+    const deliveries = received.get(id) ?? [];
+    expect(deliveries).toHaveLength(1); // exactly once
+    const result = verifyFullSig(partial(id), deliveries[0]?.message as FullSigFields, cosigner.publicKeyHex);
+    expect(result).toEqual({ ok: true, publicKeyHex: cosigner.publicKeyHex });
+  }
+}
+
+describe('library against the local relay', () => {
+  it('connects, gets connection ids, PartialSig in, FullSig out and verified, in the seed shapes', async () => {
+    const relay = await relayOn();
+    const signer = client(relay.url, { type: 'cli', id: 'cli123' });
+    const mpc = client(relay.url, { type: 'mpc', id: 'IgniterC56D' });
+    attachCosigner(signer, cosigner);
+    const received = recordFullSigs(mpc);
+    const partials: Delivery[] = [];
+    signer.onOperation('PartialSig', (delivery) => partials.push(delivery));
+    const [cliConnection, mpcConnection] = await Promise.all([
+      withConnectionId(signer),
+      withConnectionId(mpc),
+    ]);
+    expect(cliConnection).toMatch(/^[A-Za-z0-9_=-]+$/);
+    expect(cliConnection).not.toBe(mpcConnection);
+
+    await mpc.send({ operationType: 'PartialSig', cliId: 'cli123', message: partial('transactionId') });
+    await until(() => received.size === 1, 'the FullSig');
+    expect(partials[0]?.raw).toBe(
+      '{"operationType":"PartialSig","from":"IgniterC56D","message":{"accountHash":"accountHash","teamId":"teamId","transactionId":"transactionId","partialSig":"partial-transactionId"}}',
+    );
+    const fullSig = received.get('transactionId')?.[0];
+    expect(fullSig).toMatchObject({ operationType: 'FullSig', from: 'cli123', to: 'IgniterC56D' });
+    expect(Object.keys(JSON.parse(fullSig?.raw ?? '{}'))).toEqual(['operationType', 'from', 'to', 'message']);
+    expectVerified(received, ['transactionId']);
+  });
+
+  it('reconnects after the relay drops a connection; what each side queued meanwhile arrives once', async () => {
+    const relay = await relayOn();
+    const signer = client(relay.url, { type: 'cli', id: 'cli-drop' });
+    const mpc = client(relay.url, { type: 'mpc', id: 'mpc-drop' });
+    attachCosigner(signer, cosigner);
+    const received = recordFullSigs(mpc);
+    await withConnectionId(signer);
+    const firstMpcConnection = await withConnectionId(mpc);
+    await mpc.send({ operationType: 'PartialSig', cliId: 'cli-drop', message: partial('before') });
+    await until(() => received.size === 1, 'the first FullSig');
+
+    const drop = async (connectionId: string | undefined) => {
+      const response = await fetch(`${relay.managementEndpoint}/${encodeURIComponent(connectionId ?? '')}`, {
+        method: 'DELETE',
+      });
+      expect(response.status).toBe(204);
+    };
+    /** Calls `queue` once, the moment `c` starts waiting to reconnect. */
+    const whileDown = (c: RelayClient, queue: () => Promise<void>[]) =>
+      new Promise<Promise<void>[]>((resolve) => {
+        const off = c.on('state', (change) => {
+          if (change.state !== 'reconnecting') return;
+          off();
+          resolve(queue());
+        });
+      });
+
+    // The relay drops the mpc's connection (management API DELETE, as on AWS); while it is gone,
+    // the mpc queues three PartialSigs in its outbox.
+    const mpcQueued = whileDown(mpc, () =>
+      ['during-1', 'during-2', 'during-3'].map((id) =>
+        mpc.send({ operationType: 'PartialSig', cliId: 'cli-drop', message: partial(id) }),
+      ),
+    );
+    await drop(firstMpcConnection);
+    await Promise.all(await mpcQueued);
+    await until(() => received.size === 4, 'the FullSigs of the queued PartialSigs');
+    expect(mpc.connectionId).not.toBe(firstMpcConnection);
+
+    // The relay drops the signer's connection; while it is gone, it queues a FullSig.
+    const firstCliConnection = signer.connectionId;
+    const { partialSig: _unused, ...ids } = partial('cli-queued');
+    const cliQueued = whileDown(signer, () => [
+      signer.send({
+        operationType: 'FullSig',
+        message: { ...ids, ...cosigner.signFields(partial('cli-queued')) },
+      }),
+    ]);
+    await drop(firstCliConnection);
+    await Promise.all(await cliQueued);
+    await until(() => received.size === 5, 'the FullSig the signer queued');
+    expect(signer.connectionId).not.toBe(firstCliConnection);
+
+    await mpc.send({ operationType: 'PartialSig', cliId: 'cli-drop', message: partial('after') });
+    await until(() => received.size === 6, 'the last FullSig');
+    expectVerified(received, ['before', 'during-1', 'during-2', 'during-3', 'cli-queued', 'after']);
+  });
+
+  it('survives a relay restart on the same data folder: stored and queued messages are not lost', async () => {
+    const dataDir = join(root, 'restart');
+    let relay = await relayOn(dataDir);
+    const url = relay.url;
+    const port = Number(new URL(url).port);
+    const mpc = client(url, { type: 'mpc', id: 'mpc-restart' });
+    const received = recordFullSigs(mpc);
+    await withConnectionId(mpc);
+
+    // The cli is offline: the relay keeps this PartialSig for it in its table.
+    await mpc.send({ operationType: 'PartialSig', cliId: 'cli-restart', message: partial('stored') });
+    await until(() => mpc.pendingCount === 0, 'the PartialSig written');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // let the relay store it
+
+    // The relay goes down; the mpc queues another PartialSig while it is down.
+    await relay.close();
+    await until(() => mpc.state === 'reconnecting' || mpc.state === 'connecting', 'the mpc to notice');
+    const queued = mpc.send({
+      operationType: 'PartialSig',
+      cliId: 'cli-restart',
+      message: partial('queued'),
+    });
+
+    relay = await relayOn(dataDir, port);
+    await queued;
+    await until(() => mpc.state === 'open', 'the mpc to reconnect');
+
+    // The signer comes online and gets both: the stored one (from the table, across the restart)
+    // and the one queued in the mpc's outbox.
+    const signer = client(url, { type: 'cli', id: 'cli-restart' });
+    attachCosigner(signer, cosigner);
+    await withConnectionId(signer);
+    await until(() => received.size === 2, 'both FullSigs');
+    expectVerified(received, ['stored', 'queued']);
+  });
+
+  it('refuses the handshake with a typed error and no retry: Authorization Deny (403), none (401)', async () => {
+    const relay = await relayOn();
+    const denied = client(relay.url, { type: 'cli', id: 'cli-deny' }, { token: 'Deny' });
+    const denial = await denied.connect().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(denial).toBeInstanceOf(HandshakeRefusedError);
+    expect((denial as HandshakeRefusedError).statusCode).toBe(403);
+    expect(denied.state).toBe('closed');
+
+    const anonymous = client(relay.url, { type: 'cli', id: 'cli-anon' }, { tokenIn: 'query' });
+    const missing = await anonymous.connect().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(missing).toBeInstanceOf(HandshakeRefusedError);
+    expect((missing as HandshakeRefusedError).statusCode).toBe(401);
+  });
+
+  it('reports relay error frames without closing: a cli answering with no mpc mapping', async () => {
+    const relay = await relayOn();
+    const lonely = client(relay.url, { type: 'cli', id: 'cli-lonely' });
+    const errors: string[] = [];
+    lonely.on('relayError', (report) => errors.push(report.code ?? report.message));
+    await withConnectionId(lonely);
+    await lonely.send({ operationType: 'custom', message: { hello: 1 } });
+    await until(() => errors.length === 1, 'the error frame');
+    expect(errors).toEqual(['NO_MAPPING']);
+    expect(lonely.state).toBe('open');
+  });
+});
+
+describe('mpc-relay-signer against the local relay', () => {
+  it('answers a PartialSig with a verifiable FullSig, prints the seed line, exits 0 on SIGINT', async () => {
+    const relay = await relayOn();
+    const keyFile = join(root, 'signer.key');
+    await writeFile(keyFile, TEST_KEY, { mode: 0o600 });
+    const child = new Child(MAIN, ['--url', relay.url, '--cli-id', 'cli123', '--key-file', keyFile]);
+    cleanups.push(() => child.kill());
+    expect(await child.line(/Signer public key/)).toContain(cosigner.publicKeyHex);
+    await child.line(/🆔 Connection id: /);
+
+    const mpc = client(relay.url, { type: 'mpc', id: 'IgniterC56D' });
+    const received = recordFullSigs(mpc);
+    await withConnectionId(mpc);
+    await mpc.send({ operationType: 'PartialSig', cliId: 'cli123', message: partial('transactionId') });
+    expect(await child.line(/📨/)).toBe(
+      '📨 Message from IgniterC56D: {"accountHash":"accountHash","teamId":"teamId","transactionId":"transactionId","partialSig":"partial-transactionId"}',
+    );
+    await until(() => received.size === 1, 'the FullSig');
+    expectVerified(received, ['transactionId']);
+
+    child.process.kill('SIGINT');
+    expect(await child.exit()).toBe(0);
+  });
+
+  it('gives one line and exit 1 when the relay denies it (Authorization: Deny)', async () => {
+    const relay = await relayOn();
+    const child = new Child(MAIN, [
+      '--url',
+      relay.url,
+      '--cli-id',
+      'cli123',
+      '--token',
+      'Deny',
+      '--ephemeral-key',
+    ]);
+    cleanups.push(() => child.kill());
+    expect(await child.exit()).toBe(1);
+    expect(child.stderr.filter((line) => line.startsWith('mpc-relay-signer:'))).toEqual([
+      expect.stringMatching(
+        /^mpc-relay-signer: relay refused the connection with HTTP 403.*\(the token was denied\)$/,
+      ),
+    ]);
+  });
+});
