@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type AuthorizerOutcome, evaluateAuthorizerResult, missingIdentitySource } from './authorizer.js';
+import { runWithEnv } from './env.js';
 import { apiLikeId, awsLikeId, requestTime } from './ids.js';
 import { createHandlerLoader, type HandlerLoader, type LambdaContext } from './loader.js';
 
@@ -42,7 +43,10 @@ export interface LocalGatewayOptions {
   stage?: string;
   /** Folder holding `<handler>/index.mjs` bundles. Default: `dist` of `@mpc-relay/handlers`. */
   handlersDir?: string;
-  /** Extra environment for the handlers (set on process.env before each invocation). */
+  /**
+   * Environment of the handlers: layered over process.env for each invocation's async call tree
+   * only, so several gateways in one process keep their own values.
+   */
   env?: Record<string, string>;
   /** Picks `AUTHORIZER.identitySources[authMode]`. Default `static`. */
   authMode?: string;
@@ -319,7 +323,6 @@ export async function createLocalGateway(options: LocalGatewayOptions = {}): Pro
 
   /** Invokes one handler like Lambda does: same process, env set, bounded by the integration timeout. */
   async function invoke(handlerName: string, event: unknown, requestId: string): Promise<unknown> {
-    Object.assign(process.env, env);
     const started = Date.now();
     const functionName = `mpc-relay-${handlerName}`;
     const context: LambdaContext = {
@@ -341,10 +344,11 @@ export async function createLocalGateway(options: LocalGatewayOptions = {}): Pro
       );
     });
     try {
-      const run = (async () => {
+      // The handler (and its module's first evaluation) sees this gateway's env only.
+      const run = runWithEnv(env, async () => {
         const handler = await loader.load(handlerName);
         return await handler(event, context);
-      })();
+      });
       run.catch(() => {}); // a late failure after the timeout is not unhandled
       return await Promise.race([run, timeout]);
     } finally {

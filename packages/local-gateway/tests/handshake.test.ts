@@ -240,7 +240,29 @@ describe('events handed to the handlers', () => {
     const answer = await client.nextJson();
     expect(answer.env.TABLE_NAME).toBe('fixture-table');
     expect(answer.remaining).toBeGreaterThan(0);
-    expect(process.env.MANAGEMENT_ENDPOINT).toBe(gateway.managementEndpoint);
+    expect(answer.env.MANAGEMENT_ENDPOINT).toBe(gateway.managementEndpoint);
     client.close();
+  });
+
+  it('two gateways in one process keep their own env, even with interleaved handlers', async () => {
+    const other = await fixtureGateway({ env: { TABLE_NAME: 'other-table' } });
+    try {
+      const a = await TestClient.open(gateway.url, { headers: ALLOW });
+      const b = await TestClient.open(other.url, { headers: ALLOW });
+      a.send({ action: 'envcheck', ms: 150 });
+      b.send({ action: 'envcheck', ms: 0 });
+      a.send({ action: 'envcheck', ms: 0 });
+      b.send({ action: 'envcheck', ms: 150 });
+      const answers = [await a.nextJson(), await a.nextJson(), await b.nextJson(), await b.nextJson()];
+      const mine = { loadedWith: 'fixture-table', before: 'fixture-table', after: 'fixture-table' };
+      const theirs = { loadedWith: 'other-table', before: 'other-table', after: 'other-table' };
+      expect(answers).toEqual([mine, mine, theirs, theirs]);
+      // Outside invocations process.env is the real environment.
+      expect(process.env.TABLE_NAME).toBeUndefined();
+      a.close();
+      b.close();
+    } finally {
+      await other.close();
+    }
   });
 });

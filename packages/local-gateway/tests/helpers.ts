@@ -38,6 +38,7 @@ export const FIXTURE_ROUTES: GatewayRoute[] = [
   { routeKey: 'oneway', handler: 'oneway' },
   { routeKey: 'boom', handler: 'boom', twoWay: true },
   { routeKey: 'slow', handler: 'slow', twoWay: true },
+  { routeKey: 'envcheck', handler: 'envcheck', twoWay: true },
   { routeKey: '42', handler: 'echo', twoWay: true },
   { routeKey: 'missingBundle', handler: 'doesNotExist', twoWay: true },
   { routeKey: '$default', handler: 'default', twoWay: true },
