@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Relay, startRelay } from '@mpc-relay/relay';
+import { type Relay, type RelayOptions, startRelay } from '@mpc-relay/relay';
 import {
   attachCosigner,
   type Delivery,
@@ -39,8 +39,9 @@ afterAll(async () => {
 });
 
 let dirCounter = 0;
-async function relayOn(dataDir?: string, port = 0): Promise<Relay> {
+async function relayOn(dataDir?: string, port = 0, limits: Partial<RelayOptions> = {}): Promise<Relay> {
   const relay = await startRelay({
+    ...limits,
     port,
     dataDir: dataDir ?? join(root, `data-${++dirCounter}`),
     ...(process.env.E2E_DEBUG ? { log: (line: string) => console.log(line) } : {}),
@@ -247,6 +248,57 @@ describe('library against the local relay', () => {
     await until(() => errors.length === 1, 'the error frame');
     expect(errors).toEqual(['NO_MAPPING']);
     expect(lonely.state).toBe('open');
+  });
+});
+
+describe('keepalive and connection lifetime against the local gateway', () => {
+  it('keeps an idle connection open past the idle timeout with application pings; without them it is closed', async () => {
+    const relay = await relayOn(undefined, 0, { idleTimeoutMs: 1500 });
+    const kept = client(
+      relay.url,
+      { type: 'cli', id: 'cli-kept' },
+      { keepalive: { pingIntervalMs: 0, appPingIntervalMs: 250 } },
+    );
+    const idle = client(
+      relay.url,
+      { type: 'cli', id: 'cli-idle' },
+      { keepalive: { pingIntervalMs: 0, appPingIntervalMs: 0 } },
+    );
+    const keptStates: string[] = [];
+    const idleStates: string[] = [];
+    let pongs = 0;
+    kept.on('state', (change) => keptStates.push(change.state));
+    kept.on('pong', () => pongs++);
+    idle.on('state', (change) => idleStates.push(change.state));
+    const keptId = await withConnectionId(kept);
+    await withConnectionId(idle);
+    // The gateway closes the silent connection (proof that the idle timeout is armed)...
+    await until(() => idleStates.includes('reconnecting'), 'the gateway to close the idle connection');
+    await until(
+      () => idleStates.filter((state) => state === 'reconnecting').length >= 2,
+      'a second idle close',
+    );
+    // ...while the one sending {"action":"ping"} stayed on its first connection all along.
+    expect(keptStates).toEqual(['connecting', 'open']);
+    expect(kept.connectionId).toBe(keptId);
+    expect(pongs).toBeGreaterThan(0);
+  });
+
+  it('reconnects proactively before the connection lifetime; a client that does not is cut by the gateway', async () => {
+    const relay = await relayOn(undefined, 0, { maxLifetimeMs: 2000 });
+    const proactive = client(relay.url, { type: 'cli', id: 'cli-proactive' }, { maxConnectionAgeMs: 800 });
+    const late = client(relay.url, { type: 'cli', id: 'cli-late' });
+    const reasons = { proactive: [] as string[], late: [] as string[] };
+    proactive.on(
+      'state',
+      (change) => change.state === 'reconnecting' && reasons.proactive.push(change.reason ?? ''),
+    );
+    late.on('state', (change) => change.state === 'reconnecting' && reasons.late.push(change.reason ?? ''));
+    await Promise.all([withConnectionId(proactive), withConnectionId(late)]);
+    await until(() => reasons.late.length >= 1 && reasons.proactive.length >= 1, 'both to reconnect');
+    expect(reasons.proactive[0]).toMatch(/proactive reconnect/);
+    expect(reasons.late[0]).toMatch(/^closed with \d+/);
+    await until(() => late.state === 'open' && proactive.state === 'open', 'both back');
   });
 });
 
