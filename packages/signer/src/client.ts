@@ -184,6 +184,8 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
   #closedPromise: Promise<void> | undefined;
   #closing = false;
   #terminalError: SignerClientError | undefined;
+  /** The socket being closed on purpose for a proactive reconnect. */
+  #proactiveSocket: WebSocket | undefined;
 
   constructor(options: RelayClientOptions) {
     super((error, event) => this.#reportListenerError(error, String(event)));
@@ -229,6 +231,8 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
    */
   connect(): Promise<void> {
     if (this.#connectPromise) return this.#connectPromise;
+    if (this.#closing)
+      return Promise.reject(this.#terminalError ?? new ClientClosedError('client is closed'));
     this.#connectPromise = new Promise<void>((resolve, reject) => {
       this.#settleConnect = { resolve, reject };
     });
@@ -418,8 +422,6 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
       this.#afterDisconnect({ lived, opened: openedAt !== undefined, proactive, error: lastError, reason });
     });
   }
-
-  #proactiveSocket: WebSocket | undefined;
 
   #afterDisconnect(info: {
     lived: number;

@@ -276,6 +276,12 @@ describe('RelayClient: sending and the outbox', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(seen.states.length).toBe(count);
   });
+
+  it('connect() after close() rejects instead of hanging', async () => {
+    const client = makeClient({ url: 'ws://127.0.0.1:1/x' });
+    await client.close();
+    await expect(client.connect()).rejects.toBeInstanceOf(ClientClosedError);
+  });
 });
 
 describe('RelayClient: receiving', () => {
