@@ -3,7 +3,14 @@ import { describeError, logger } from './logger.js';
 import { count } from './metrics.js';
 import type { Poster } from './poster.js';
 import { type ConnectionItem, deleteConnection, type TableRef } from './store/connections.js';
-import { deleteInboxItems, type InboxItem, putInboxMessage, readInbox } from './store/inbox.js';
+import {
+  deleteInboxItems,
+  type InboxItem,
+  type InboxMessage,
+  putInboxMessage,
+  readInbox,
+} from './store/inbox.js';
+import { putMapping } from './store/mappings.js';
 
 export interface FanOutResult {
   delivered: number;
@@ -73,7 +80,7 @@ export async function deliverOrStore(
   poster: Poster,
   target: PeerIdentity,
   connections: readonly ConnectionItem[],
-  message: { frame: string; from: string; operationType: string; size: number },
+  message: InboxMessage,
   inboxTtlSeconds: number,
 ): Promise<DeliveryOutcome> {
   const fanOut = await postToConnections(table, poster, connections, message.frame);
@@ -89,6 +96,8 @@ export async function deliverOrStore(
 export interface DrainResult {
   delivered: number;
   expired: number;
+  /** Refused by tenant isolation at delivery time (deleted, never delivered). */
+  dropped: number;
   remaining: number;
 }
 
@@ -104,15 +113,30 @@ function inboxLogEntry(item: InboxItem) {
 }
 
 /**
+ * Tenant isolation at delivery time (messages stored while the receiver was offline): the
+ * receiver's teams are those of the draining connection.
+ */
+export interface DrainPolicy {
+  /** Whether a stored message may reach this connection (see `mayReach` in policy.ts). */
+  mayReceive(item: InboxItem): boolean;
+  /** MAPPING_TTL_SECONDS, for mappings deferred to delivery (`item.mapping`). */
+  mappingTtlSeconds: number;
+}
+
+/**
  * Delivers what waited for a peer to one of its connections, in stored order, then deletes what was
  * delivered (and expired items met on the way, logged as expired: ids and sizes, never payloads).
- * Stops at the first post that fails; the rest stays for the next time.
+ * Under tenant isolation a message the receiver may not get (no shared team, or not its `teamId`)
+ * is logged and dropped, never delivered; a deferred mapping is written just before its message is
+ * posted (so the cli's answer finds it). Stops at the first post that fails; the rest stays for
+ * the next time.
  */
 export async function drainInbox(
   table: TableRef,
   poster: Poster,
   peer: PeerIdentity,
   connectionId: string,
+  policy?: DrainPolicy,
 ): Promise<DrainResult> {
   const { live, expired } = await readInbox(table, peer);
   for (const item of expired) {
@@ -125,7 +149,23 @@ export async function drainInbox(
   count('InboxExpired', expired.length);
   const done: InboxItem[] = [...expired];
   let delivered = 0;
+  let dropped = 0;
   for (const item of live) {
+    if (policy && !policy.mayReceive(item)) {
+      logger.warn('inbox message dropped: tenant isolation', {
+        outcome: 'dropped',
+        peerType: peer.type,
+        peerId: peer.id,
+        ...(item.teamId !== undefined ? { teamId: item.teamId } : {}),
+        ...inboxLogEntry(item),
+      });
+      dropped += 1;
+      done.push(item);
+      continue;
+    }
+    if (item.mapping && policy) {
+      await putMapping(table, item.mapping.cliId, item.mapping.mpcId, policy.mappingTtlSeconds);
+    }
     const outcome = await poster.post(connectionId, item.frame);
     if (outcome.status !== 'ok') {
       logger.warn('inbox delivery interrupted', {
@@ -142,8 +182,10 @@ export async function drainInbox(
   }
   if (done.length > 0) await deleteInboxItems(table, done);
   count('InboxDelivered', delivered);
+  count('InboxDropped', dropped);
+  const remaining = live.length - delivered - dropped;
   if (live.length > 0 || expired.length > 0) {
-    logger.info('inbox drained', { delivered, expired: expired.length, remaining: live.length - delivered });
+    logger.info('inbox drained', { delivered, expired: expired.length, dropped, remaining });
   }
-  return { delivered, expired: expired.length, remaining: live.length - delivered };
+  return { delivered, expired: expired.length, dropped, remaining };
 }

@@ -65,3 +65,13 @@ export function peerFromContext(requestContext: WebSocketRequestContext): PeerId
   const id = PeerIdSchema.safeParse(context.peerId);
   return type.success && id.success ? { type: type.data, id: id.data } : undefined;
 }
+
+/** The teams of the connection's peer (`teams` in the authorizer context, jwt mode); [] when none. */
+export function teamsFromContext(requestContext: WebSocketRequestContext): string[] {
+  const teams = requestContext.authorizer?.teams;
+  if (typeof teams !== 'string' || teams === '') return [];
+  return teams
+    .split(',')
+    .map((team) => team.trim())
+    .filter((team) => team !== '');
+}

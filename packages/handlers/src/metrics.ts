@@ -22,6 +22,7 @@ export type MetricName =
   | 'MessagesStored'
   | 'InboxDelivered'
   | 'InboxExpired'
+  | 'InboxDropped'
   | 'StaleConnections'
   | 'PostFailures'
   | 'ErrorFrames'

@@ -53,7 +53,7 @@ describe('authorizer (static mode, the seed)', () => {
     afterEach(() => {
       process.env.AUTH_MODE = 'static';
     });
-    it('jwt fails closed until issue 7 implements it', async () => {
+    it('jwt without any key configured fails closed (Deny, never Allow or 500)', async () => {
       process.env.AUTH_MODE = 'jwt';
       const result = await authorizer(authorizerEvent({ query, headers: { Authorization: 'Allow' } }));
       expect(result.policyDocument.Statement[0]?.Effect).toBe('Deny');

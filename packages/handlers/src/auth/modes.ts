@@ -1,6 +1,10 @@
-import { type PeerIdentity, parseConnectParams } from '@mpc-relay/protocol';
+import type { PeerIdentity } from '@mpc-relay/protocol';
 import type { AuthModeName } from '../config.js';
 import { header } from '../events.js';
+import { jwtAuthMode } from './jwt.js';
+import { queryPeer } from './peer.js';
+
+export { queryPeer } from './peer.js';
 
 /** What an auth mode sees of the `$connect` request. */
 export interface AuthRequest {
@@ -12,23 +16,24 @@ export interface AuthRequest {
 /**
  * `allow`: the handshake proceeds (`peer` is the identity every later event carries; absent when
  * the query names none, and `$connect` then refuses with 400). `deny`: 403. `unauthorized`: 401.
- * Reasons go to the log only, never to the client.
+ * Reasons (and `log`, extra fields for the log line: never a token) go to the log only, never to
+ * the client.
  */
 export type AuthDecision =
-  | { effect: 'allow'; peer: PeerIdentity | undefined; teams?: readonly string[]; reason?: string }
-  | { effect: 'deny'; reason: string }
-  | { effect: 'unauthorized'; reason: string };
+  | {
+      effect: 'allow';
+      peer: PeerIdentity | undefined;
+      teams?: readonly string[];
+      reason?: string;
+      log?: Record<string, unknown>;
+    }
+  | { effect: 'deny'; reason: string; log?: Record<string, unknown> }
+  | { effect: 'unauthorized'; reason: string; log?: Record<string, unknown> };
 
-/** The seam for authentication: `static` today, `jwt` in issue 7 (same interface). */
+/** The seam for authentication: `static` (the seed) and `jwt` (signed tokens, `./jwt.ts`). */
 export interface AuthMode {
   readonly name: AuthModeName;
   authorize(request: AuthRequest): Promise<AuthDecision>;
-}
-
-/** The peer the connect query names, or undefined (then `$connect` answers 400). */
-export function queryPeer(query: AuthRequest['query']): PeerIdentity | undefined {
-  const parsed = parseConnectParams(query);
-  return parsed.ok ? parsed.value : undefined;
 }
 
 /**
@@ -48,17 +53,9 @@ export const staticAuthMode: AuthMode = {
   },
 };
 
-/** Until issue 7 lands, `jwt` fails closed: nobody connects on a stack configured for tokens. */
-export const jwtAuthModePending: AuthMode = {
-  name: 'jwt',
-  async authorize() {
-    return { effect: 'deny', reason: 'AUTH_MODE=jwt is not implemented yet (issue 7): failing closed' };
-  },
-};
+const MODES: Record<AuthModeName, AuthMode> = { static: staticAuthMode, jwt: jwtAuthMode };
 
-const MODES: Record<AuthModeName, AuthMode> = { static: staticAuthMode, jwt: jwtAuthModePending };
-
-/** Issue 7 registers the real jwt mode here. */
+/** Replaces a mode (tests, or another token scheme behind the same name). */
 export function registerAuthMode(mode: AuthMode): void {
   MODES[mode.name] = mode;
 }

@@ -1,11 +1,15 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
+import { prefetchJwtKeys } from '../auth/jwt.js';
 import { authModeFor } from '../auth/modes.js';
 import { parseAuthMode } from '../config.js';
 import { describeError, logger } from '../logger.js';
 
+// jwt mode with an HS* secret in SSM: start reading it during the init phase (cold start).
+prefetchJwtKeys();
+
 /**
  * REQUEST authorizer on `$connect`. Allow: an Allow policy whose context carries
- * `{peerType, peerId}` (and `teams` later) to every event of the connection. Deny: a Deny policy
+ * `{peerType, peerId, teams?}` (`teams`: comma string, jwt mode) to every event of the connection. Deny: a Deny policy
  * (API Gateway answers 403). Missing credentials: throws `Unauthorized` (API Gateway answers 401).
  *
  * A bad connect query (`type`, `cliId`/`mpcId`) is NOT denied here: an authorizer can only say
@@ -38,12 +42,22 @@ export async function handler(
     decision = { effect: 'deny', reason: 'authorizer failure' };
   }
   const resource = event?.methodArn ?? '*';
+  // Reasons and fields for the log only (never the token); the client sees a bare 401 / 403.
+  const extra = decision.log ?? {};
   if (decision.effect === 'unauthorized') {
-    logger.info('connect unauthorized', { outcome: 'unauthorized', authMode: mode, reason: decision.reason });
+    logger.info('connect unauthorized', {
+      outcome: 'unauthorized',
+      authMode: mode,
+      reason: decision.reason,
+      ...extra,
+    });
     throw new Error('Unauthorized');
   }
   if (decision.effect === 'deny') {
-    logger.info('connect denied', { outcome: 'deny', authMode: mode, reason: decision.reason });
+    const fields = { outcome: 'deny', authMode: mode, reason: decision.reason, ...extra };
+    // The relay's own failures (configuration, key sources) need an operator; bad tokens do not.
+    if (extra.serverSide === true) logger.error('connect denied', fields);
+    else logger.info('connect denied', fields);
     return policy('denied', 'Deny', resource);
   }
   const peer = decision.peer;
@@ -52,6 +66,8 @@ export async function handler(
     authMode: mode,
     ...(peer ? { peerType: peer.type, peerId: peer.id } : {}),
     ...(decision.reason ? { reason: decision.reason } : {}),
+    ...(decision.teams && decision.teams.length > 0 ? { teams: decision.teams.join(',') } : {}),
+    ...extra,
   });
   const result = policy(peer ? `${peer.type}:${peer.id}` : 'anonymous', 'Allow', resource);
   if (peer) {

@@ -1,7 +1,13 @@
 import { ErrorCode, encodeError, PROTOCOL_V2, parseConnectParams } from '@mpc-relay/protocol';
 import type { Context } from 'aws-lambda';
 import { loadConfig } from '../config.js';
-import { header, peerFromContext, type WebSocketEvent, type WebSocketResult } from '../events.js';
+import {
+  header,
+  peerFromContext,
+  teamsFromContext,
+  type WebSocketEvent,
+  type WebSocketResult,
+} from '../events.js';
 import { beginInvocation } from '../invocation.js';
 import { describeError, logger } from '../logger.js';
 import { flushMetrics } from '../metrics.js';
@@ -55,12 +61,16 @@ export async function handler(event: WebSocketEvent, context?: Context): Promise
     const config = loadConfig();
     const v2 = offeredProtocols(event).includes(PROTOCOL_V2);
     const { connectionId, connectedAt } = event.requestContext;
+    // The peer's teams (jwt `teams` claim) ride on the connection item, so the sender's target
+    // Query already returns them (tenant isolation without an extra request).
+    const teams = authenticated ? teamsFromContext(event.requestContext) : [];
     await putConnection(
       { db: documentClient(config.dynamodbEndpoint, config.region), tableName: config.tableName },
       connectionItem(peer, connectionId, {
         connectedAt: connectedAt ?? Date.now(),
         ttlSeconds: config.connectionTtlSeconds,
         protocol: v2 ? PROTOCOL_V2 : 'v1',
+        teams,
       }),
     );
     logger.info('connected', {
@@ -68,6 +78,7 @@ export async function handler(event: WebSocketEvent, context?: Context): Promise
       peerType: peer.type,
       peerId: peer.id,
       protocol: v2 ? PROTOCOL_V2 : 'v1',
+      ...(teams.length > 0 ? { teams: teams.join(',') } : {}),
     });
     return v2 ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': PROTOCOL_V2 } } : { statusCode: 200 };
   } catch (error) {

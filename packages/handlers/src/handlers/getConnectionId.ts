@@ -1,8 +1,9 @@
 import { encodeConnectionId } from '@mpc-relay/protocol';
 import { drainInbox } from '../delivery.js';
-import { peerFromContext } from '../events.js';
+import { peerFromContext, teamsFromContext } from '../events.js';
 import { answer, messageRoute } from '../invocation.js';
 import { logger } from '../logger.js';
+import { mayReach, parseTeams } from '../policy.js';
 import { relayContext } from '../relay-context.js';
 import { documentClient } from '../store/client.js';
 
@@ -11,14 +12,19 @@ documentClient(); // built during the init phase, reused by every invocation
 /**
  * `getConnectionId` (two-way): answers `{"connectionId": ...}`. It is also the moment a returning
  * peer receives what waited for it: the inbox is posted to this connection in order (1 Query +
- * 1 PostToConnection per message + 1 BatchWriteItem per 25 delivered), before the answer.
+ * 1 PostToConnection per message + 1 BatchWriteItem per 25 delivered), before the answer. Under
+ * tenant isolation a stored message this connection's teams may not receive is dropped (logged).
  */
 export const handler = messageRoute(async (event) => {
   const { connectionId } = event.requestContext;
   const peer = peerFromContext(event.requestContext);
   if (peer) {
-    const { table, poster } = relayContext(event);
-    await drainInbox(table, poster, peer, connectionId);
+    const { config, table, poster } = relayContext(event);
+    const receiverTeams = teamsFromContext(event.requestContext);
+    await drainInbox(table, poster, peer, connectionId, {
+      mayReceive: (item) => mayReach(config, parseTeams(item.teams), receiverTeams, item.teamId),
+      mappingTtlSeconds: config.mappingTtlSeconds,
+    });
   } else {
     logger.warn('no authenticated peer on this connection: inbox not checked');
   }

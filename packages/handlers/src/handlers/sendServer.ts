@@ -8,13 +8,21 @@ import {
   type SendServerFrame,
 } from '@mpc-relay/protocol';
 import { deliverOrStore } from '../delivery.js';
-import { peerFromContext } from '../events.js';
+import { peerFromContext, teamsFromContext } from '../events.js';
 import { answer, errorAnswer, messageRoute } from '../invocation.js';
 import { digest, logger } from '../logger.js';
-import { checkOperationType, checkPeers } from '../policy.js';
+import {
+  checkOperationType,
+  checkSenderTeams,
+  crossTeamRefusal,
+  mayReach,
+  messageTeamId,
+  parseTeams,
+} from '../policy.js';
 import { relayContext } from '../relay-context.js';
 import { documentClient } from '../store/client.js';
 import { type ConnectionItem, queryPeerConnections } from '../store/connections.js';
+import type { InboxMessage } from '../store/inbox.js';
 import { getMapping, putMapping } from '../store/mappings.js';
 
 documentClient(); // built during the init phase, reused by every invocation
@@ -29,6 +37,13 @@ documentClient(); // built during the init phase, reused by every invocation
  * `from` is the authenticated peer, never the body. Delivered to every live connection of the
  * target; kept in its inbox (+1 PutItem) when none takes it. Success answers nothing (as the seed);
  * every refusal answers an error frame and the connection stays open.
+ *
+ * TENANT_ISOLATION=on (teams from the token, see policy.ts): the sender's teams and the message's
+ * `teamId` are checked first (FORBIDDEN, 0 requests); the target's connections carry their teams, so
+ * only those that may receive the message get it, and FORBIDDEN when the target is connected but
+ * none may. mpc -> cli then runs the Query BEFORE the mapping PutItem (still 2 requests, sequential):
+ * a foreign team's mpc must not take over a cli's mapping. An offline target's inbox item carries
+ * the sender's teams (and, mpc -> cli, the mapping to write) and is checked when delivered.
  */
 export const handler = messageRoute(async (event) => {
   const decoded = decodeClientFrame(event.body ?? '');
@@ -67,10 +82,19 @@ export const handler = messageRoute(async (event) => {
   const operationRefusal = checkOperationType(config, frame.operationType);
   if (operationRefusal)
     return errorAnswer({ ...operationRefusal, action: 'sendServer', clientMsgId: frame.clientMsgId });
+  const senderTeams = teamsFromContext(event.requestContext);
+  const teamRefusal = checkSenderTeams(config, senderTeams, frame.message);
+  if (teamRefusal)
+    return errorAnswer({ ...teamRefusal, action: 'sendServer', clientMsgId: frame.clientMsgId });
+  const teamId = config.tenantIsolation ? messageTeamId(frame.message) : undefined;
+  /** The target's connections this message may reach (all of them when isolation is off). */
+  const eligible = (all: ConnectionItem[]) =>
+    all.filter((connection) => mayReach(config, senderTeams, parseTeams(connection.teams), teamId));
 
   let target: PeerIdentity;
   let delivery: string;
   let connections: ConnectionItem[];
+  let deferredMapping: InboxMessage['mapping'];
   if (sender.type === 'mpc') {
     const entries = Object.entries(frame.cliToMpc ?? {});
     const entry = entries[0];
@@ -90,19 +114,25 @@ export const handler = messageRoute(async (event) => {
       );
     }
     target = { type: 'cli', id: cliId };
-    const policyRefusal = checkPeers(config, sender, target, frame.message);
-    if (policyRefusal)
-      return errorAnswer({ ...policyRefusal, action: 'sendServer', clientMsgId: frame.clientMsgId });
     delivery = encodeCliDelivery({
       operationType: frame.operationType,
       from: sender.id,
       message: frame.message,
     });
     if (Buffer.byteLength(delivery, 'utf8') > MAX_MESSAGE_BYTES) return tooLarge(delivery, frame.clientMsgId);
-    [, connections] = await Promise.all([
-      putMapping(table, cliId, sender.id, config.mappingTtlSeconds),
-      queryPeerConnections(table, target),
-    ]);
+    if (!config.tenantIsolation) {
+      [, connections] = await Promise.all([
+        putMapping(table, cliId, sender.id, config.mappingTtlSeconds),
+        queryPeerConnections(table, target),
+      ]);
+    } else {
+      const all = await queryPeerConnections(table, target);
+      connections = eligible(all);
+      if (all.length > 0 && connections.length === 0)
+        return crossTeam(target, all.length, teamId, frame.clientMsgId);
+      if (connections.length > 0) await putMapping(table, cliId, sender.id, config.mappingTtlSeconds);
+      else deferredMapping = { cliId, mpcId: sender.id };
+    }
   } else {
     if (frame.cliToMpc !== undefined) {
       return refuse(
@@ -121,9 +151,6 @@ export const handler = messageRoute(async (event) => {
       );
     }
     target = { type: 'mpc', id: mapping.mpcId };
-    const policyRefusal = checkPeers(config, sender, target, frame.message);
-    if (policyRefusal)
-      return errorAnswer({ ...policyRefusal, action: 'sendServer', clientMsgId: frame.clientMsgId });
     delivery = encodeMpcDelivery({
       operationType: frame.operationType,
       from: sender.id,
@@ -131,7 +158,10 @@ export const handler = messageRoute(async (event) => {
       message: frame.message,
     });
     if (Buffer.byteLength(delivery, 'utf8') > MAX_MESSAGE_BYTES) return tooLarge(delivery, frame.clientMsgId);
-    connections = await queryPeerConnections(table, target);
+    const all = await queryPeerConnections(table, target);
+    connections = eligible(all);
+    if (all.length > 0 && connections.length === 0)
+      return crossTeam(target, all.length, teamId, frame.clientMsgId);
   }
 
   const { bytes, sha256 } = digest(delivery);
@@ -140,7 +170,15 @@ export const handler = messageRoute(async (event) => {
     poster,
     target,
     connections,
-    { frame: delivery, from: sender.id, operationType: frame.operationType, size: bytes },
+    {
+      frame: delivery,
+      from: sender.id,
+      operationType: frame.operationType,
+      size: bytes,
+      ...(senderTeams.length > 0 ? { teams: senderTeams } : {}),
+      ...(teamId !== undefined ? { teamId } : {}),
+      ...(deferredMapping ? { mapping: deferredMapping } : {}),
+    },
     config.inboxTtlSeconds,
   );
   logger.info('relayed', {
@@ -158,6 +196,19 @@ export const handler = messageRoute(async (event) => {
   });
   return answer();
 });
+
+/** The target is connected, but none of its connections shares a team (or serves `teamId`). */
+function crossTeam(
+  target: PeerIdentity,
+  connections: number,
+  teamId: string | undefined,
+  clientMsgId: string | undefined,
+) {
+  return errorAnswer(
+    { ...crossTeamRefusal(teamId), action: 'sendServer', clientMsgId },
+    { targetType: target.type, targetId: target.id, connections, reason: 'tenant isolation' },
+  );
+}
 
 function tooLarge(delivery: string, clientMsgId: string | undefined) {
   const size = Buffer.byteLength(delivery, 'utf8');

@@ -16,6 +16,11 @@ export interface ConnectionItem {
   expiresAt: number;
   /** `v1` (the seed's frames) or the negotiated subprotocol, e.g. `mpc-relay.v2`. */
   protocol: string;
+  /**
+   * Teams the peer serves on this connection (comma string, from the token through the authorizer
+   * context); absent when none. Tenant isolation reads it from the target Query, no extra request.
+   */
+  teams?: string;
   gsi1pk: string;
   gsi1sk: string;
 }
@@ -28,7 +33,13 @@ export interface TableRef {
 export function connectionItem(
   peer: PeerIdentity,
   connectionId: string,
-  options: { connectedAt: number; ttlSeconds: number; protocol: string; nowMs?: number },
+  options: {
+    connectedAt: number;
+    ttlSeconds: number;
+    protocol: string;
+    teams?: readonly string[];
+    nowMs?: number;
+  },
 ): ConnectionItem {
   return {
     pk: KEY.peer(peer),
@@ -39,6 +50,7 @@ export function connectionItem(
     connectedAt: options.connectedAt,
     expiresAt: epochSeconds(options.nowMs) + options.ttlSeconds,
     protocol: options.protocol,
+    ...(options.teams && options.teams.length > 0 ? { teams: options.teams.join(',') } : {}),
     gsi1pk: KEY.connectionsOfType(peer.type),
     gsi1sk: connectionId,
   };

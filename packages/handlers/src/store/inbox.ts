@@ -19,13 +19,33 @@ export interface InboxItem {
   size: number;
   storedAt: number;
   expiresAt: number;
+  /** The sender's teams (comma string) when it had any: checked against the receiver at delivery. */
+  teams?: string;
+  /** The message's `teamId`, when it carried one: the receiver must serve that team. */
+  teamId?: string;
+  /**
+   * Tenant isolation, mpc -> offline cli: the mapping `cliId -> mpcId` is written only when the
+   * message is delivered (the cli's teams are unknown until then), not when it is stored.
+   */
+  mapping?: { cliId: string; mpcId: string };
+}
+
+/** What a sender leaves for an offline peer. */
+export interface InboxMessage {
+  frame: string;
+  from: string;
+  operationType: string;
+  size: number;
+  teams?: readonly string[];
+  teamId?: string;
+  mapping?: { cliId: string; mpcId: string };
 }
 
 /** Keeps a frame for a peer for `ttlSeconds` (1 PutItem). Returns the stored item. */
 export async function putInboxMessage(
   table: TableRef,
   peer: PeerIdentity,
-  message: { frame: string; from: string; operationType: string; size: number },
+  message: InboxMessage,
   ttlSeconds: number,
   nowMs = Date.now(),
 ): Promise<InboxItem> {
@@ -38,6 +58,9 @@ export async function putInboxMessage(
     size: message.size,
     storedAt: nowMs,
     expiresAt: epochSeconds(nowMs) + ttlSeconds,
+    ...(message.teams && message.teams.length > 0 ? { teams: message.teams.join(',') } : {}),
+    ...(message.teamId !== undefined ? { teamId: message.teamId } : {}),
+    ...(message.mapping ? { mapping: message.mapping } : {}),
   };
   await table.db.send(new PutCommand({ TableName: table.tableName, Item: item }));
   return item;
