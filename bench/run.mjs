@@ -21,7 +21,7 @@ import {
   openIdleConnections,
   relayTarget,
 } from './lib/clients.mjs';
-import { measureColdStarts } from './lib/coldstart.mjs';
+import { measureColdStarts, snapshotBundles } from './lib/coldstart.mjs';
 import { connectionCost, costPerMillion, PRICES } from './lib/cost.mjs';
 import { buildProfiledBundles } from './lib/profiled-bundles.mjs';
 import { QUOTED, renderMarkdown, renderTerminal } from './lib/report.mjs';
@@ -271,8 +271,12 @@ function summarizeBucket(bucket, messages) {
   };
 }
 
+let snapshot;
+
 function relayOptions() {
-  const options = {};
+  // The bundles as they were when the run started (see snapshotBundles).
+  const options =
+    snapshot?.sha256 && Object.keys(snapshot.sha256).length > 0 ? { handlersDir: snapshot.dir } : {};
   if (process.env.BENCH_RELAY_OPTIONS) Object.assign(options, JSON.parse(process.env.BENCH_RELAY_OPTIONS));
   return options;
 }
@@ -631,25 +635,40 @@ async function main() {
     `bench: ${results.machine.cpuModel}, ${results.machine.cores} cores, Node ${results.machine.node}${quick ? ' (quick)' : ''}`,
   );
 
+  // A failing section is recorded and the run goes on: the other figures are still worth having.
+  const guard = async (section, fn) => {
+    try {
+      await fn();
+    } catch (error) {
+      results.errors ??= [];
+      results.errors.push({ section, error: String(error?.stack ?? error).slice(0, 2000) });
+      log(`${section} failed: ${error?.message ?? error}`);
+    }
+  };
+  snapshot = snapshotBundles();
+  results.bundles = { snapshot: 'bench/dist/shipped', sha256: snapshot.sha256 };
   results.loadAverageAtStart = os.loadavg().map((x) => round(x, 2));
-  log('latency: bare ws forwarder and relay, interleaved');
-  const baseline = await startBaseline();
-  const relay = relayAvailable() ? await startRelayChild() : undefined;
-  const entries = [{ name: 'baseline', target: baselineTarget(baseline.ready.url) }];
-  if (relay) {
-    await relay.call('reset');
-    entries.push({ name: 'relay', target: relayTarget(relay.ready.url) });
-  }
-  let lat;
-  try {
-    lat = await interleavedLatency(entries);
-  } catch (error) {
-    await baseline.stop();
-    await relay?.stop();
-    throw error;
-  }
-  await baselineSection(results, baseline, lat.baseline);
-  await relaySection(results, relay, lat.relay);
+  await guard('latency', async () => {
+    log('latency: bare ws forwarder and relay, interleaved');
+    const baseline = await startBaseline();
+    let relay;
+    let lat;
+    try {
+      relay = relayAvailable() ? await startRelayChild() : undefined;
+      const entries = [{ name: 'baseline', target: baselineTarget(baseline.ready.url) }];
+      if (relay) {
+        await relay.call('reset');
+        entries.push({ name: 'relay', target: relayTarget(relay.ready.url) });
+      }
+      lat = await interleavedLatency(entries);
+    } catch (error) {
+      await baseline.stop();
+      await relay?.stop();
+      throw error;
+    }
+    await guard('baseline', () => baselineSection(results, baseline, lat.baseline));
+    await guard('relay', () => relaySection(results, relay, lat.relay));
+  });
   results.loadAverageAtEnd = os.loadavg().map((x) => round(x, 2));
 
   if (results.relay?.hop && results.baseline?.hop) {
@@ -691,14 +710,16 @@ async function main() {
     };
   }
   if (!skip.has('coldstart')) {
-    log('cold start: handler bundles vs naive bundles');
-    results.coldStart = await measureColdStarts({
-      runs: PLAN.coldRuns,
-      budgetMs: quick ? 30_000 : 150_000,
-      log,
+    await guard('coldstart', async () => {
+      log('cold start: handler bundles vs naive bundles');
+      results.coldStart = await measureColdStarts({
+        runs: PLAN.coldRuns,
+        budgetMs: quick ? 30_000 : 150_000,
+        log,
+      });
     });
   }
-  costSection(results);
+  await guard('cost', () => costSection(results));
   results.quoted = QUOTED;
   results.durationSeconds = Math.round((nowMs() - started) / 1000);
 

@@ -7,7 +7,8 @@
  * as a Lambda function written without care for its size would be.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,7 +18,10 @@ import { median, nowMs, round, summarize } from './stats.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = join(here, '..', '..');
 export const handlersDir = join(root, 'packages', 'handlers');
-const bundlesDir = join(handlersDir, 'dist');
+const shippedDir = join(handlersDir, 'dist');
+/** Where the bench reads the bundles from: a copy taken at start (teammates may rebuild meanwhile). */
+export const snapshotDir = join(root, 'bench', 'dist', 'shipped');
+let bundlesDir = shippedDir;
 const naiveDir = join(root, 'bench', 'dist', 'naive');
 
 const NAIVE_SDK = [
@@ -39,6 +43,25 @@ export const HANDLER_ENV = {
   POWERTOOLS_SERVICE_NAME: 'mpc-relay',
   POWERTOOLS_METRICS_NAMESPACE: 'MpcRelay',
 };
+
+/**
+ * Copies every shipped bundle (dist/<handler>/index.mjs, self-contained) to bench/dist/shipped,
+ * so a rebuild of the handlers during the run cannot change or remove what is measured.
+ */
+export function snapshotBundles() {
+  bundlesDir = shippedDir;
+  const names = listBundles();
+  rmSync(snapshotDir, { recursive: true, force: true });
+  const bundles = {};
+  for (const name of names) {
+    const text = readFileSync(join(shippedDir, name, 'index.mjs'));
+    mkdirSync(join(snapshotDir, name), { recursive: true });
+    writeFileSync(join(snapshotDir, name, 'index.mjs'), text);
+    bundles[name] = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  }
+  bundlesDir = snapshotDir;
+  return { dir: snapshotDir, sha256: bundles };
+}
 
 export function listBundles() {
   if (!existsSync(bundlesDir)) return [];
@@ -166,9 +189,19 @@ export async function measureColdStarts({ runs = 15, budgetMs = 120_000, log = (
     }
     const a = [];
     const b = [];
-    for (let i = 0; i < runs && nowMs() < deadline; i++) {
-      a.push(await runProbe(ours));
-      if (naive) b.push(await runProbe(naive));
+    let probeError;
+    for (let i = 0; i < runs && nowMs() < deadline && !probeError; i++) {
+      try {
+        a.push(await runProbe(ours));
+        if (naive) b.push(await runProbe(naive));
+      } catch (error) {
+        probeError = String(error?.message ?? error).slice(0, 300);
+      }
+    }
+    if (a.length === 0) {
+      results.push({ handler: name, error: probeError ?? 'no run in the time budget' });
+      log(`  cold start ${name}: failed (${probeError})`);
+      continue;
     }
     const entry = {
       handler: name,

@@ -5,7 +5,8 @@
  * instrument.mjs), which counts and times invocations from the outside. The bundle itself is
  * loaded unchanged (same file, `?bench-original` added to its URL).
  */
-const BUNDLE = /\/(?:packages\/handlers\/dist|bench\/dist\/profiled)\/([^/]+)\/index\.mjs$/;
+const BUNDLE =
+  /\/(?:packages\/handlers\/dist|bench\/dist\/profiled|bench\/dist\/shipped)\/([^/]+)\/index\.mjs$/;
 
 export async function load(url, context, nextLoad) {
   if (url.startsWith('file:')) {

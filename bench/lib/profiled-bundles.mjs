@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { handlersDir, listBundles } from './coldstart.mjs';
+import { handlersDir, listBundles, snapshotDir } from './coldstart.mjs';
 
 export const profiledDir = join(handlersDir, '..', '..', 'bench', 'dist', 'profiled');
 
@@ -47,7 +47,7 @@ export async function buildProfiledBundles() {
       sourcemap: 'linked',
       logLevel: 'silent',
     });
-    const shipped = readFileSync(join(handlersDir, 'dist', name, 'index.mjs'), 'utf8');
+    const shipped = readFileSync(join(snapshotDir, name, 'index.mjs'), 'utf8');
     const rebuilt = readFileSync(outfile, 'utf8').replace(
       /\n\/\/# sourceMappingURL=index\.mjs\.map\n?$/,
       '\n',

@@ -104,17 +104,19 @@ function routeRows(r) {
 }
 
 function coldRows(r) {
-  return (r.coldStart?.bundles ?? []).map((b) => [
-    b.handler,
-    kb(b.bundle.rawBytes),
-    kb(b.bundle.gzipBytes),
-    fmt(b.importMs.median, 1),
-    fmt(b.wholeProcessMs.median, 1),
-    kb(b.naive?.rawBytes),
-    fmt(b.naive?.importMs?.median, 1),
-    b.ratio ? `${fmt(b.ratio.importMedian, 1)}x` : dash,
-    b.ratio ? `${fmt(b.ratio.wholeProcessMedian, 2)}x` : dash,
-  ]);
+  return (r.coldStart?.bundles ?? [])
+    .filter((b) => !b.error)
+    .map((b) => [
+      b.handler,
+      kb(b.bundle.rawBytes),
+      kb(b.bundle.gzipBytes),
+      fmt(b.importMs.median, 1),
+      fmt(b.wholeProcessMs.median, 1),
+      kb(b.naive?.rawBytes),
+      fmt(b.naive?.importMs?.median, 1),
+      b.ratio ? `${fmt(b.ratio.importMedian, 1)}x` : dash,
+      b.ratio ? `${fmt(b.ratio.wholeProcessMedian, 2)}x` : dash,
+    ]);
 }
 
 function scaleRows(r) {
@@ -280,6 +282,7 @@ export function renderTerminal(r) {
       `connections: $${r.cost.connections.per1000ConnectionsMonthUsd} per 1000 connections held a month (connection minutes only)`,
     );
   }
+  for (const e of r.errors ?? []) parts.push(`\nSECTION FAILED: ${e.section}: ${e.error.split('\n')[0]}`);
   parts.push(`\nwhole run: ${r.durationSeconds} s\n`);
   return `${parts.join('\n')}\n`;
 }
@@ -318,6 +321,12 @@ export function renderMarkdown(r) {
     ...(r.loadAverageAtStart
       ? [
           `Load average (1, 5, 15 min) at start ${r.loadAverageAtStart.join(', ')}, at end ${r.loadAverageAtEnd?.join(', ')}${r.loadAverageAtStart[0] > m.cores * 0.5 ? ': **other work was running on the machine** (the figures are pessimistic; the ratios, measured in interleaved blocks, and the CPU per message hold better than absolute times)' : ''}.`,
+          '',
+        ]
+      : []),
+    ...(r.errors?.length
+      ? [
+          `**Sections that failed in this run** (their figures are missing): ${r.errors.map((e) => `${e.section} (${e.error.split('\n')[0]})`).join('; ')}.`,
           '',
         ]
       : []),
