@@ -44,10 +44,11 @@ function baseContext(
   };
 }
 
-export function authorizerContext(peer: PeerIdentity) {
+export function authorizerContext(peer: PeerIdentity, extra: Record<string, string> = {}) {
   return {
     peerType: peer.type,
     peerId: peer.id,
+    ...extra,
     principalId: `${peer.type}:${peer.id}`,
     integrationLatency: 12,
   };
@@ -94,12 +95,14 @@ export function messageEvent(options: {
   routeKey: string;
   body: string;
   peer?: PeerIdentity;
+  /** Extra authorizer context values (e.g. `teams`), as the authorizer returned them. */
+  context?: Record<string, string>;
   stage?: string;
 }): WebSocketEvent {
   return {
     requestContext: {
       ...baseContext(options.routeKey, 'MESSAGE', options.connectionId, options.stage ?? 'production'),
-      ...(options.peer ? { authorizer: authorizerContext(options.peer) } : {}),
+      ...(options.peer ? { authorizer: authorizerContext(options.peer, options.context) } : {}),
     } as WebSocketEvent['requestContext'],
     body: options.body,
     isBase64Encoded: false,

@@ -50,6 +50,8 @@ export class TestClient {
     readonly relay: TestRelay,
     readonly connectionId: string,
     readonly peer: PeerIdentity,
+    /** Extra authorizer context of the connection (e.g. `teams` in jwt mode). */
+    readonly context: Record<string, string> = {},
   ) {}
 
   /** Sends a frame; returns the handler's result (its `body` is what the client would receive back). */
@@ -58,7 +60,13 @@ export class TestClient {
     const { routeKey, handler } = routeOf(body);
     return this.relay.handlers.route(
       handler,
-      messageEvent({ connectionId: this.connectionId, routeKey, body, peer: this.peer }),
+      messageEvent({
+        connectionId: this.connectionId,
+        routeKey,
+        body,
+        peer: this.peer,
+        context: this.context,
+      }),
     );
   }
 
@@ -95,6 +103,7 @@ export class TestRelay {
     }
     const result = await this.handlers.route('connect', event);
     if (result.statusCode !== 200) throw new Error(`$connect answered ${result.statusCode}: ${result.body}`);
-    return new TestClient(this, connectionId, peer);
+    const { peerType: _type, peerId: _id, ...extra } = (decision.context ?? {}) as Record<string, string>;
+    return new TestClient(this, connectionId, peer, extra);
   }
 }
