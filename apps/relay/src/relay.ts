@@ -1,5 +1,6 @@
 import { createLocalGateway, type LocalGateway } from '@mpc-relay/local-gateway';
 import { UserError } from './errors.js';
+import { loadOrCreateJwtSecret } from './jwt-secret.js';
 import { attachLogger } from './log.js';
 import { startStore } from './store.js';
 
@@ -33,6 +34,8 @@ export interface Relay {
   dataDir: string;
   dynamoEndpoint: string;
   tableName: string;
+  /** jwt mode: where the HS256 secret comes from (`<dataDir>/jwt-secret`, MPC_RELAY_JWT_SECRET, ...). */
+  jwtSecretSource?: string;
   gateway: LocalGateway;
   /** Closes every connection (their `$disconnect` runs), then the store (LevelDB flushed and closed). */
   close(): Promise<void>;
@@ -53,6 +56,7 @@ function handlerEnv(
   options: RelayOptions,
   dynamoEndpoint: string,
   tableName: string,
+  jwtEnv: Record<string, string> = {},
 ): Record<string, string> {
   const fromProcess = (name: string, fallback: string) => process.env[name] ?? fallback;
   return {
@@ -67,6 +71,7 @@ function handlerEnv(
     // The handlers' JSON logs and EMF metrics would drown the relay's own lines locally.
     LOG_LEVEL: fromProcess('LOG_LEVEL', 'ERROR'),
     POWERTOOLS_METRICS_DISABLED: fromProcess('POWERTOOLS_METRICS_DISABLED', 'true'),
+    ...jwtEnv,
     ...options.env,
   };
 }
@@ -78,6 +83,26 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const tableName = options.tableName ?? DEFAULTS.tableName;
   const region = process.env.AWS_REGION ?? DEFAULTS.region;
   const store = await startStore(options.dataDir ?? DEFAULTS.dataDir, tableName, region);
+  // jwt mode: the HS256 secret `pnpm token` signs with (data folder or MPC_RELAY_JWT_SECRET), unless
+  // a key source is configured explicitly (JWT_SECRET, JWT_SECRET_PARAMETER, JWT_JWKS_URL).
+  const jwtEnv: Record<string, string> = {};
+  let jwtSecretSource: string | undefined;
+  if ((options.authMode ?? DEFAULTS.authMode) === 'jwt') {
+    const explicit = ['JWT_SECRET', 'JWT_SECRET_PARAMETER', 'JWT_JWKS_URL'].find(
+      (name) => options.env?.[name] || process.env[name],
+    );
+    if (explicit) jwtSecretSource = explicit;
+    else {
+      try {
+        const { secret, source } = loadOrCreateJwtSecret(store.dataDir);
+        jwtEnv.JWT_SECRET = secret;
+        jwtSecretSource = source;
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
+    }
+  }
   let gateway: LocalGateway;
   const host = options.host ?? DEFAULTS.host;
   const port = options.port ?? DEFAULTS.port;
@@ -88,7 +113,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       stage: options.stage ?? DEFAULTS.stage,
       authMode: options.authMode ?? DEFAULTS.authMode,
       region,
-      env: handlerEnv(options, store.endpoint, tableName),
+      env: handlerEnv(options, store.endpoint, tableName, jwtEnv),
       ...(options.handlersDir ? { handlersDir: options.handlersDir } : {}),
       limits: {
         ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
@@ -117,6 +142,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     dataDir: store.dataDir,
     dynamoEndpoint: store.endpoint,
     tableName,
+    ...(jwtSecretSource ? { jwtSecretSource } : {}),
     gateway,
     close() {
       closed ??= (async () => {

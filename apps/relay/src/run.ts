@@ -13,13 +13,20 @@ export function fail(name: string, error: unknown): never {
 export function banner(relay: Relay, options: RelayOptions, mode: string): string {
   const auth = options.authMode ?? 'static';
   const example = `${relay.url}?type=cli&cliId=cli123`;
+  const jwt = auth === 'jwt';
+  const dataDirFlag = ` --data-dir '${relay.dataDir}'`;
   return [
     `mpc-relay local relay (${mode})`,
     `  WebSocket   ${relay.url}`,
     `  Management  ${relay.managementEndpoint}`,
     `  Data        ${relay.dataDir} (table ${relay.tableName})`,
-    `  Auth        ${auth}${auth === 'static' ? ' (header Authorization: Allow)' : ''}`,
-    `  Try         wscat -c '${example}' -H 'Authorization: Allow'`,
+    `  Auth        ${auth}${jwt ? ` (HS256 secret: ${relay.jwtSecretSource ?? 'configured'})` : ' (header Authorization: Allow)'}`,
+    ...(jwt
+      ? [
+          `  Token       TOKEN=$(pnpm -s token --type cli --id cli123 --ttl 1h${dataDirFlag} | tail -n 1)`,
+          `  Try         wscat -c '${example}' -H "Authorization: Bearer $TOKEN"`,
+        ]
+      : [`  Try         wscat -c '${example}' -H 'Authorization: Allow'`]),
     'Ready. Ctrl-C stops the relay.',
   ].join('\n');
 }
