@@ -1,0 +1,435 @@
+/**
+ * Seed-protocol clients over raw `ws`: exactly the frames wscat or the seed's Go client send, plus a
+ * small application layer (reconnect, `getConnectionId` after each connect to collect waiting
+ * messages, stop-and-wait sends confirmed by a `ping`, retries of refused-as-INTERNAL sends) so
+ * that fault tests can state "every message was delivered at least once".
+ */
+import WebSocket from 'ws';
+import { DeliveryCounter } from './counter.js';
+import { sleep } from './wait.js';
+
+export interface PeerRef {
+  type: 'cli' | 'mpc';
+  id: string;
+}
+
+export function connectUrl(base: string, peer: PeerRef): string {
+  return `${base}?type=${peer.type}&${peer.type}Id=${encodeURIComponent(peer.id)}`;
+}
+
+export interface OpenOptions {
+  protocols?: string[];
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/** One WebSocket connection that records every frame it receives, and waits on them. */
+export class SeedSocket {
+  readonly frames: string[] = [];
+  closeCode?: number;
+  closeReason?: string;
+  readonly protocol: string;
+  #listeners = new Set<() => void>();
+  #frameListeners = new Set<(text: string, index: number) => void>();
+
+  private constructor(readonly ws: WebSocket) {
+    this.protocol = ws.protocol;
+    ws.on('message', (data, isBinary) => {
+      const text = isBinary ? `<binary ${(data as Buffer).length}>` : data.toString();
+      this.frames.push(text);
+      for (const listener of this.#frameListeners) listener(text, this.frames.length - 1);
+      this.#notify();
+    });
+    ws.on('close', (code, reason) => {
+      this.closeCode = code;
+      this.closeReason = reason.toString();
+      this.#notify();
+    });
+    ws.on('error', () => {});
+  }
+
+  static open(url: string, options: OpenOptions = {}): Promise<SeedSocket> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, options.protocols ?? [], {
+        headers: options.headers ?? { Authorization: 'Allow' },
+        handshakeTimeout: options.timeoutMs ?? 10_000,
+      });
+      ws.once('open', () => resolve(new SeedSocket(ws)));
+      ws.once('unexpected-response', (_req, res) => {
+        ws.terminate();
+        reject(new Error(`handshake refused: HTTP ${res.statusCode}`));
+      });
+      ws.once('error', reject);
+    });
+  }
+
+  static openPeer(base: string, peer: PeerRef, options: OpenOptions = {}): Promise<SeedSocket> {
+    return SeedSocket.open(connectUrl(base, peer), options);
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  onFrame(listener: (text: string, index: number) => void): void {
+    this.#frameListeners.add(listener);
+  }
+
+  send(data: unknown): void {
+    this.ws.send(typeof data === 'string' ? data : JSON.stringify(data));
+  }
+
+  #notify(): void {
+    for (const listener of [...this.#listeners]) listener();
+  }
+
+  /** Resolves with the first frame at index >= `from` matching `match`; rejects on close or timeout. */
+  waitFrame(
+    match: (text: string) => boolean,
+    from = 0,
+    timeoutMs = 20_000,
+  ): Promise<{ index: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      let scanned = from;
+      const check = () => {
+        for (; scanned < this.frames.length; scanned++) {
+          const text = this.frames[scanned]!;
+          if (match(text)) {
+            done();
+            resolve({ index: scanned, text });
+            return;
+          }
+        }
+        if (this.closeCode !== undefined) {
+          done();
+          reject(new ConnectionLost(this.closeCode));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`no matching frame within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.#listeners.delete(check);
+      };
+      this.#listeners.add(check);
+      check();
+    });
+  }
+
+  /** Resolves with the close code (bounded). */
+  waitClosed(timeoutMs = 20_000): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.closeCode !== undefined) {
+          done();
+          resolve(this.closeCode);
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`connection not closed within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.#listeners.delete(check);
+      };
+      this.#listeners.add(check);
+      check();
+    });
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  close(): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close();
+  }
+}
+
+export class ConnectionLost extends Error {
+  constructor(readonly code: number) {
+    super(`connection closed (${code})`);
+  }
+}
+
+export const isPong = (text: string) => text.startsWith('{"pong":');
+export const isConnectionId = (text: string) => /^\{"connectionId":/.test(text);
+
+/** The relay's error frame, or API Gateway's own `{"message":"Forbidden"|"Internal server error",...}`. */
+export function errorOf(text: string): { code: string } | undefined {
+  if (!text.startsWith('{"error":') && !text.startsWith('{"message":')) return undefined;
+  try {
+    const json = JSON.parse(text) as { error?: { code?: string }; message?: unknown };
+    if (json.error && typeof json.error.code === 'string') return { code: json.error.code };
+    if (typeof json.message === 'string' && 'connectionId' in json)
+      return { code: `gateway:${json.message}` };
+  } catch {}
+  return undefined;
+}
+
+/** A seed delivery `{operationType, from, (to), message}` (or a v2 one, which adds fields). */
+export interface SeedDelivery {
+  operationType: string;
+  from: string;
+  to?: string;
+  message: { transactionId?: string; [key: string]: unknown };
+}
+
+export function deliveryOf(text: string): SeedDelivery | undefined {
+  if (!text.startsWith('{"operationType":')) return undefined;
+  try {
+    return JSON.parse(text) as SeedDelivery;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Codes a seed application may retry: the relay says the frame was not accepted. */
+const RETRYABLE = new Set(['INTERNAL', 'THROTTLED', 'gateway:Internal server error']);
+
+export interface SeedPeerOptions {
+  /** Bound on one (re)connection: attempts every `retryDelayMs` until then. */
+  reconnectWithinMs?: number;
+  retryDelayMs?: number;
+  /** Bound on the attempts of one confirmed send. */
+  maxSendAttempts?: number;
+  /** Reconnect on its own when the connection drops (seed clients such as the Go client do). */
+  autoReconnect?: boolean;
+}
+
+export function partialSig(mpcId: string, transactionId: string) {
+  return {
+    action: 'sendServer',
+    sourceId: mpcId,
+    operationType: 'PartialSig',
+    message: {
+      accountHash: 'accountHash',
+      teamId: 'teamId',
+      transactionId,
+      partialSig: `ps-${transactionId}`,
+    },
+  };
+}
+
+export function toCli(frame: ReturnType<typeof partialSig>, cliId: string, mpcId: string) {
+  return { ...frame, cliToMpc: { [cliId]: mpcId } };
+}
+
+export function fullSig(cliId: string, transactionId: string) {
+  return {
+    action: 'sendServer',
+    sourceId: cliId,
+    operationType: 'FullSig',
+    message: {
+      accountHash: 'accountHash',
+      signatureR: 'r',
+      signatureS: 's',
+      signatureV: 'v',
+      teamId: 'teamId',
+      transactionId,
+    },
+  };
+}
+
+/**
+ * A seed application: counts deliveries by `message.transactionId`, reconnects (then sends
+ * `getConnectionId`, which collects waiting messages), and sends with stop-and-wait: each frame is
+ * followed by a `ping`; one connection's frames are handled in order, so an error frame before the
+ * pong belongs to the frame, and the pong says it was handled. A frame whose connection died before
+ * the pong, or refused as INTERNAL, is sent again (at-least-once).
+ */
+export class SeedPeer {
+  socket?: SeedSocket;
+  readonly received: DeliveryCounter;
+  readonly errorFrames: string[] = [];
+  /** Confirmed sends that needed more than one attempt. */
+  retries = 0;
+  connects = 0;
+  #chain: Promise<unknown> = Promise.resolve();
+  #stopped = false;
+  #options: Required<SeedPeerOptions>;
+  onDelivery?: (delivery: SeedDelivery) => void;
+
+  constructor(
+    readonly baseUrl: () => string,
+    readonly peer: PeerRef,
+    options: SeedPeerOptions = {},
+  ) {
+    this.received = new DeliveryCounter(`${peer.type}:${peer.id}`);
+    this.#options = {
+      reconnectWithinMs: 30_000,
+      retryDelayMs: 100,
+      maxSendAttempts: 30,
+      autoReconnect: true,
+      ...options,
+    };
+  }
+
+  /** Runs `work` after everything queued before it (one outstanding exchange per connection). */
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#chain.then(work, work);
+    this.#chain = next.catch(() => {});
+    return next;
+  }
+
+  #attach(socket: SeedSocket): void {
+    socket.onFrame((text) => {
+      const delivery = deliveryOf(text);
+      if (delivery) {
+        const id = delivery.message?.transactionId;
+        if (typeof id === 'string') this.received.add(id);
+        this.onDelivery?.(delivery);
+        return;
+      }
+      if (errorOf(text)) this.errorFrames.push(text);
+    });
+    socket.ws.on('close', () => {
+      if (this.#options.autoReconnect && !this.#stopped && this.socket === socket) {
+        void this.#serial(() => this.#ensureConnected()).catch(() => {});
+      }
+    });
+  }
+
+  async #ensureConnected(): Promise<SeedSocket> {
+    if (this.socket?.isOpen) return this.socket;
+    const deadline = Date.now() + this.#options.reconnectWithinMs;
+    let lastError: unknown;
+    while (!this.#stopped && Date.now() < deadline) {
+      try {
+        const socket = await SeedSocket.openPeer(this.baseUrl(), this.peer);
+        this.socket = socket;
+        this.connects += 1;
+        this.#attach(socket);
+        await this.#getConnectionId(socket);
+        return socket;
+      } catch (error) {
+        lastError = error;
+        await sleep(this.#options.retryDelayMs);
+      }
+    }
+    throw new Error(
+      `${this.peer.type}:${this.peer.id} could not (re)connect: ${String((lastError as Error)?.message ?? lastError)}`,
+    );
+  }
+
+  async #getConnectionId(socket: SeedSocket): Promise<string> {
+    const mark = socket.frames.length;
+    socket.send({ action: 'getConnectionId' });
+    const { text } = await socket.waitFrame(isConnectionId, mark, 20_000);
+    return (JSON.parse(text) as { connectionId: string }).connectionId;
+  }
+
+  /** Connects (bounded retries) and sends getConnectionId. */
+  connect(): Promise<SeedSocket> {
+    return this.#serial(() => this.#ensureConnected());
+  }
+
+  /** getConnectionId on the current connection (reconnecting first if needed): collects waiting messages. */
+  collect(): Promise<string> {
+    return this.#serial(async () => this.#getConnectionId(await this.#ensureConnected()));
+  }
+
+  /** Sends a frame until the relay handled it without a retryable error; returns the attempts used. */
+  sendConfirmed(frame: unknown): Promise<number> {
+    return this.#serial(async () => {
+      for (let attempt = 1; attempt <= this.#options.maxSendAttempts; attempt++) {
+        if (this.#stopped) throw new Error('stopped');
+        let socket: SeedSocket;
+        try {
+          socket = await this.#ensureConnected();
+        } catch (error) {
+          if (attempt === this.#options.maxSendAttempts) throw error;
+          continue;
+        }
+        const mark = socket.frames.length;
+        try {
+          socket.send(frame);
+          socket.send({ action: 'ping' });
+          const pong = await socket.waitFrame(isPong, mark, 30_000);
+          const errors = socket.frames
+            .slice(mark, pong.index)
+            .map(errorOf)
+            .filter((e): e is { code: string } => e !== undefined);
+          if (errors.length === 0) {
+            if (attempt > 1) this.retries += 1;
+            return attempt;
+          }
+          const fatal = errors.find((e) => !RETRYABLE.has(e.code));
+          if (fatal) throw new FatalRefusal(fatal.code);
+          await sleep(this.#options.retryDelayMs);
+        } catch (error) {
+          if (error instanceof FatalRefusal) throw error;
+          // Connection lost (or no pong): unknown whether the relay took the frame; send it again.
+          if (socket.isOpen) socket.terminate();
+        }
+      }
+      throw new Error(
+        `${this.peer.type}:${this.peer.id}: send not confirmed after ${this.#options.maxSendAttempts} attempts`,
+      );
+    });
+  }
+
+  /** Drops the connection abruptly (no close frame). With autoReconnect the peer comes back. */
+  terminate(): void {
+    this.socket?.terminate();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.socket?.terminate();
+    await this.#chain.catch(() => {});
+  }
+}
+
+export class FatalRefusal extends Error {
+  constructor(readonly code: string) {
+    super(`the relay refused the frame: ${code}`);
+  }
+}
+
+/**
+ * A co-signing pair of seed applications: the mpc sends PartialSig ids, the cli answers each
+ * delivered PartialSig with a FullSig of the same id (every delivery, duplicates included, as a seed
+ * cli without deduplication would).
+ */
+export class SeedPair {
+  readonly mpc: SeedPeer;
+  readonly cli: SeedPeer;
+  readonly sent: string[] = [];
+  readonly replies: Promise<number>[] = [];
+
+  constructor(baseUrl: () => string, name: string, options: SeedPeerOptions = {}) {
+    this.mpc = new SeedPeer(baseUrl, { type: 'mpc', id: `mpc-${name}` }, options);
+    this.cli = new SeedPeer(baseUrl, { type: 'cli', id: `cli-${name}` }, options);
+    this.cli.onDelivery = (delivery) => {
+      const id = delivery.message?.transactionId;
+      if (delivery.operationType === 'PartialSig' && typeof id === 'string') {
+        this.replies.push(this.cli.sendConfirmed(fullSig(this.cli.peer.id, id)));
+      }
+    };
+  }
+
+  async connect(): Promise<void> {
+    await Promise.all([this.mpc.connect(), this.cli.connect()]);
+  }
+
+  /** The mpc's confirmed send of one PartialSig. */
+  send(id: string): Promise<number> {
+    this.sent.push(id);
+    return this.mpc.sendConfirmed(
+      toCli(partialSig(this.mpc.peer.id, id), this.cli.peer.id, this.mpc.peer.id),
+    );
+  }
+
+  /** Every PartialSig at the cli and every FullSig back at the mpc (at least once). */
+  complete(): boolean {
+    return this.cli.received.complete(this.sent) && this.mpc.received.complete(this.sent);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.mpc.stop(), this.cli.stop()]);
+  }
+}
