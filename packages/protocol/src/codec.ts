@@ -285,6 +285,22 @@ export function encodeV2Delivery(frame: V2DeliveryFrame): string {
   });
 }
 
+/**
+ * The v2 delivery of a seed delivery text (`encodeCliDelivery` / `encodeMpcDelivery` output): the
+ * same bytes as `encodeV2Delivery` of its fields plus the ids, built by appending to the text (the
+ * relay stores the seed text once and serves both kinds of receivers from it, without a re-parse).
+ */
+export function upgradeToV2Delivery(
+  seedDelivery: string,
+  ids: { messageId: string; clientMsgId?: string | undefined; sentAt: number },
+): string {
+  if (!seedDelivery.endsWith('}')) throw new Error('not a delivery frame');
+  const extra = `,"messageId":${JSON.stringify(ids.messageId)}${
+    ids.clientMsgId === undefined ? '' : `,"clientMsgId":${JSON.stringify(ids.clientMsgId)}`
+  },"sentAt":${JSON.stringify(ids.sentAt)}}`;
+  return `${seedDelivery.slice(0, -1)}${extra}`;
+}
+
 export function encodeAckResult(ack: AckResultFrame['ack']): string {
   return JSON.stringify({
     ack: { clientMsgId: ack.clientMsgId, messageId: ack.messageId, status: ack.status },

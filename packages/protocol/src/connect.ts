@@ -6,6 +6,22 @@ import { type DecodeResult, issuesFromZod, PARSE_OPTIONS } from './result.js';
 /** WebSocket subprotocol that opts a connection into protocol v2 (message ids and acknowledgements). */
 export const PROTOCOL_V2 = 'mpc-relay.v2';
 
+/**
+ * The marker a v2 client puts in its `getConnectionId` and `ping` frames (`"v":2`): API Gateway's
+ * authorizer context cannot carry the negotiated subprotocol, so this tells the relay, without a
+ * DynamoDB read, that the caller speaks v2 (its `sendServer` frames say so with `clientMsgId`).
+ * Seed clients never send it. Extra fields are allowed on every client frame, so the marker is
+ * backward compatible.
+ */
+export const PROTOCOL_V2_MARKER = 2;
+
+/** Whether a client frame carries the v2 marker `"v":2`. */
+export function hasV2Marker(frame: unknown): boolean {
+  return (
+    frame !== null && typeof frame === 'object' && (frame as Record<string, unknown>).v === PROTOCOL_V2_MARKER
+  );
+}
+
 /** Query parameter that may carry the token for clients that cannot set an `Authorization` header. */
 export const TOKEN_QUERY_PARAMETER = 'token';
 
