@@ -5,7 +5,7 @@ import { UserError } from './errors.js';
 
 /**
  * The HS256 secret shared by the local relay in jwt mode (`pnpm start -- --auth jwt`) and the token
- * command (`pnpm token`): `MPC_RELAY_JWT_SECRET` when set, else `<data-dir>/jwt-secret`, created on
+ * command (`pnpm run token`; plain `pnpm token` is a pnpm built-in): `MPC_RELAY_JWT_SECRET` when set, else `<data-dir>/jwt-secret`, created on
  * first use (32 random bytes, base64url, mode 0600). The HMAC key is the secret text's UTF-8 bytes,
  * exactly as the handlers use `JWT_SECRET` (and the SSM parameter on AWS).
  */

@@ -83,7 +83,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const tableName = options.tableName ?? DEFAULTS.tableName;
   const region = process.env.AWS_REGION ?? DEFAULTS.region;
   const store = await startStore(options.dataDir ?? DEFAULTS.dataDir, tableName, region);
-  // jwt mode: the HS256 secret `pnpm token` signs with (data folder or MPC_RELAY_JWT_SECRET), unless
+  // jwt mode: the HS256 secret `pnpm run token` signs with (data folder or MPC_RELAY_JWT_SECRET), unless
   // a key source is configured explicitly (JWT_SECRET, JWT_SECRET_PARAMETER, JWT_JWKS_URL).
   const jwtEnv: Record<string, string> = {};
   let jwtSecretSource: string | undefined;

@@ -23,7 +23,7 @@ export function banner(relay: Relay, options: RelayOptions, mode: string): strin
     `  Auth        ${auth}${jwt ? ` (HS256 secret: ${relay.jwtSecretSource ?? 'configured'})` : ' (header Authorization: Allow)'}`,
     ...(jwt
       ? [
-          `  Token       TOKEN=$(pnpm -s token --type cli --id cli123 --ttl 1h${dataDirFlag} | tail -n 1)`,
+          `  Token       TOKEN=$(pnpm -s run token --type cli --id cli123 --ttl 1h${dataDirFlag} | tail -n 1)`,
           `  Try         wscat -c '${example}' -H "Authorization: Bearer $TOKEN"`,
         ]
       : [`  Try         wscat -c '${example}' -H 'Authorization: Allow'`]),

@@ -6,7 +6,7 @@ import { loadOrCreateJwtSecret, parseTtl, signToken } from './jwt-secret.js';
 export const TOKEN_DEFAULT_DATA_DIR = 'relay-data';
 
 /**
- * `pnpm token --type cli --id cli123 --ttl 1h [--data-dir D] [--teams a,b] [--aud A] [--iss I]`:
+ * `pnpm run token --type cli --id cli123 --ttl 1h [--data-dir D] [--teams a,b] [--aud A] [--iss I]`:
  * mints an HS256 token for the local relay in jwt mode (`pnpm start -- --auth jwt --data-dir D`),
  * signed with the same secret (MPC_RELAY_JWT_SECRET, else D/jwt-secret, created on first use).
  * Prints what it did on stderr and the token alone on the last line of stdout.
