@@ -161,7 +161,8 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     key: 'tenantIsolation',
     type: 'boolean',
     default: 'false',
-    meaning: 'Messages flow only between peers sharing a team (`TENANT_ISOLATION`)',
+    meaning:
+      'Messages flow only between peers sharing a team (`TENANT_ISOLATION`); needs jwt tokens with a `teams` claim',
   },
   {
     key: 'logLevel',
@@ -459,6 +460,14 @@ export function parseRelayConfig(stack: string, source: ConfigSource): RelayConf
     read.problem('hostedZoneId', 'only used with mpc-relay:domainName');
   }
 
+  const tenantIsolation = read.boolean('tenantIsolation', false);
+  if (tenantIsolation && authMode === 'static') {
+    read.problem(
+      'tenantIsolation',
+      "needs mpc-relay:authMode 'jwt': teams come from the tokens' teams claim, static auth carries none (every message would be refused)",
+    );
+  }
+
   const alarms = read.boolean('alarms', production);
   const alarmEmail = read.matching('alarmEmail', /^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'an email address');
   if (alarmEmail !== undefined && !alarms)
@@ -475,7 +484,7 @@ export function parseRelayConfig(stack: string, source: ConfigSource): RelayConf
     inboxTtlSeconds: read.integer('inboxTtlSeconds', 300, 1, 31_536_000),
     connectionTtlSeconds: read.integer('connectionTtlSeconds', 7200, 1, 7200),
     allowedOperationTypes: read.list('allowedOperationTypes', NAME, 'operation type names'),
-    tenantIsolation: read.boolean('tenantIsolation', false),
+    tenantIsolation,
     logLevel: read.oneOf<LogLevel>('logLevel', ['DEBUG', 'INFO', 'WARN', 'ERROR'], 'INFO'),
     architecture: read.oneOf<Architecture>('lambdaArchitecture', ['arm64', 'x86_64'], 'arm64'),
     memoryMb: read.integer('lambdaMemoryMb', 256, 128, 10240),

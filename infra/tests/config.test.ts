@@ -131,6 +131,7 @@ describe('bad config fails with a message naming the key', () => {
       { jwtIssuer: 'https://idp.example.com/' },
       /mpc-relay:jwtIssuer: only used with mpc-relay:authMode 'jwt'/,
     ],
+    [{ tenantIsolation: 'true' }, /mpc-relay:tenantIsolation: needs mpc-relay:authMode 'jwt'/],
     [
       { domainName: 'relay.example.com' },
       /mpc-relay:certificateArn: mpc-relay:domainName and mpc-relay:certificateArn go together/,

@@ -1,6 +1,17 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { HANDLER_NAMES } from '@mpc-relay/handlers/routes';
 import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Program, REGION, readStackConfig, runProgram, SSM_KEY_ARN } from './harness.js';
+import {
+  type Program,
+  REGION,
+  REPO_ROOT,
+  readStackConfig,
+  resolve,
+  runProgram,
+  SSM_KEY_ARN,
+} from './harness.js';
 
 const SECRET = 'hs256-secret-value-that-must-never-leak-0123456789';
 
@@ -33,6 +44,21 @@ describe('jwt secret delivery (prod stack with an HS256 secret)', () => {
       if (resource.type === 'aws:ssm/parameter:Parameter') continue;
       expect(JSON.stringify(resource.inputs)).not.toContain(SECRET);
     }
+  });
+
+  it('passes the parameter name as a plain reference: nothing the functions get derives from the secret', async () => {
+    // A value computed from a Pulumi secret stays marked secret; the name the authorizer gets is not.
+    const name = p.relay.jwtSecretParameterName!;
+    expect(await pulumi.isSecret(name)).toBe(false);
+    expect(await resolve(name)).toBe('/mpc-relay/prod/jwt-secret');
+    for (const handler of HANDLER_NAMES) {
+      const env = p.fn(handler).inputs.environment.variables as Record<string, string>;
+      expect(Object.keys(env).filter((key) => key === 'JWT_SECRET')).toEqual([]);
+      expect(JSON.stringify(env)).not.toContain(SECRET);
+    }
+    // ... and the secret value exists in exactly one place: the SecureString's (secret) value.
+    const holders = p.resources.filter((r) => JSON.stringify(r.inputs).includes(SECRET));
+    expect(holders.map((r) => r.type)).toEqual(['aws:ssm/parameter:Parameter']);
   });
 
   it('lets only the authorizer read that one parameter and decrypt it through SSM', () => {
@@ -75,5 +101,17 @@ describe('jwt without a secret (the prod example: JWKS)', () => {
     expect(JSON.stringify(p.policy('authorizer'))).not.toMatch(/ssm:|kms:/);
     expect(p.fn('authorizer').inputs.environment.variables).not.toHaveProperty('JWT_SECRET_PARAMETER');
     expect(p.relay.jwtSecretParameterName).toBeUndefined();
+  });
+});
+
+describe('the stack files hold no secret', () => {
+  it('Pulumi.prod.yaml is a production stack on jwt, and neither example carries a secret value', () => {
+    const prod = readStackConfig('prod');
+    expect(prod).toMatchObject({ 'mpc-relay:production': 'true', 'mpc-relay:authMode': 'jwt' });
+    for (const stack of ['dev', 'prod']) {
+      const text = readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), 'utf8');
+      expect(text).not.toMatch(/^\s*mpc-relay:jwtSecret:/m);
+      expect(text).not.toMatch(/secure:/);
+    }
   });
 });

@@ -238,6 +238,8 @@ describe('optional features', () => {
         'mpc-relay:connectionTtlSeconds': '3600',
         'mpc-relay:allowedOperationTypes': 'PartialSig, FullSig',
         'mpc-relay:tenantIsolation': 'true',
+        'mpc-relay:authMode': 'jwt',
+        'mpc-relay:jwtJwksUrl': 'https://auth.example.com/jwks.json',
         'mpc-relay:lambdaArchitecture': 'x86_64',
       },
       { stack: 'custom' },
