@@ -27,6 +27,8 @@ export interface AwsError {
 
 export type Decision =
   | { kind: 'forward' }
+  /** Forwarded once `until` settles (to order a request after something else). */
+  | { kind: 'hold'; until: Promise<unknown> }
   | ({ kind: 'fail' } & AwsError)
   | ({ kind: 'forwardThenFail' } & AwsError);
 
@@ -84,7 +86,7 @@ export function faultBurst(
 export class FaultProxy {
   target?: string;
   rule: (request: ProxiedRequest) => Decision = () => FORWARD;
-  readonly stats = { forwarded: 0, injected: 0, byOperation: new Map<string, number>() };
+  readonly stats = { forwarded: 0, injected: 0, held: 0, byOperation: new Map<string, number>() };
 
   private constructor(
     private readonly server: Server,
@@ -123,6 +125,10 @@ export class FaultProxy {
       decision = this.rule({ method, path, headers, body, operation });
     } catch {
       decision = FORWARD;
+    }
+    if (decision.kind === 'hold') {
+      this.stats.held += 1;
+      await decision.until.catch(() => {});
     }
     if (decision.kind === 'fail') {
       this.stats.injected += 1;

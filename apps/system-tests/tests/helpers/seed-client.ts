@@ -315,11 +315,23 @@ export class SeedPeer {
     );
   }
 
+  /**
+   * getConnectionId, asked again (bounded) when the relay answers an error instead (e.g. INTERNAL
+   * when its store failed while delivering what waited: what was posted stays and comes again).
+   */
   async #getConnectionId(socket: SeedSocket): Promise<string> {
-    const mark = socket.frames.length;
-    socket.send({ action: 'getConnectionId' });
-    const { text } = await socket.waitFrame(isConnectionId, mark, 20_000);
-    return (JSON.parse(text) as { connectionId: string }).connectionId;
+    for (let attempt = 1; ; attempt++) {
+      const mark = socket.frames.length;
+      socket.send({ action: 'getConnectionId' });
+      const { text } = await socket.waitFrame(
+        (frame) => isConnectionId(frame) || errorOf(frame) !== undefined,
+        mark,
+        20_000,
+      );
+      if (isConnectionId(text)) return (JSON.parse(text) as { connectionId: string }).connectionId;
+      if (attempt >= this.#options.maxSendAttempts) throw new Error(`getConnectionId refused: ${text}`);
+      await sleep(this.#options.retryDelayMs);
+    }
   }
 
   /** Connects (bounded retries) and sends getConnectionId. */
