@@ -1,0 +1,139 @@
+/**
+ * Load: many mpc/cli pairs exchanging PartialSig / FullSig at the same time through one local relay
+ * (the relay command as its own process, loopback only), with the signer library on both sides
+ * (RelayClient; the cli co-signs with attachCosigner + SingleKeyCosigner). Every message is counted
+ * by its transactionId at the application: zero lost, zero duplicated, every FullSig verified.
+ * Bounded in count (PAIRS x PER_PAIR) and time; the figures are printed, never asserted.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  attachCosigner,
+  type Delivery,
+  RelayClient,
+  type SignedFields,
+  SingleKeyCosigner,
+  verifyFullSig,
+} from '@mpc-relay/signer';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DeliveryCounter } from './helpers/counter.js';
+import { RelayProcess } from './helpers/relay-process.js';
+import { removeTempDirs, tempDir, waitFor } from './helpers/wait.js';
+
+/** CPU seconds used so far by a process (Linux /proc; includes its start-up), or undefined elsewhere. */
+function processCpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+const PAIRS = 50;
+const PER_PAIR = 20;
+
+const clients: RelayClient[] = [];
+let relay: RelayProcess | undefined;
+afterAll(async () => {
+  await Promise.allSettled(clients.map((client) => client.close()));
+  await relay?.stop().catch(() => relay?.kill());
+  removeTempDirs();
+});
+
+describe('load', () => {
+  it(`${PAIRS} mpc/cli pairs x ${PER_PAIR} PartialSig/FullSig exchanges at once: none lost, none duplicated`, async () => {
+    const started = await RelayProcess.start({ port: 0, dataDir: tempDir('load') });
+    relay = started.relay;
+    const { url } = started;
+    const cosigner = SingleKeyCosigner.generate();
+    const partialAtCli = new DeliveryCounter('PartialSig at cli');
+    const fullAtMpc = new DeliveryCounter('FullSig at mpc');
+    const sent = new Map<string, SignedFields>();
+    const invalid: string[] = [];
+    const relayErrors: string[] = [];
+    const options = { url, reconnect: { retryInitialConnect: false } } as const;
+
+    const pairs = Array.from({ length: PAIRS }, (_, p) => {
+      const cli = new RelayClient({ ...options, peer: { type: 'cli', id: `load-cli-${p}` } });
+      const mpc = new RelayClient({ ...options, peer: { type: 'mpc', id: `load-mpc-${p}` } });
+      clients.push(cli, mpc);
+      cli.on('message', (d: Delivery) => {
+        if (d.operationType === 'PartialSig')
+          partialAtCli.add(String((d.message as SignedFields).transactionId));
+      });
+      attachCosigner(cli, cosigner);
+      mpc.on('message', (d: Delivery) => {
+        if (d.operationType !== 'FullSig') return;
+        const full = d.message as SignedFields & {
+          signatureR: string;
+          signatureS: string;
+          signatureV: string;
+        };
+        fullAtMpc.add(full.transactionId);
+        const request = sent.get(full.transactionId);
+        const verdict = request ? verifyFullSig(request, full, cosigner.publicKeyHex) : undefined;
+        if (!verdict?.ok) invalid.push(full.transactionId);
+      });
+      for (const client of [cli, mpc]) {
+        client.on('relayError', (report) => relayErrors.push(report.raw));
+      }
+      return { cli, mpc, p };
+    });
+    await Promise.all(clients.map((client) => client.connect()));
+    await waitFor(() => clients.every((client) => client.connectionId), 'every connection id', 30_000);
+
+    const t0 = performance.now();
+    for (let i = 0; i < PER_PAIR; i++) {
+      for (const { mpc, cli, p } of pairs) {
+        const message: SignedFields = {
+          accountHash: `account-${p}`,
+          teamId: 'team-load',
+          transactionId: `load-${p}-${i}`,
+          partialSig: `partial-${p}-${i}`,
+        };
+        sent.set(message.transactionId, message);
+        void mpc.send({ operationType: 'PartialSig', cliId: cli.peer.id, message });
+      }
+    }
+    const ids = [...sent.keys()];
+    await waitFor(
+      () => fullAtMpc.complete(ids) || relayErrors.length > 0,
+      'every FullSig back at its mpc',
+      60_000,
+      5,
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const messages = partialAtCli.total + fullAtMpc.total;
+    const relayCpuS = processCpuSeconds(relay.child.pid);
+    const figures = {
+      pairs: PAIRS,
+      partialSigs: partialAtCli.total,
+      fullSigs: fullAtMpc.total,
+      messages,
+      durationS: Number(seconds.toFixed(2)),
+      msgsPerS: Math.round(messages / seconds),
+      exchangesPerS: Math.round(fullAtMpc.total / seconds),
+      ...(relayCpuS !== undefined
+        ? { relayCpuMsPerMessage: Number(((relayCpuS * 1000) / messages).toFixed(2)) }
+        : {}),
+    };
+    console.log(`load: ${JSON.stringify(figures)}`);
+    expect(relayErrors).toEqual([]);
+    expect(partialAtCli.summary(ids)).toEqual({
+      sent: ids.length,
+      delivered: ids.length,
+      missing: 0,
+      duplicated: 0,
+      unexpected: 0,
+    });
+    expect(fullAtMpc.summary(ids)).toEqual({
+      sent: ids.length,
+      delivered: ids.length,
+      missing: 0,
+      duplicated: 0,
+      unexpected: 0,
+    });
+    expect(invalid).toEqual([]);
+    expect(relay.running).toBe(true);
+  });
+});
