@@ -17,6 +17,18 @@ export interface RelayConfig {
   inboxTtlSeconds: number;
   /** CONNECTION_TTL_SECONDS: expiry of a connection record (default 7200, API Gateway's max lifetime). */
   connectionTtlSeconds: number;
+  /**
+   * DEDUPE_TTL_SECONDS (protocol v2): how long, after it was delivered to a seed connection or
+   * acknowledged by a v2 one, a message's `clientMsgId` still suppresses duplicates (default 3600).
+   * While the message waits (up to INBOX_TTL_SECONDS) duplicates are suppressed too.
+   */
+  dedupeTtlSeconds: number;
+  /**
+   * REDELIVERY_DELAY_SECONDS (protocol v2): a message delivered to a v2 connection less than this
+   * long ago and not acknowledged is not resent on that peer's next ping / sendServer (default 30;
+   * 0 resends on every frame). A reconnect (`getConnectionId`) resends every unacknowledged one.
+   */
+  redeliveryDelaySeconds: number;
   /** ALLOWED_OPERATION_TYPES: comma list; undefined means any operation type. */
   allowedOperationTypes: ReadonlySet<string> | undefined;
   /** TENANT_ISOLATION: `on` restricts traffic to peers sharing a team (issue 7; parsed, not enforced yet). */
@@ -41,6 +53,18 @@ function positiveInt(env: Env, key: string, fallback: number): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) {
     throw new ConfigError(`${key} must be a positive integer number of seconds, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function nonNegativeInt(env: Env, key: string, fallback: number): number {
+  const raw = env[key]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new ConfigError(
+      `${key} must be a non-negative integer number of seconds, got ${JSON.stringify(raw)}`,
+    );
   }
   return value;
 }
@@ -80,6 +104,8 @@ export function loadConfig(env: Env = process.env): RelayConfig {
     mappingTtlSeconds: positiveInt(env, 'MAPPING_TTL_SECONDS', 3600),
     inboxTtlSeconds: positiveInt(env, 'INBOX_TTL_SECONDS', 300),
     connectionTtlSeconds: positiveInt(env, 'CONNECTION_TTL_SECONDS', 7200),
+    dedupeTtlSeconds: positiveInt(env, 'DEDUPE_TTL_SECONDS', 3600),
+    redeliveryDelaySeconds: nonNegativeInt(env, 'REDELIVERY_DELAY_SECONDS', 30),
     allowedOperationTypes: parseOperationTypes(env.ALLOWED_OPERATION_TYPES),
     tenantIsolation: isolation === 'on',
     dynamodbEndpoint: optional(env, 'DYNAMODB_ENDPOINT'),

@@ -1,14 +1,27 @@
-import type { PeerIdentity } from '@mpc-relay/protocol';
+import {
+  ErrorCode,
+  encodeError,
+  type PeerIdentity,
+  PROTOCOL_V2,
+  upgradeToV2Delivery,
+} from '@mpc-relay/protocol';
 import { describeError, logger } from './logger.js';
 import { count } from './metrics.js';
 import type { Poster } from './poster.js';
-import { type ConnectionItem, deleteConnection, type TableRef } from './store/connections.js';
 import {
-  deleteInboxItems,
+  type ConnectionItem,
+  deleteConnection,
+  queryPeerConnections,
+  type TableRef,
+} from './store/connections.js';
+import {
+  deleteInboxItem,
   type InboxItem,
-  type InboxMessage,
-  putInboxMessage,
+  markerItem,
+  messageIdOf,
+  putInboxItem,
   readInbox,
+  writeInboxBatch,
 } from './store/inbox.js';
 import { putMapping } from './store/mappings.js';
 
@@ -18,22 +31,42 @@ export interface FanOutResult {
   failed: number;
 }
 
+type Target = Pick<ConnectionItem, 'connectionId' | 'peerType' | 'peerId'> & { protocol?: string };
+
+export function isV2Connection(connection: { protocol?: string }): boolean {
+  return connection.protocol === PROTOCOL_V2;
+}
+
+/** The text to post for a stored message: the seed frame, or the v2 envelope around it. */
+export function frameFor(item: InboxItem, v2: boolean): string {
+  const frame = item.frame ?? '';
+  if (!v2) return frame;
+  return upgradeToV2Delivery(frame, {
+    messageId: messageIdOf(item),
+    clientMsgId: item.clientMsgId,
+    sentAt: item.storedAt,
+  });
+}
+
 /**
- * Posts one frame to every given connection at once. A 410 (GoneException) marks the connection
- * stale: its record is deleted (1 DeleteItem each, off the hot path). Never throws.
+ * Posts to every given connection at once (`frame` may depend on the connection: v2 or seed). A
+ * 410 (GoneException) marks the connection stale: its record is deleted (1 DeleteItem each, off
+ * the hot path). Never throws.
  */
 export async function postToConnections(
   table: TableRef,
   poster: Poster,
-  connections: readonly Pick<ConnectionItem, 'connectionId' | 'peerType' | 'peerId'>[],
-  frame: string,
-): Promise<FanOutResult> {
-  const result: FanOutResult = { delivered: 0, stale: 0, failed: 0 };
+  connections: readonly Target[],
+  frame: string | ((connection: Target) => string),
+): Promise<FanOutResult & { tookIt: Target[] }> {
+  const result: FanOutResult & { tookIt: Target[] } = { delivered: 0, stale: 0, failed: 0, tookIt: [] };
   await Promise.all(
     connections.map(async (connection) => {
-      const outcome = await poster.post(connection.connectionId, frame);
+      const text = typeof frame === 'string' ? frame : frame(connection);
+      const outcome = await poster.post(connection.connectionId, text);
       if (outcome.status === 'ok') {
         result.delivered += 1;
+        result.tookIt.push(connection);
         return;
       }
       if (outcome.status === 'gone') {
@@ -67,30 +100,101 @@ export async function postToConnections(
 }
 
 export type DeliveryOutcome =
-  | ({ outcome: 'delivered' } & FanOutResult)
-  | ({ outcome: 'stored'; messageKey: string; expiresAt: number } & FanOutResult);
+  | ({ outcome: 'delivered'; messageId: string } & FanOutResult)
+  | ({ outcome: 'stored'; messageId: string; messageKey: string; expiresAt: number } & FanOutResult)
+  | ({ outcome: 'duplicate'; messageId: string } & FanOutResult);
+
+function counts(fanOut: FanOutResult): FanOutResult {
+  return { delivered: fanOut.delivered, stale: fanOut.stale, failed: fanOut.failed };
+}
+
+export interface RelayMessageInput {
+  target: PeerIdentity;
+  /** The target's connections this message may reach (from the sender's Query). */
+  connections: readonly ConnectionItem[];
+  /** The message item (`inboxItem`), its key already chosen (deterministic for v2 senders). */
+  item: InboxItem;
+  /**
+   * Outcome of the item's conditional write when the caller already made it (v2 senders write it
+   * in parallel with the lookups); undefined when not written yet.
+   */
+  written?: 'written' | 'duplicate';
+  /** Filters the connections of the race re-check (tenant isolation). */
+  eligible: (connections: ConnectionItem[]) => ConnectionItem[];
+  /** Drain policy for a connection found by the race re-check. */
+  drainPolicyFor: (connection: ConnectionItem) => DrainPolicy | undefined;
+  dedupeTtlSeconds: number;
+}
 
 /**
- * Delivers a frame to every live connection of the target peer; when none took it (offline, all
- * stale, or all failing) the frame is kept in the peer's inbox with a TTL (1 PutItem) and delivered
- * when the peer is back. Nothing is dropped silently.
+ * Protocol-aware delivery of one message (the general case of `deliverOrStore`):
+ * - v2 connections of the target get the v2 envelope (messageId, clientMsgId, sentAt), seed ones
+ *   the seed frame, exactly as before;
+ * - a message that reaches a v2 connection stays stored until acknowledged (written before the
+ *   post, so an ack can never arrive before its item); a seed sender's message to a v2 receiver
+ *   costs that one PutItem more;
+ * - a v2 sender's message (written by the caller with its dedupe condition) that only seed
+ *   connections took becomes a dedupe marker (1 PutItem);
+ * - when no connection took it, it stays (or is put) in the inbox, then the target's connections
+ *   are Queried again: one that appeared meanwhile (a reconnect racing this send: its
+ *   getConnectionId may have drained the inbox before the message was stored) gets the inbox now.
  */
-export async function deliverOrStore(
+export async function relayMessage(
   table: TableRef,
   poster: Poster,
-  target: PeerIdentity,
-  connections: readonly ConnectionItem[],
-  message: InboxMessage,
-  inboxTtlSeconds: number,
+  input: RelayMessageInput,
 ): Promise<DeliveryOutcome> {
-  const fanOut = await postToConnections(table, poster, connections, message.frame);
+  const { item, connections } = input;
+  const messageId = messageIdOf(item);
+  if (input.written === 'duplicate') {
+    return { outcome: 'duplicate', messageId, delivered: 0, stale: 0, failed: 0 };
+  }
+  let stored = input.written === 'written';
+  const anyV2 = connections.some(isV2Connection);
+  if (!stored && anyV2) {
+    await putInboxItem(table, item);
+    stored = true;
+  }
+  const fanOut = await postToConnections(table, poster, connections, (connection) =>
+    frameFor(item, isV2Connection(connection)),
+  );
   if (fanOut.delivered > 0) {
     count('MessagesDelivered');
-    return { outcome: 'delivered', ...fanOut };
+    if (stored && !fanOut.tookIt.some(isV2Connection)) {
+      // Only seed connections took it: nothing to wait an ack for.
+      if (item.clientMsgId !== undefined) await putInboxItem(table, markerItem(item, input.dedupeTtlSeconds));
+      else await deleteInboxItem(table, item);
+    }
+    return { outcome: 'delivered', messageId, ...counts(fanOut) };
   }
-  const stored = await putInboxMessage(table, target, message, inboxTtlSeconds);
+  if (!stored) await putInboxItem(table, item);
   count('MessagesStored');
-  return { outcome: 'stored', messageKey: stored.sk, expiresAt: stored.expiresAt, ...fanOut };
+  await recheckConnections(table, poster, input);
+  return {
+    outcome: 'stored',
+    messageId,
+    messageKey: item.sk,
+    expiresAt: item.expiresAt,
+    ...counts(fanOut),
+  };
+}
+
+/** The race fix: after storing, a connection of the target that was not there before gets the inbox. */
+async function recheckConnections(table: TableRef, poster: Poster, input: RelayMessageInput): Promise<void> {
+  const known = new Set(input.connections.map((connection) => connection.connectionId));
+  const fresh = input
+    .eligible(await queryPeerConnections(table, input.target))
+    .filter((connection) => !known.has(connection.connectionId));
+  for (const connection of fresh) {
+    logger.info('target reconnected during the send: draining its inbox to the new connection', {
+      target: connection.connectionId,
+      protocol: connection.protocol,
+    });
+    await drainInbox(table, poster, input.target, connection.connectionId, input.drainPolicyFor(connection), {
+      v2: isV2Connection(connection),
+      dedupeTtlSeconds: input.dedupeTtlSeconds,
+    });
+  }
 }
 
 export interface DrainResult {
@@ -99,16 +203,22 @@ export interface DrainResult {
   /** Refused by tenant isolation at delivery time (deleted, never delivered). */
   dropped: number;
   remaining: number;
+  /** v2: unacknowledged messages not resent because they were delivered less than the delay ago. */
+  notDue: number;
 }
 
 function inboxLogEntry(item: InboxItem) {
   return {
     messageKey: item.sk,
+    messageId: messageIdOf(item),
     from: item.from,
     operationType: item.operationType,
     bytes: item.size,
     storedAt: item.storedAt,
     expiresAt: item.expiresAt,
+    ...(item.deliveredAt !== undefined
+      ? { deliveredAt: item.deliveredAt, attempts: item.attempts ?? 1 }
+      : {}),
   };
 }
 
@@ -123,13 +233,29 @@ export interface DrainPolicy {
   mappingTtlSeconds: number;
 }
 
+export interface DrainOptions {
+  /** The connection speaks protocol v2: v2 envelopes, items kept until acknowledged. */
+  v2?: boolean;
+  /**
+   * v2 redelivery on a ping / sendServer: skip messages delivered (or, never redelivered, stored)
+   * less than this many ms ago.
+   * Undefined (a new connection: getConnectionId, the race re-check): resend every one.
+   */
+  redeliveryDelayMs?: number;
+  /** DEDUPE_TTL_SECONDS: a v2 sender's message delivered to a seed connection leaves a marker. */
+  dedupeTtlSeconds?: number;
+}
+
 /**
- * Delivers what waited for a peer to one of its connections, in stored order, then deletes what was
- * delivered (and expired items met on the way, logged as expired: ids and sizes, never payloads).
- * Under tenant isolation a message the receiver may not get (no shared team, or not its `teamId`)
- * is logged and dropped, never delivered; a deferred mapping is written just before its message is
- * posted (so the cli's answer finds it). Stops at the first post that fails; the rest stays for
- * the next time.
+ * Delivers what waits for a peer to one of its connections, in stored order.
+ * - Seed connection: the seed frames; delivered items are deleted (a v2 sender's message leaves a
+ *   dedupe marker).
+ * - v2 connection: the v2 envelopes; items stay until acknowledged and record the delivery time
+ *   (1 BatchWriteItem per 25), so the redelivery delay can skip them on the next frames.
+ * Expired items met on the way are logged (ids and sizes, never payloads), deleted, and reported to
+ * their v2 sender with an EXPIRED error frame when it is connected. Under tenant isolation a
+ * message the receiver may not get is logged and dropped; a deferred mapping is written just
+ * before its message is posted. Stops at the first post that fails; the rest stays for next time.
  */
 export async function drainInbox(
   table: TableRef,
@@ -137,19 +263,25 @@ export async function drainInbox(
   peer: PeerIdentity,
   connectionId: string,
   policy?: DrainPolicy,
+  options: DrainOptions = {},
 ): Promise<DrainResult> {
-  const { live, expired } = await readInbox(table, peer);
+  const now = Date.now();
+  const v2 = options.v2 === true;
+  const { live, expired } = await readInbox(table, peer, now);
   for (const item of expired) {
     logger.warn('inbox message expired undelivered', {
+      outcome: 'expired',
       peerType: peer.type,
       peerId: peer.id,
       ...inboxLogEntry(item),
     });
   }
   count('InboxExpired', expired.length);
-  const done: InboxItem[] = [...expired];
+  const deletes: InboxItem[] = [...expired];
+  const puts: InboxItem[] = [];
   let delivered = 0;
   let dropped = 0;
+  let notDue = 0;
   for (const item of live) {
     if (policy && !policy.mayReceive(item)) {
       logger.warn('inbox message dropped: tenant isolation', {
@@ -160,13 +292,21 @@ export async function drainInbox(
         ...inboxLogEntry(item),
       });
       dropped += 1;
-      done.push(item);
+      deletes.push(item);
+      continue;
+    }
+    if (
+      v2 &&
+      options.redeliveryDelayMs !== undefined &&
+      now - (item.deliveredAt ?? item.storedAt) < options.redeliveryDelayMs
+    ) {
+      notDue += 1;
       continue;
     }
     if (item.mapping && policy) {
       await putMapping(table, item.mapping.cliId, item.mapping.mpcId, policy.mappingTtlSeconds);
     }
-    const outcome = await poster.post(connectionId, item.frame);
+    const outcome = await poster.post(connectionId, frameFor(item, v2));
     if (outcome.status !== 'ok') {
       logger.warn('inbox delivery interrupted', {
         peerType: peer.type,
@@ -178,14 +318,78 @@ export async function drainInbox(
       break;
     }
     delivered += 1;
-    done.push(item);
+    if (v2) {
+      const { mapping: _written, ...rest } = item;
+      puts.push({ ...rest, deliveredAt: now, attempts: (item.attempts ?? 0) + 1 });
+    } else if (item.clientMsgId !== undefined) {
+      puts.push(markerItem(item, options.dedupeTtlSeconds ?? 3600, now));
+    } else {
+      deletes.push(item);
+    }
   }
-  if (done.length > 0) await deleteInboxItems(table, done);
+  if (deletes.length > 0 || puts.length > 0) await writeInboxBatch(table, { deletes, puts });
   count('InboxDelivered', delivered);
   count('InboxDropped', dropped);
   const remaining = live.length - delivered - dropped;
   if (live.length > 0 || expired.length > 0) {
-    logger.info('inbox drained', { delivered, expired: expired.length, dropped, remaining });
+    logger.info('inbox drained', {
+      protocol: v2 ? PROTOCOL_V2 : 'v1',
+      delivered,
+      expired: expired.length,
+      dropped,
+      notDue,
+      remaining,
+    });
   }
-  return { delivered, expired: expired.length, dropped, remaining };
+  if (expired.length > 0) await reportExpired(table, poster, peer, expired);
+  return { delivered, expired: expired.length, dropped, remaining, notDue };
+}
+
+/**
+ * Tells the v2 senders of expired messages, when connected: an `EXPIRED` error frame with the
+ * message's `clientMsgId`, posted to each of the sender's v2 connections (1 Query per sender).
+ * Seed senders gave no clientMsgId and get nothing (no unsolicited frames for seed clients).
+ */
+export async function reportExpired(
+  table: TableRef,
+  poster: Poster,
+  receiver: PeerIdentity,
+  expired: readonly InboxItem[],
+): Promise<number> {
+  const bySender = new Map<string, InboxItem[]>();
+  for (const item of expired) {
+    if (item.clientMsgId === undefined) continue;
+    bySender.set(item.from, [...(bySender.get(item.from) ?? []), item]);
+  }
+  let reported = 0;
+  const senderType = receiver.type === 'cli' ? 'mpc' : 'cli';
+  for (const [from, items] of bySender) {
+    try {
+      const connections = (await queryPeerConnections(table, { type: senderType, id: from })).filter(
+        isV2Connection,
+      );
+      for (const item of items) {
+        const frame = encodeError({
+          code: ErrorCode.Expired,
+          message: `your message ${messageIdOf(item)} to ${receiver.type} ${receiver.id} expired before its receiver ${
+            item.deliveredAt === undefined ? 'received or acknowledged it' : 'acknowledged it'
+          }`,
+          action: 'sendServer',
+          clientMsgId: item.clientMsgId,
+        });
+        const result = await postToConnections(table, poster, connections, frame);
+        if (result.delivered > 0) reported += 1;
+        logger.info('expiry reported to the sender', {
+          outcome: result.delivered > 0 ? 'reported' : 'sender offline',
+          senderType,
+          senderId: from,
+          messageId: messageIdOf(item),
+          clientMsgId: item.clientMsgId,
+        });
+      }
+    } catch (error) {
+      logger.warn('could not report expired messages', { senderId: from, ...describeError(error) });
+    }
+  }
+  return reported;
 }

@@ -102,28 +102,44 @@ export const FUNCTIONS: Readonly<Record<HandlerName, FunctionDefinition>> = {
   getConnectionId: {
     handler: 'getConnectionId',
     description: "Answers the caller's connection id and delivers what waited for it",
-    // Query the inbox, BatchWriteItem to delete what was delivered, POST the waiting messages.
-    permissions: { dynamodb: ['dynamodb:Query', 'dynamodb:BatchWriteItem'], manageConnections: ['POST'] },
+    // Query the inbox, BatchWriteItem to delete (or, v2, mark) what was delivered, POST the waiting
+    // messages; PutItem a deferred mapping (tenant isolation); Query an expired message's sender's
+    // connections and POST it EXPIRED (DeleteItem if that connection is stale).
+    permissions: {
+      dynamodb: ['dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      manageConnections: ['POST'],
+    },
   },
   sendServer: {
     handler: 'sendServer',
     description: 'Relays a signing message between an mpc and a cli',
-    // GetItem/PutItem the mapping, Query the target's connections, PutItem the inbox,
-    // DeleteItem stale connections, POST the delivery.
+    // GetItem/PutItem the mapping, Query the target's connections, PutItem the inbox (v2: with a
+    // dedupe condition), DeleteItem stale connections and delivered items, POST the delivery; v2
+    // senders: Query + BatchWriteItem their own inbox (redelivery).
     permissions: {
-      dynamodb: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:DeleteItem'],
+      dynamodb: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:DeleteItem',
+        'dynamodb:BatchWriteItem',
+      ],
       manageConnections: ['POST'],
     },
   },
   ack: {
     handler: 'ack',
-    description: 'Acknowledges delivered messages (protocol v2, issue 8; answers an error frame until then)',
-    permissions: { dynamodb: [], manageConnections: [] },
+    description: 'Acknowledges delivered messages (protocol v2): deletes them or leaves dedupe markers',
+    permissions: { dynamodb: ['dynamodb:BatchWriteItem'], manageConnections: [] },
   },
   ping: {
     handler: 'ping',
-    description: 'Application keepalive',
-    permissions: { dynamodb: [], manageConnections: [] },
+    description: 'Application keepalive; protocol v2: redelivers unacknowledged messages',
+    // Seed pings touch nothing; v2 pings run the same inbox drain as getConnectionId.
+    permissions: {
+      dynamodb: ['dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      manageConnections: ['POST'],
+    },
   },
   default: {
     handler: 'default',

@@ -21,16 +21,13 @@ describe('ping, ack, $default', () => {
     expect(decoded.ok && decoded.value.kind).toBe('pong');
   });
 
-  it('ack says plainly that v2 acknowledgements are not served yet', async () => {
+  it('ack (protocol v2) answers nothing on success, INVALID_FRAME when malformed', async () => {
     const client = await harness.relay.connect({ type: 'cli', id: 'cli123' });
-    const error = expectErrorFrame(
-      await client.send({ action: 'ack', messageIds: ['m1'] }),
-      ErrorCode.UnknownAction,
-    );
-    expect(error.message).toContain('nothing was acknowledged');
-    expect(error.action).toBe('ack');
+    // Unknown ids are harmless (acknowledging is idempotent).
+    expect(await client.send({ action: 'ack', messageIds: ['m1'] })).toEqual({ statusCode: 200 });
     const malformed = expectErrorFrame(await client.send({ action: 'ack' }), ErrorCode.InvalidFrame);
     expect(malformed.issues?.[0]?.path).toBe('messageIds');
+    expect(malformed.action).toBe('ack');
   });
 
   it('$default answers INVALID_JSON to non-JSON', async () => {

@@ -44,10 +44,10 @@ describe('DynamoDB requests per relayed message', () => {
     expect(requests.total).toBe(2);
   });
 
-  it('off the hot path: offline target +1 PutItem; refusals before any lookup cost nothing', async () => {
+  it('off the hot path: offline target +1 PutItem +1 Query (reconnect race re-check); refusals before any lookup cost nothing', async () => {
     const mpc = await harness.relay.connect(MPC);
     const offline = await countRequests(() => mpc.send(partialSig(MPC.id, CLI.id)));
-    expect(offline.requests).toEqual({ total: 3, byCommand: { PutItem: 2, Query: 1 } });
+    expect(offline.requests).toEqual({ total: 4, byCommand: { PutItem: 2, Query: 2 } });
     const spoofed = await countRequests(() => mpc.send(partialSig('someone', CLI.id)));
     expect(spoofed.requests.total).toBe(0);
   });

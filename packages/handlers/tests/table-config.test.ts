@@ -46,6 +46,8 @@ describe('loadConfig', () => {
       mappingTtlSeconds: 3600,
       inboxTtlSeconds: 300,
       connectionTtlSeconds: 7200,
+      dedupeTtlSeconds: 3600,
+      redeliveryDelaySeconds: 30,
       allowedOperationTypes: undefined,
       tenantIsolation: false,
       dynamodbEndpoint: undefined,
@@ -61,6 +63,8 @@ describe('loadConfig', () => {
       MAPPING_TTL_SECONDS: '60',
       INBOX_TTL_SECONDS: '30',
       CONNECTION_TTL_SECONDS: '600',
+      DEDUPE_TTL_SECONDS: '120',
+      REDELIVERY_DELAY_SECONDS: '0',
       ALLOWED_OPERATION_TYPES: ' PartialSig,FullSig ,',
       TENANT_ISOLATION: 'on',
       DYNAMODB_ENDPOINT: 'http://127.0.0.1:4567',
@@ -72,6 +76,8 @@ describe('loadConfig', () => {
       mappingTtlSeconds: 60,
       inboxTtlSeconds: 30,
       connectionTtlSeconds: 600,
+      dedupeTtlSeconds: 120,
+      redeliveryDelaySeconds: 0,
       tenantIsolation: true,
       region: 'eu-west-1',
     });
@@ -81,6 +87,9 @@ describe('loadConfig', () => {
   it('names the variable at fault', () => {
     expect(() => loadConfig({})).toThrow(ConfigError);
     expect(() => loadConfig({ TABLE_NAME: 't', INBOX_TTL_SECONDS: '-1' })).toThrow(/INBOX_TTL_SECONDS/);
+    expect(() => loadConfig({ TABLE_NAME: 't', REDELIVERY_DELAY_SECONDS: '-1' })).toThrow(
+      /REDELIVERY_DELAY_SECONDS/,
+    );
     expect(() => loadConfig({ TABLE_NAME: 't', AUTH_MODE: 'none' })).toThrow(/AUTH_MODE/);
     expect(() => loadConfig({ TABLE_NAME: 't', TENANT_ISOLATION: 'yes' })).toThrow(/TENANT_ISOLATION/);
   });

@@ -1,4 +1,4 @@
-import { encodeConnectionId } from '@mpc-relay/protocol';
+import { decodeClientFrame, encodeConnectionId, hasV2Marker } from '@mpc-relay/protocol';
 import { drainInbox } from '../delivery.js';
 import { peerFromContext, teamsFromContext } from '../events.js';
 import { answer, messageRoute } from '../invocation.js';
@@ -14,6 +14,9 @@ documentClient(); // built during the init phase, reused by every invocation
  * peer receives what waited for it: the inbox is posted to this connection in order (1 Query +
  * 1 PostToConnection per message + 1 BatchWriteItem per 25 delivered), before the answer. Under
  * tenant isolation a stored message this connection's teams may not receive is dropped (logged).
+ * Protocol v2 (`{"action":"getConnectionId","v":2}`): the waiting messages go out as v2 envelopes,
+ * every unacknowledged one (a new connection cannot have seen them), and stay until acknowledged
+ * (+1 BatchWriteItem per 25 to record the delivery time).
  */
 export const handler = messageRoute(async (event) => {
   const { connectionId } = event.requestContext;
@@ -21,10 +24,19 @@ export const handler = messageRoute(async (event) => {
   if (peer) {
     const { config, table, poster } = relayContext(event);
     const receiverTeams = teamsFromContext(event.requestContext);
-    await drainInbox(table, poster, peer, connectionId, {
-      mayReceive: (item) => mayReach(config, parseTeams(item.teams), receiverTeams, item.teamId),
-      mappingTtlSeconds: config.mappingTtlSeconds,
-    });
+    const decoded = decodeClientFrame(event.body ?? '');
+    await drainInbox(
+      table,
+      poster,
+      peer,
+      connectionId,
+      {
+        mayReceive: (item) => mayReach(config, parseTeams(item.teams), receiverTeams, item.teamId),
+        mappingTtlSeconds: config.mappingTtlSeconds,
+      },
+      // `"v":2`: a v2 client (re)connected: every unacknowledged message again, as v2 envelopes.
+      { v2: decoded.ok && hasV2Marker(decoded.value), dedupeTtlSeconds: config.dedupeTtlSeconds },
+    );
   } else {
     logger.warn('no authenticated peer on this connection: inbox not checked');
   }

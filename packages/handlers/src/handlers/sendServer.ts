@@ -1,16 +1,17 @@
 import {
   decodeClientFrame,
   ErrorCode,
+  encodeAckResult,
   encodeCliDelivery,
   encodeMpcDelivery,
   MAX_MESSAGE_BYTES,
   type PeerIdentity,
   type SendServerFrame,
 } from '@mpc-relay/protocol';
-import { deliverOrStore } from '../delivery.js';
+import { type DrainPolicy, drainInbox, relayMessage } from '../delivery.js';
 import { peerFromContext, teamsFromContext } from '../events.js';
 import { answer, errorAnswer, messageRoute } from '../invocation.js';
-import { digest, logger } from '../logger.js';
+import { describeError, digest, logger } from '../logger.js';
 import {
   checkOperationType,
   checkSenderTeams,
@@ -22,7 +23,7 @@ import {
 import { relayContext } from '../relay-context.js';
 import { documentClient } from '../store/client.js';
 import { type ConnectionItem, queryPeerConnections } from '../store/connections.js';
-import type { InboxMessage } from '../store/inbox.js';
+import { type InboxItem, type InboxMessage, inboxItem, putInboxItem } from '../store/inbox.js';
 import { getMapping, putMapping } from '../store/mappings.js';
 
 documentClient(); // built during the init phase, reused by every invocation
@@ -91,10 +92,44 @@ export const handler = messageRoute(async (event) => {
   const eligible = (all: ConnectionItem[]) =>
     all.filter((connection) => mayReach(config, senderTeams, parseTeams(connection.teams), teamId));
 
+  // Protocol v2: a sender that gives a clientMsgId speaks v2 (the authorizer context cannot carry
+  // the subprotocol; seed clients never send one): its message is written with a dedupe condition,
+  // it is answered with an ack result, and its own unacknowledged messages are redelivered now.
+  const clientMsgId = frame.clientMsgId;
+  const v2Sender = clientMsgId !== undefined;
+  let redelivery: Promise<void> = Promise.resolve();
+  const startRedelivery = () => {
+    if (v2Sender) redelivery = redeliver(event.requestContext.connectionId, sender, senderTeams);
+  };
+  /** Every answer after the redelivery started waits for it (nothing runs after a Lambda returns). */
+  const after = async <T>(result: T): Promise<T> => {
+    await redelivery;
+    return result;
+  };
+  /** The message's item for `target`, built once the target and its delivery text are known. */
+  const makeItem = (to: PeerIdentity, text: string, mapping?: InboxMessage['mapping']): InboxItem =>
+    inboxItem(
+      to,
+      sender,
+      {
+        frame: text,
+        from: sender.id,
+        operationType: frame.operationType,
+        size: Buffer.byteLength(text, 'utf8'),
+        ...(senderTeams.length > 0 ? { teams: senderTeams } : {}),
+        ...(teamId !== undefined ? { teamId } : {}),
+        ...(mapping ? { mapping } : {}),
+        ...(clientMsgId !== undefined ? { clientMsgId } : {}),
+      },
+      config.inboxTtlSeconds,
+    );
+  /** v2 senders: the conditional write (dedupe) of the item, pending until delivered/acknowledged. */
+  const writeItem = (item: InboxItem) => putInboxItem(table, item, { ifNew: true, nowMs: item.storedAt });
+
   let target: PeerIdentity;
-  let delivery: string;
+  let item: InboxItem;
+  let written: 'written' | 'duplicate' | undefined;
   let connections: ConnectionItem[];
-  let deferredMapping: InboxMessage['mapping'];
   if (sender.type === 'mpc') {
     const entries = Object.entries(frame.cliToMpc ?? {});
     const entry = entries[0];
@@ -114,24 +149,32 @@ export const handler = messageRoute(async (event) => {
       );
     }
     target = { type: 'cli', id: cliId };
-    delivery = encodeCliDelivery({
+    const delivery = encodeCliDelivery({
       operationType: frame.operationType,
       from: sender.id,
       message: frame.message,
     });
-    if (Buffer.byteLength(delivery, 'utf8') > MAX_MESSAGE_BYTES) return tooLarge(delivery, frame.clientMsgId);
+    if (Buffer.byteLength(delivery, 'utf8') > MAX_MESSAGE_BYTES) return tooLarge(delivery, clientMsgId);
+    startRedelivery();
     if (!config.tenantIsolation) {
-      [, connections] = await Promise.all([
+      item = makeItem(target, delivery);
+      // One round trip: the mapping, the target's connections and (v2) the dedupe write together.
+      [, connections, written] = await Promise.all([
         putMapping(table, cliId, sender.id, config.mappingTtlSeconds),
         queryPeerConnections(table, target),
+        v2Sender ? writeItem(item) : undefined,
       ]);
     } else {
       const all = await queryPeerConnections(table, target);
       connections = eligible(all);
       if (all.length > 0 && connections.length === 0)
-        return crossTeam(target, all.length, teamId, frame.clientMsgId);
-      if (connections.length > 0) await putMapping(table, cliId, sender.id, config.mappingTtlSeconds);
-      else deferredMapping = { cliId, mpcId: sender.id };
+        return after(crossTeam(target, all.length, teamId, clientMsgId));
+      const deferred = connections.length > 0 ? undefined : { cliId, mpcId: sender.id };
+      item = makeItem(target, delivery, deferred);
+      [, written] = await Promise.all([
+        connections.length > 0 ? putMapping(table, cliId, sender.id, config.mappingTtlSeconds) : undefined,
+        v2Sender ? writeItem(item) : undefined,
+      ]);
     }
   } else {
     if (frame.cliToMpc !== undefined) {
@@ -141,46 +184,54 @@ export const handler = messageRoute(async (event) => {
         'cliToMpc',
       );
     }
+    startRedelivery();
     const { mapping, expired } = await getMapping(table, sender.id);
     if (!mapping) {
-      return refuse(
-        ErrorCode.NoMapping,
-        expired
-          ? `the mpc that contacted you (${expired.mpcId}) did so too long ago: the mapping expired`
-          : 'no mpc has contacted you: a cli can only answer an mpc that sent it a message',
+      return after(
+        refuse(
+          ErrorCode.NoMapping,
+          expired
+            ? `the mpc that contacted you (${expired.mpcId}) did so too long ago: the mapping expired`
+            : 'no mpc has contacted you: a cli can only answer an mpc that sent it a message',
+        ),
       );
     }
     target = { type: 'mpc', id: mapping.mpcId };
-    delivery = encodeMpcDelivery({
+    const delivery = encodeMpcDelivery({
       operationType: frame.operationType,
       from: sender.id,
       to: mapping.mpcId,
       message: frame.message,
     });
-    if (Buffer.byteLength(delivery, 'utf8') > MAX_MESSAGE_BYTES) return tooLarge(delivery, frame.clientMsgId);
-    const all = await queryPeerConnections(table, target);
-    connections = eligible(all);
-    if (all.length > 0 && connections.length === 0)
-      return crossTeam(target, all.length, teamId, frame.clientMsgId);
+    if (Buffer.byteLength(delivery, 'utf8') > MAX_MESSAGE_BYTES)
+      return after(tooLarge(delivery, clientMsgId));
+    item = makeItem(target, delivery);
+    let all: ConnectionItem[];
+    if (!config.tenantIsolation) {
+      [all, written] = await Promise.all([
+        queryPeerConnections(table, target),
+        v2Sender ? writeItem(item) : undefined,
+      ]);
+      connections = all;
+    } else {
+      all = await queryPeerConnections(table, target);
+      connections = eligible(all);
+      if (all.length > 0 && connections.length === 0)
+        return after(crossTeam(target, all.length, teamId, clientMsgId));
+      written = v2Sender ? await writeItem(item) : undefined;
+    }
   }
 
-  const { bytes, sha256 } = digest(delivery);
-  const result = await deliverOrStore(
-    table,
-    poster,
+  const { bytes, sha256 } = digest(item.frame ?? '');
+  const result = await relayMessage(table, poster, {
     target,
     connections,
-    {
-      frame: delivery,
-      from: sender.id,
-      operationType: frame.operationType,
-      size: bytes,
-      ...(senderTeams.length > 0 ? { teams: senderTeams } : {}),
-      ...(teamId !== undefined ? { teamId } : {}),
-      ...(deferredMapping ? { mapping: deferredMapping } : {}),
-    },
-    config.inboxTtlSeconds,
-  );
+    item,
+    ...(written ? { written } : {}),
+    eligible,
+    drainPolicyFor: (connection) => drainPolicy(parseTeams(connection.teams)),
+    dedupeTtlSeconds: config.dedupeTtlSeconds,
+  });
   logger.info('relayed', {
     outcome: result.outcome,
     targetType: target.type,
@@ -188,13 +239,38 @@ export const handler = messageRoute(async (event) => {
     operationType: frame.operationType,
     bytes,
     sha256,
+    messageId: result.messageId,
+    ...(clientMsgId !== undefined ? { clientMsgId } : {}),
     connections: connections.length,
     delivered: result.delivered,
     stale: result.stale,
     failed: result.failed,
     ...(result.outcome === 'stored' ? { messageKey: result.messageKey, expiresAt: result.expiresAt } : {}),
   });
-  return answer();
+  await redelivery;
+  if (clientMsgId === undefined) return answer();
+  return answer(encodeAckResult({ clientMsgId, messageId: result.messageId, status: result.outcome }));
+
+  /** Tenant isolation when a stored message reaches a connection with `receiverTeams`. */
+  function drainPolicy(receiverTeams: readonly string[]): DrainPolicy {
+    return {
+      mayReceive: (stored) => mayReach(config, parseTeams(stored.teams), receiverTeams, stored.teamId),
+      mappingTtlSeconds: config.mappingTtlSeconds,
+    };
+  }
+
+  /** v2: the sender's own unacknowledged messages, resent once the redelivery delay passed (1 Query). */
+  async function redeliver(connectionId: string, peer: PeerIdentity, teams: readonly string[]) {
+    try {
+      await drainInbox(table, poster, peer, connectionId, drainPolicy(teams), {
+        v2: true,
+        redeliveryDelayMs: config.redeliveryDelaySeconds * 1000,
+        dedupeTtlSeconds: config.dedupeTtlSeconds,
+      });
+    } catch (error) {
+      logger.warn('redelivery check failed', { ...describeError(error) });
+    }
+  }
 });
 
 /** The target is connected, but none of its connections shares a team (or serves `teamId`). */

@@ -1,24 +1,51 @@
-import { BatchWriteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
+import { BatchWriteCommand, DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { PeerIdentity } from '@mpc-relay/protocol';
 import { epochSeconds } from '../config.js';
 import type { TableRef } from './connections.js';
 import { inboxSortKey, KEY } from './keys.js';
 
 /**
- * A message waiting for an offline (or stale) peer: pk `INBOX#<type>#<peerId>`,
- * sk `MSG#<ms>#<seq>#<rand>` (so a Query returns them in order).
+ * A message for a peer: pk `INBOX#<type>#<peerId>`. Two kinds of sort keys:
+ * - from a seed sender: `MSG#<ms>#<seq>#<rand>` (time ordered, as before protocol v2);
+ * - from a v2 sender (it gave a `clientMsgId`): `MSG#c<hash of sender + clientMsgId>`, so the same
+ *   message sent twice lands on the same key and a conditional write (`attribute_not_exists`)
+ *   suppresses the duplicate. `order` keeps the stored order (reads sort on it).
+ * The relay's `messageId` is the sort key without `MSG#`: an ack names its item directly.
+ *
+ * An item with a `frame` is a message to deliver (seed receivers: deleted once delivered; v2
+ * receivers: kept until acknowledged or expired). An item without `frame` is a **dedupe marker**:
+ * what remains of a v2 sender's message once delivered (seed receiver) or acknowledged (v2
+ * receiver), kept DEDUPE_TTL_SECONDS so a late duplicate is still recognised.
  */
 export interface InboxItem {
   pk: string;
   sk: string;
-  /** The exact frame text to post to the peer. */
-  frame: string;
+  /** The exact seed delivery text (v2 receivers get it with the ids appended). Absent on markers. */
+  frame?: string;
   from: string;
   operationType: string;
   /** Frame size in bytes. */
   size: number;
+  /** When the relay accepted the message (epoch ms); the v2 delivery's `sentAt`. */
   storedAt: number;
+  /** Epoch seconds: message expiry (INBOX_TTL_SECONDS), or a marker's dedupe window. DynamoDB TTL. */
   expiresAt: number;
+  /** The relay's message id (the sort key without `MSG#`). */
+  messageId?: string;
+  /** The v2 sender's own id for the message, echoed to v2 receivers and in EXPIRED reports. */
+  clientMsgId?: string;
+  /** Stored order: `<ms>#<seq>#<rand>` (absent on items written before protocol v2: the sk is). */
+  order?: string;
+  /**
+   * Last time it was redelivered to a v2 connection (epoch ms); the redelivery delay counts from
+   * it, or from `storedAt` (the first delivery is attempted right after the store).
+   */
+  deliveredAt?: number;
+  /** How many times it was posted to v2 connections. */
+  attempts?: number;
+  /** On markers: when the message was delivered (seed receiver) or acknowledged (epoch ms). */
+  doneAt?: number;
   /** The sender's teams (comma string) when it had any: checked against the receiver at delivery. */
   teams?: string;
   /** The message's `teamId`, when it carried one: the receiver must serve that team. */
@@ -30,7 +57,7 @@ export interface InboxItem {
   mapping?: { cliId: string; mpcId: string };
 }
 
-/** What a sender leaves for an offline peer. */
+/** What a sender leaves for a peer. */
 export interface InboxMessage {
   frame: string;
   from: string;
@@ -39,36 +66,141 @@ export interface InboxMessage {
   teams?: readonly string[];
   teamId?: string;
   mapping?: { cliId: string; mpcId: string };
+  /** Protocol v2: the sender's id for the message (makes the item's key deterministic). */
+  clientMsgId?: string;
 }
 
-/** Keeps a frame for a peer for `ttlSeconds` (1 PutItem). Returns the stored item. */
-export async function putInboxMessage(
-  table: TableRef,
+const MSG = KEY.inboxPrefix;
+
+/** The relay's message id for a v2 sender's message: stable across duplicates. */
+export function dedupeMessageId(sender: PeerIdentity, clientMsgId: string): string {
+  const hash = createHash('sha256')
+    .update(`${sender.type}\n${sender.id}\n${clientMsgId}`)
+    .digest('base64url');
+  return `c${hash.slice(0, 27)}`;
+}
+
+/** Whether a message id names a v2 sender's message (whose key must stay as a dedupe marker). */
+export function isDedupeMessageId(messageId: string): boolean {
+  return /^c[A-Za-z0-9_-]{27}$/.test(messageId);
+}
+
+export function messageIdOf(item: Pick<InboxItem, 'sk' | 'messageId'>): string {
+  return item.messageId ?? item.sk.slice(MSG.length);
+}
+
+/** The inbox sort key of a message id (an ack names its item; no read needed). */
+export function inboxKeyOf(peer: PeerIdentity, messageId: string): { pk: string; sk: string } {
+  return { pk: KEY.inbox(peer), sk: `${MSG}${messageId}` };
+}
+
+/** Builds the item for a message to `peer` (not written). */
+export function inboxItem(
   peer: PeerIdentity,
+  sender: PeerIdentity,
   message: InboxMessage,
   ttlSeconds: number,
   nowMs = Date.now(),
-): Promise<InboxItem> {
-  const item: InboxItem = {
+): InboxItem {
+  const order = inboxSortKey(nowMs).slice(MSG.length);
+  const messageId = message.clientMsgId !== undefined ? dedupeMessageId(sender, message.clientMsgId) : order;
+  return {
     pk: KEY.inbox(peer),
-    sk: inboxSortKey(nowMs),
+    sk: `${MSG}${messageId}`,
     frame: message.frame,
     from: message.from,
     operationType: message.operationType,
     size: message.size,
     storedAt: nowMs,
     expiresAt: epochSeconds(nowMs) + ttlSeconds,
+    messageId,
+    ...(message.clientMsgId !== undefined ? { clientMsgId: message.clientMsgId } : {}),
+    order,
     ...(message.teams && message.teams.length > 0 ? { teams: message.teams.join(',') } : {}),
     ...(message.teamId !== undefined ? { teamId: message.teamId } : {}),
     ...(message.mapping ? { mapping: message.mapping } : {}),
   };
-  await table.db.send(new PutCommand({ TableName: table.tableName, Item: item }));
-  return item;
+}
+
+/** What remains of a v2 sender's message once delivered or acknowledged: its key, for dedupe. */
+export function markerItem(
+  item: Pick<InboxItem, 'pk' | 'sk' | 'from' | 'operationType' | 'storedAt'> & { messageId?: string },
+  dedupeTtlSeconds: number,
+  nowMs = Date.now(),
+): InboxItem {
+  return {
+    pk: item.pk,
+    sk: item.sk,
+    messageId: messageIdOf(item),
+    from: item.from,
+    operationType: item.operationType,
+    size: 0,
+    storedAt: item.storedAt,
+    doneAt: nowMs,
+    expiresAt: epochSeconds(nowMs) + dedupeTtlSeconds,
+  };
 }
 
 /**
- * The peer's inbox in stored order (1 Query per page of up to 1 MB, bounded), split into live
- * messages and expired ones (TTL deletes late: expired items must not be delivered).
+ * Writes an item (1 PutItem). `ifNew`: only if no live item has its key (the v2 dedupe check:
+ * `attribute_not_exists(pk) OR expiresAt <= now`, since TTL deletes late); answers `duplicate`
+ * when one has.
+ */
+export async function putInboxItem(
+  table: TableRef,
+  item: InboxItem,
+  options: { ifNew?: boolean; nowMs?: number } = {},
+): Promise<'written' | 'duplicate'> {
+  try {
+    await table.db.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: item,
+        ...(options.ifNew
+          ? {
+              ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+              ExpressionAttributeValues: { ':now': epochSeconds(options.nowMs) },
+            }
+          : {}),
+      }),
+    );
+    return 'written';
+  } catch (error) {
+    if (options.ifNew && (error as Error)?.name === 'ConditionalCheckFailedException') return 'duplicate';
+    throw error;
+  }
+}
+
+/** Deletes one item (1 DeleteItem). */
+export async function deleteInboxItem(table: TableRef, key: Pick<InboxItem, 'pk' | 'sk'>): Promise<void> {
+  await table.db.send(new DeleteCommand({ TableName: table.tableName, Key: { pk: key.pk, sk: key.sk } }));
+}
+
+/**
+ * Keeps a frame for a peer for `ttlSeconds` (1 PutItem). Returns the stored item. (Seed senders;
+ * `sender` makes the key of a v2 sender's message.)
+ */
+export async function putInboxMessage(
+  table: TableRef,
+  peer: PeerIdentity,
+  message: InboxMessage,
+  ttlSeconds: number,
+  nowMs = Date.now(),
+  sender: PeerIdentity = { type: peer.type === 'cli' ? 'mpc' : 'cli', id: message.from },
+): Promise<InboxItem> {
+  const item = inboxItem(peer, sender, message, ttlSeconds, nowMs);
+  await putInboxItem(table, item);
+  return item;
+}
+
+function orderOf(item: InboxItem): string {
+  return item.order ?? item.sk.slice(MSG.length);
+}
+
+/**
+ * The peer's waiting messages in stored order (1 Query per page of up to 1 MB, bounded; dedupe
+ * markers are filtered out by the server), split into live messages and expired ones (TTL deletes
+ * late: expired items must not be delivered).
  */
 export async function readInbox(
   table: TableRef,
@@ -85,7 +217,9 @@ export async function readInbox(
       new QueryCommand({
         TableName: table.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': KEY.inbox(peer), ':prefix': KEY.inboxPrefix },
+        FilterExpression: 'attribute_exists(#frame)',
+        ExpressionAttributeNames: { '#frame': 'frame' },
+        ExpressionAttributeValues: { ':pk': KEY.inbox(peer), ':prefix': MSG },
         ConsistentRead: true,
         ExclusiveStartKey: startKey,
       }),
@@ -96,7 +230,39 @@ export async function readInbox(
     startKey = result.LastEvaluatedKey;
     if (!startKey) break;
   }
+  const byOrder = (a: InboxItem, b: InboxItem) =>
+    orderOf(a) < orderOf(b) ? -1 : orderOf(a) > orderOf(b) ? 1 : 0;
+  live.sort(byOrder);
+  expired.sort(byOrder);
   return { live, expired };
+}
+
+type WriteRequest =
+  | { DeleteRequest: { Key: { pk: string; sk: string } } }
+  | { PutRequest: { Item: InboxItem } };
+
+/**
+ * Deletes and (over)writes inbox items (BatchWriteItem, 25 per request, unprocessed items retried
+ * a bounded number of times).
+ */
+export async function writeInboxBatch(
+  table: TableRef,
+  changes: { deletes?: readonly Pick<InboxItem, 'pk' | 'sk'>[]; puts?: readonly InboxItem[] },
+): Promise<void> {
+  const all: WriteRequest[] = [
+    ...(changes.deletes ?? []).map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } })),
+    ...(changes.puts ?? []).map((item) => ({ PutRequest: { Item: item } })),
+  ];
+  for (let start = 0; start < all.length; start += 25) {
+    let requests = all.slice(start, start + 25);
+    for (let attempt = 0; attempt < 5 && requests.length > 0; attempt++) {
+      const result = await table.db.send(
+        new BatchWriteCommand({ RequestItems: { [table.tableName]: requests } }),
+      );
+      requests = (result.UnprocessedItems?.[table.tableName] ?? []) as WriteRequest[];
+      if (requests.length > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+    }
+  }
 }
 
 /** Deletes inbox items (BatchWriteItem, 25 per request, unprocessed items retried a bounded number of times). */
@@ -104,16 +270,5 @@ export async function deleteInboxItems(
   table: TableRef,
   items: readonly Pick<InboxItem, 'pk' | 'sk'>[],
 ): Promise<void> {
-  for (let start = 0; start < items.length; start += 25) {
-    let requests = items.slice(start, start + 25).map((item) => ({
-      DeleteRequest: { Key: { pk: item.pk, sk: item.sk } },
-    }));
-    for (let attempt = 0; attempt < 5 && requests.length > 0; attempt++) {
-      const result = await table.db.send(
-        new BatchWriteCommand({ RequestItems: { [table.tableName]: requests } }),
-      );
-      requests = (result.UnprocessedItems?.[table.tableName] ?? []) as typeof requests;
-      if (requests.length > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-    }
-  }
+  await writeInboxBatch(table, { deletes: items });
 }

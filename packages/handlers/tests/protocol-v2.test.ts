@@ -1,0 +1,324 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { decodeRelayFrame, PROTOCOL_V2 } from '@mpc-relay/protocol';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { epochSeconds } from '../src/config.js';
+import { documentClient } from '../src/store/client.js';
+import { countRequests } from '../src/store/request-counter.js';
+import { fullSig, partialSig } from './helpers/frames.js';
+import { type Harness, startHarness, TABLE_NAME } from './helpers/harness.js';
+import type { TestClient } from './helpers/relay.js';
+
+const CLI = { type: 'cli', id: 'cli123' } as const;
+const MPC = { type: 'mpc', id: 'IgniterC56D' } as const;
+const V2 = { headers: { 'Sec-WebSocket-Protocol': PROTOCOL_V2 } };
+
+const withId = <T extends object>(frame: T, clientMsgId: string) => ({ ...frame, clientMsgId });
+const parsed = (frames: string[]) => frames.map((text) => JSON.parse(text) as Record<string, unknown>);
+const body = (result: { body?: string }) => JSON.parse(result.body ?? 'null') as Record<string, unknown>;
+
+describe('protocol v2 (handlers, dynalite, fake management API)', () => {
+  let harness: Harness;
+  const env = { ...process.env };
+  beforeAll(async () => {
+    harness = await startHarness('src');
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+  beforeEach(async () => {
+    await harness.reset();
+  });
+  afterEach(() => {
+    for (const key of ['REDELIVERY_DELAY_SECONDS', 'DEDUPE_TTL_SECONDS']) {
+      if (env[key] === undefined) delete process.env[key];
+      else process.env[key] = env[key];
+    }
+  });
+
+  async function inbox(peer: { type: string; id: string }) {
+    return harness.items(`INBOX#${peer.type}#${peer.id}`);
+  }
+
+  it('v2 pair: envelope to the receiver, ack result to the sender, kept until acked', async () => {
+    const cli = await harness.relay.connect(CLI, V2);
+    const mpc = await harness.relay.connect(MPC, V2);
+    const sent = await mpc.send(withId(partialSig(MPC.id, CLI.id), 'c-1'));
+    const ack = body(sent) as { ack: { clientMsgId: string; messageId: string; status: string } };
+    expect(ack).toEqual({ ack: { clientMsgId: 'c-1', messageId: expect.any(String), status: 'delivered' } });
+    const [delivery] = parsed(cli.received());
+    expect(delivery).toEqual({
+      ...{ operationType: 'PartialSig', from: MPC.id, message: partialSig(MPC.id, CLI.id).message },
+      messageId: ack.ack.messageId,
+      clientMsgId: 'c-1',
+      sentAt: expect.any(Number),
+    });
+    const decoded = decodeRelayFrame(cli.received()[0] ?? '');
+    expect(decoded.ok && decoded.value.kind).toBe('v2Delivery');
+    // Stored until acknowledged.
+    expect((await inbox(CLI)).filter((item) => item.frame)).toHaveLength(1);
+    expect(await cli.send({ action: 'ack', messageIds: [ack.ack.messageId] })).toEqual({ statusCode: 200 });
+    const left = await inbox(CLI);
+    expect(left.filter((item) => item.frame)).toHaveLength(0);
+    // A dedupe marker (no payload) remains.
+    expect(left).toHaveLength(1);
+    expect(left[0]).not.toHaveProperty('frame');
+    // Reply cli -> mpc: the mpc gets the envelope with `to`.
+    const reply = body(await cli.send(withId(fullSig(CLI.id), 'r-1')));
+    expect(reply).toMatchObject({ ack: { clientMsgId: 'r-1', status: 'delivered' } });
+    expect(parsed(mpc.received())).toEqual([
+      expect.objectContaining({ operationType: 'FullSig', from: CLI.id, to: MPC.id, clientMsgId: 'r-1' }),
+    ]);
+  });
+
+  it('a duplicate clientMsgId is suppressed: status duplicate, same messageId, delivered once (also after the ack)', async () => {
+    const cli = await harness.relay.connect(CLI, V2);
+    const mpc = await harness.relay.connect(MPC, V2);
+    const first = body(await mpc.send(withId(partialSig(MPC.id, CLI.id), 'c-dup')));
+    const again = body(await mpc.send(withId(partialSig(MPC.id, CLI.id), 'c-dup')));
+    const firstAck = first.ack as { messageId: string };
+    expect(again).toEqual({
+      ack: { clientMsgId: 'c-dup', messageId: firstAck.messageId, status: 'duplicate' },
+    });
+    expect(cli.received()).toHaveLength(1);
+    await cli.send({ action: 'ack', messageIds: [firstAck.messageId] });
+    const late = body(await mpc.send(withId(partialSig(MPC.id, CLI.id), 'c-dup')));
+    expect(late).toMatchObject({ ack: { status: 'duplicate', messageId: firstAck.messageId } });
+    expect(cli.received()).toHaveLength(1);
+    // Another id is a new message.
+    expect(body(await mpc.send(withId(partialSig(MPC.id, CLI.id), 'c-other')))).toMatchObject({
+      ack: { status: 'delivered' },
+    });
+    expect(cli.received()).toHaveLength(2);
+  });
+
+  it('duplicates of a stored message (receiver offline) are suppressed too; reconnect delivers it once', async () => {
+    const mpc = await harness.relay.connect(MPC, V2);
+    expect(body(await mpc.send(withId(partialSig(MPC.id, CLI.id), 'c-off')))).toMatchObject({
+      ack: { status: 'stored' },
+    });
+    expect(body(await mpc.send(withId(partialSig(MPC.id, CLI.id), 'c-off')))).toMatchObject({
+      ack: { status: 'duplicate' },
+    });
+    const cli = await harness.relay.connect(CLI, V2);
+    await cli.send({ action: 'getConnectionId', v: 2 });
+    const frames = parsed(cli.received());
+    expect(frames).toHaveLength(1);
+    expect(frames[0]).toMatchObject({ clientMsgId: 'c-off', messageId: expect.any(String) });
+  });
+
+  it('unacked messages: redelivered in order on reconnect; on the next ping only after the delay', async () => {
+    process.env.REDELIVERY_DELAY_SECONDS = '3600';
+    const mpc = await harness.relay.connect(MPC, V2);
+    const first = await harness.relay.connect(CLI, V2);
+    for (const n of [1, 2, 3]) await mpc.send(withId(partialSig(MPC.id, CLI.id, `tx-${n}`), `c-${n}`));
+    expect(first.received()).toHaveLength(3);
+    // Delivered less than the delay ago: a ping does not resend them.
+    await first.send({ action: 'ping', v: 2 });
+    expect(first.received()).toHaveLength(3);
+    const ids = parsed(first.received()).map((frame) => frame.messageId as string);
+    await first.send({ action: 'ack', messageIds: [ids[1] ?? ''] });
+
+    // Reconnect: every unacknowledged one again, in order, whatever the delay.
+    const second = await harness.relay.connect(CLI, V2);
+    await second.send({ action: 'getConnectionId', v: 2 });
+    expect(parsed(second.received()).map((frame) => frame.clientMsgId)).toEqual(['c-1', 'c-3']);
+    expect(parsed(second.received()).map((frame) => frame.messageId)).toEqual([ids[0], ids[2]]);
+
+    // Delay passed (0): the next ping resends them; a sendServer by the receiver does too.
+    process.env.REDELIVERY_DELAY_SECONDS = '0';
+    await second.send({ action: 'ping', v: 2 });
+    expect(parsed(second.received()).map((frame) => frame.clientMsgId)).toEqual(['c-1', 'c-3', 'c-1', 'c-3']);
+    await second.send(withId(fullSig(CLI.id), 'r-1'));
+    expect(second.received()).toHaveLength(6);
+    await second.send({ action: 'ack', messageIds: [ids[0] ?? '', ids[2] ?? ''] });
+    await second.send({ action: 'ping', v: 2 });
+    expect(second.received()).toHaveLength(6);
+    // Seed pings never touch the inbox.
+    const seedPing = await countRequests(() => second.send({ action: 'ping' }));
+    expect(seedPing.requests.total).toBe(0);
+  });
+
+  it('mixed pairs: seed clients see exactly the seed shapes, v2 clients get envelopes, both ways', async () => {
+    // seed mpc -> v2 cli, v2 cli -> seed mpc
+    const cli = await harness.relay.connect(CLI, V2);
+    const mpc = await harness.relay.connect(MPC);
+    const seedSend = await mpc.send(partialSig(MPC.id, CLI.id));
+    expect(seedSend).toEqual({ statusCode: 200 });
+    const [envelope] = parsed(cli.received());
+    expect(Object.keys(envelope ?? {})).toEqual(['operationType', 'from', 'message', 'messageId', 'sentAt']);
+    expect(body(await cli.send(withId(fullSig(CLI.id), 'r-1')))).toMatchObject({
+      ack: { clientMsgId: 'r-1', status: 'delivered' },
+    });
+    expect(mpc.received()).toEqual([
+      JSON.stringify({
+        operationType: 'FullSig',
+        from: CLI.id,
+        to: MPC.id,
+        message: fullSig(CLI.id).message,
+      }),
+    ]);
+    // The seed receiver's message left only a dedupe marker: its next drain delivers nothing more.
+    await mpc.send({ action: 'getConnectionId' });
+    expect(mpc.received()).toHaveLength(1);
+    // The v2 cli acks the seed sender's message (deleted outright).
+    await cli.send({ action: 'ack', messageIds: [String(envelope?.messageId)] });
+    expect(await inbox(CLI)).toHaveLength(0);
+
+    // v2 mpc -> seed cli, seed cli -> v2 mpc
+    await harness.reset();
+    const seedCli = await harness.relay.connect(CLI);
+    const v2Mpc = await harness.relay.connect(MPC, V2);
+    expect(body(await v2Mpc.send(withId(partialSig(MPC.id, CLI.id), 'c-9')))).toMatchObject({
+      ack: { status: 'delivered' },
+    });
+    expect(seedCli.received()).toEqual([
+      JSON.stringify({
+        operationType: 'PartialSig',
+        from: MPC.id,
+        message: partialSig(MPC.id, CLI.id).message,
+      }),
+    ]);
+    expect(await seedCli.send(fullSig(CLI.id))).toEqual({ statusCode: 200 });
+    expect(Object.keys(parsed(v2Mpc.received())[0] ?? {})).toEqual([
+      'operationType',
+      'from',
+      'to',
+      'message',
+      'messageId',
+      'sentAt',
+    ]);
+    // Seed getConnectionId and ping answers are unchanged.
+    expect(body(await seedCli.send({ action: 'getConnectionId' }))).toEqual({
+      connectionId: seedCli.connectionId,
+    });
+  });
+
+  it('a message that expired unacknowledged is logged, deleted, and reported EXPIRED to its connected v2 sender', async () => {
+    const mpc = await harness.relay.connect(MPC, V2);
+    const seedMpc = await harness.relay.connect(MPC);
+    const stored = body(await mpc.send(withId(partialSig(MPC.id, CLI.id), 'c-exp')));
+    expect(stored).toMatchObject({ ack: { status: 'stored' } });
+    const [item] = await inbox(CLI);
+    await harness.docs.send(
+      new UpdateCommand({
+        TableName: TABLE_NAME,
+        Key: { pk: item?.pk, sk: item?.sk },
+        UpdateExpression: 'SET expiresAt = :past',
+        ExpressionAttributeValues: { ':past': epochSeconds() - 1 },
+      }),
+    );
+    const cli = await harness.relay.connect(CLI, V2);
+    await cli.send({ action: 'getConnectionId', v: 2 });
+    expect(cli.received()).toHaveLength(0);
+    expect(parsed(mpc.received())).toEqual([
+      {
+        error: {
+          code: 'EXPIRED',
+          message: expect.stringContaining('expired before its receiver received or acknowledged it'),
+          action: 'sendServer',
+          clientMsgId: 'c-exp',
+        },
+      },
+    ]);
+    // The same peer's seed connection gets no unsolicited frame.
+    expect(seedMpc.received()).toHaveLength(0);
+    expect(await inbox(CLI)).toHaveLength(0);
+  });
+
+  describe('the reconnect race: a send stored while the target reconnects reaches the new connection', () => {
+    const HOOK = 'test-race-hook';
+    afterEach(() => {
+      documentClient(process.env.DYNAMODB_ENDPOINT, process.env.AWS_REGION).middlewareStack.remove(HOOK);
+    });
+
+    /** Runs `interleave` once, right before the first inbox item is written (forced interleaving). */
+    function beforeInboxWrite(interleave: () => Promise<void>) {
+      let fired = false;
+      documentClient(process.env.DYNAMODB_ENDPOINT, process.env.AWS_REGION).middlewareStack.add(
+        (next, context) => async (args) => {
+          const input = args.input as { Item?: { pk?: unknown } };
+          const pk = input.Item?.pk;
+          const key = typeof pk === 'string' ? pk : (pk as { S?: string } | undefined)?.S;
+          if (!fired && context.commandName?.startsWith('Put') && key?.startsWith('INBOX#')) {
+            fired = true;
+            await interleave();
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: HOOK },
+      );
+    }
+
+    for (const protocol of ['seed', 'v2'] as const) {
+      it(`${protocol} clients: the old connection answers 410, the new one drained an empty inbox before the store`, async () => {
+        const options = protocol === 'v2' ? V2 : {};
+        const mpc = await harness.relay.connect(MPC, options);
+        const old = await harness.relay.connect(CLI, options);
+        harness.management.gone.add(old.connectionId);
+        let fresh: TestClient | undefined;
+        beforeInboxWrite(async () => {
+          // The cli reconnects and asks for its connection id while the mpc's send is in flight.
+          fresh = await harness.relay.connect(CLI, options);
+          await fresh.send(
+            protocol === 'v2' ? { action: 'getConnectionId', v: 2 } : { action: 'getConnectionId' },
+          );
+        });
+        const frame = partialSig(MPC.id, CLI.id, 'race');
+        const result = await mpc.send(protocol === 'v2' ? withId(frame, 'c-race') : frame);
+        if (protocol === 'v2') expect(body(result)).toMatchObject({ ack: { status: 'stored' } });
+        else expect(result).toEqual({ statusCode: 200 });
+        expect(fresh).toBeDefined();
+        const received = parsed(fresh?.received() ?? []);
+        expect(received).toHaveLength(1);
+        expect(received[0]).toMatchObject({
+          operationType: 'PartialSig',
+          message: { transactionId: 'race' },
+        });
+        if (protocol === 'seed')
+          expect(Object.keys(received[0] ?? {})).toEqual(['operationType', 'from', 'message']);
+        else expect(received[0]).toMatchObject({ clientMsgId: 'c-race' });
+        // Seed: delivered means deleted; v2: kept until acknowledged.
+        expect((await inbox(CLI)).filter((item) => item.frame)).toHaveLength(protocol === 'seed' ? 0 : 1);
+      });
+    }
+  });
+
+  it('DynamoDB requests per case', async () => {
+    const cli = await harness.relay.connect(CLI, V2);
+    const mpc = await harness.relay.connect(MPC, V2);
+    // v2 mpc -> v2 cli online: PutItem mapping + Query connections + conditional PutItem (one
+    // round trip) + Query of the sender's own inbox (redelivery check, in parallel).
+    const toCli = await countRequests(() => mpc.send(withId(partialSig(MPC.id, CLI.id), 'k-1')));
+    expect(toCli.requests).toEqual({ total: 4, byCommand: { PutItem: 2, Query: 2 } });
+    // v2 cli -> v2 mpc online: GetItem mapping, then Query connections + conditional PutItem, +
+    // the redelivery Query.
+    const toMpc = await countRequests(() => cli.send(withId(fullSig(CLI.id), 'k-2')));
+    expect(toMpc.requests).toEqual({ total: 4, byCommand: { GetItem: 1, PutItem: 1, Query: 2 } });
+    // Duplicate: the same requests, nothing posted.
+    const duplicate = await countRequests(() => mpc.send(withId(partialSig(MPC.id, CLI.id), 'k-1')));
+    expect(duplicate.requests.total).toBe(4);
+    // ack: 1 BatchWriteItem per 25 ids.
+    const ids = parsed(cli.received()).map((frame) => String(frame.messageId));
+    const ack = await countRequests(() => cli.send({ action: 'ack', messageIds: ids }));
+    expect(ack.requests).toEqual({ total: 1, byCommand: { BatchWriteItem: 1 } });
+    // v2 ping with nothing to resend: 1 Query.
+    const ping = await countRequests(() => cli.send({ action: 'ping', v: 2 }));
+    expect(ping.requests).toEqual({ total: 1, byCommand: { Query: 1 } });
+    // v2 getConnectionId with nothing waiting: 1 Query.
+    const hello = await countRequests(() => cli.send({ action: 'getConnectionId', v: 2 }));
+    expect(hello.requests).toEqual({ total: 1, byCommand: { Query: 1 } });
+
+    // Mixed: seed mpc -> v2 cli: the seed path + 1 PutItem (kept until acked).
+    const seedMpc = await harness.relay.connect({ type: 'mpc', id: 'seed-mpc' });
+    const seedToV2 = await countRequests(() => seedMpc.send(partialSig('seed-mpc', CLI.id)));
+    expect(seedToV2.requests).toEqual({ total: 3, byCommand: { PutItem: 2, Query: 1 } });
+    // v2 mpc -> seed cli: + 1 PutItem turning the item into a dedupe marker once delivered.
+    const seedCli = await harness.relay.connect({ type: 'cli', id: 'seed-cli' });
+    const v2ToSeed = await countRequests(() => mpc.send(withId(partialSig(MPC.id, 'seed-cli'), 'k-3')));
+    expect(v2ToSeed.requests).toEqual({ total: 5, byCommand: { PutItem: 3, Query: 2 } });
+    expect(seedCli.received()).toHaveLength(1);
+    // Seed pair: unchanged (2).
+    const seedPair = await countRequests(() => seedMpc.send(partialSig('seed-mpc', 'seed-cli')));
+    expect(seedPair.requests).toEqual({ total: 2, byCommand: { PutItem: 1, Query: 1 } });
+  });
+});
