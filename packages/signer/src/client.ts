@@ -6,11 +6,15 @@
 import {
   decodeClientFrame,
   decodeRelayFrame,
+  ErrorCode,
   type FrameIssue,
+  MAX_ACK_IDS,
   MAX_FRAME_BYTES,
   MAX_MESSAGE_BYTES,
   type PeerIdentity,
   PeerIdSchema,
+  PROTOCOL_V2,
+  PROTOCOL_V2_MARKER,
   type RelayFrame,
   utf8Length,
 } from '@mpc-relay/protocol';
@@ -23,10 +27,11 @@ import {
   InvalidSendError,
   InvalidUrlError,
   RelayUnreachableError,
+  SendRefusedError,
   type SignerClientError,
 } from './errors.js';
 import { DEFAULT_KEEPALIVE, Keepalive, type KeepaliveOptions } from './keepalive.js';
-import { Outbox } from './outbox.js';
+import { Outbox, type SendResult } from './outbox.js';
 import { buildConnectUrl, redactUrl, type TokenPlacement } from './url.js';
 
 /** The seed's static authorizer accepts the token `Allow`. */
@@ -57,7 +62,21 @@ export interface Delivery {
   /** Present on deliveries to an mpc (`{operationType, from, to, message}`). */
   to?: string;
   message: unknown;
+  /** Protocol v2: the relay's id for the message (the library acknowledges it for you). */
+  messageId?: string;
+  /** Protocol v2: the sender's own id for the message, when it gave one. */
+  clientMsgId?: string;
+  /** Protocol v2: when the relay accepted the message (epoch ms). */
+  sentAt?: number;
   /** The exact frame text received. */
+  raw: string;
+}
+
+/** Protocol v2: a message this client sent expired at the relay before its receiver acknowledged it. */
+export interface ExpiredReport {
+  /** The id `send()` resolved with (`SendResult.clientMsgId`). */
+  clientMsgId: string;
+  message: string;
   raw: string;
 }
 
@@ -94,7 +113,20 @@ export interface RelayClientEvents {
   frameIn: (text: string) => void;
   /** The relay answered an application ping. */
   pong: (at: number) => void;
+  /** Protocol v2: a sent message expired undelivered / unacknowledged (the relay's EXPIRED frame). */
+  expired: (report: ExpiredReport) => void;
+  /** Protocol v2: a delivery dropped because it was already handed to the application (by messageId). */
+  duplicate: (delivery: Delivery) => void;
 }
+
+/**
+ * `v2`: offer the `mpc-relay.v2` subprotocol; when the relay echoes it, sends carry a `clientMsgId`
+ * and settle on the relay's ack result (resent after a reconnect until then, duplicates suppressed
+ * by the relay), deliveries are acknowledged and deduplicated by `messageId`. When the handshake
+ * does not echo it (an older relay), the client reconnects at once without offering it and speaks
+ * the seed protocol. `seed`: the seed protocol only.
+ */
+export type ProtocolChoice = 'v2' | 'seed';
 
 export interface ReconnectOptions extends BackoffOptions {
   /** Reconnect on its own after a connection is lost. Default true. */
@@ -137,7 +169,18 @@ export interface RelayClientOptions {
   handshakeTimeoutMs?: number;
   /** Source of randomness for the jitter (tests). */
   random?: () => number;
+  /** `v2` (acknowledged delivery, falls back to seed) or `seed`. Default `seed` (see README). */
+  protocol?: ProtocolChoice;
+  /** v2: how many recent delivery message ids are remembered to drop duplicates. Default 10,000. */
+  dedupeCacheSize?: number;
+  /**
+   * v2: longest time without a data frame before a `{"action":"ping","v":2}`, which also makes the
+   * relay resend unacknowledged messages (its REDELIVERY_DELAY_SECONDS applies). Default 60 s.
+   */
+  redeliveryCheckMs?: number;
 }
+
+export type { SendResult };
 
 export interface SendRequest {
   operationType: string;
@@ -170,6 +213,18 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
   readonly #handshakeTimeoutMs: number;
   readonly #random: () => number;
   readonly #outbox: Outbox;
+  readonly #protocolChoice: ProtocolChoice;
+  readonly #dedupeCacheSize: number;
+  readonly #redeliveryCheckMs: number;
+  /** Offer the v2 subprotocol on the next handshake (false after a relay did not echo it). */
+  #offerV2: boolean;
+  /** The current connection speaks v2. */
+  #v2 = false;
+  /** Recent delivery message ids (insertion ordered: the oldest is evicted first). */
+  readonly #seen = new Map<string, true>();
+  #pendingAcks: string[] = [];
+  #ackScheduled = false;
+  #retryFlushTimer: NodeJS.Timeout | undefined;
 
   #state: ConnectionState = 'idle';
   #ws: WebSocket | undefined;
@@ -203,6 +258,16 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     this.#random = options.random ?? Math.random;
     this.#outbox = new Outbox({ maxEntries: options.maxOutboxEntries ?? 1000 });
+    this.#protocolChoice = options.protocol ?? 'seed';
+    this.#offerV2 = this.#protocolChoice === 'v2';
+    this.#dedupeCacheSize = options.dedupeCacheSize ?? 10_000;
+    this.#redeliveryCheckMs = options.redeliveryCheckMs ?? 60_000;
+  }
+
+  /** The protocol of the current connection (`v2` once the relay echoed it), undefined when closed. */
+  get protocol(): 'v2' | 'seed' | undefined {
+    if (!this.#ws || this.#state !== 'open') return undefined;
+    return this.#v2 ? 'v2' : 'seed';
   }
 
   get state(): ConnectionState {
@@ -214,7 +279,7 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     return this.#connectionId;
   }
 
-  /** Frames waiting to be written (queued while disconnected). */
+  /** Frames waiting to be written (queued while disconnected), or (v2) for their ack result. */
   get pendingCount(): number {
     return this.#outbox.size;
   }
@@ -256,15 +321,29 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
    * Sends a message to the other peer through the relay's `sendServer` route, building the seed's
    * frame: `sourceId` is this client's own id; an mpc names the cli (`cliToMpc: {cliId: ownId}`).
    * The frame is validated first (throws InvalidSendError), then queued in the outbox: written now
-   * if connected, or after the next reconnect. The promise resolves once the frame is written to
-   * the socket and rejects if the client is closed first; ignoring it is safe.
+   * if connected, or after the next reconnect. Seed connection: the promise resolves once the frame
+   * is written to the socket (`status: 'written'`). v2 connection: once the relay's ack result
+   * arrives (`delivered`, `stored` or `duplicate`, with its `messageId`); until then the frame is
+   * resent, with the same `clientMsgId`, after every reconnect. It rejects if the client is closed
+   * first, or (v2) with SendRefusedError when the relay refused this very frame. Ignoring it is safe.
+   * `sendWithResult` resolves with the details.
    */
   send(request: SendRequest): Promise<void> {
+    const result = this.sendWithResult(request).then(() => undefined);
+    result.catch(() => {});
+    return result;
+  }
+
+  /** `send()`, resolving with how the message was settled (`SendResult`: clientMsgId, status, messageId). */
+  sendWithResult(request: SendRequest): Promise<SendResult> {
     if (this.#state === 'closed' || this.#closing) {
       return Promise.reject(new ClientClosedError('client is closed'));
     }
-    const text = this.#buildSendServer(request);
-    const { done } = this.#outbox.enqueue(text);
+    const seedText = this.#buildSendServer(request);
+    const { done } = this.#outbox.enqueue(
+      (clientMsgId) => this.#buildSendServer(request, clientMsgId),
+      seedText,
+    );
     this.#flush();
     return done;
   }
@@ -277,6 +356,7 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     if (this.#closedPromise) return this.#closedPromise;
     this.#closing = true;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#retryFlushTimer);
     this.#stopConnectionTimers();
     const ws = this.#ws;
     this.#closedPromise = new Promise<void>((resolve) => {
@@ -299,8 +379,9 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     return this.#closedPromise;
   }
 
-  #buildSendServer(request: SendRequest): string {
+  #buildSendServer(request: SendRequest, clientMsgId?: string): string {
     const { operationType, message, cliId } = request;
+    const id = clientMsgId === undefined ? {} : { clientMsgId };
     let frame: Record<string, unknown>;
     if (this.peer.type === 'mpc') {
       if (cliId === undefined) throw new InvalidSendError('an mpc must name the cli to send to (cliId)');
@@ -310,12 +391,13 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
         cliToMpc: { [cliId]: this.peer.id },
         operationType,
         message,
+        ...id,
       };
     } else {
       if (cliId !== undefined) {
         throw new InvalidSendError('a cli cannot name a target: the relay answers the mpc that contacted it');
       }
-      frame = { action: 'sendServer', sourceId: this.peer.id, operationType, message };
+      frame = { action: 'sendServer', sourceId: this.peer.id, operationType, message, ...id };
     }
     let text: string;
     try {
@@ -346,8 +428,10 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     const headers: Record<string, string> = {};
     if (this.#tokenIn !== 'query') headers.Authorization = this.#token;
     let ws: WebSocket;
+    const offeredV2 = this.#offerV2;
+    let fallBackToSeed = false;
     try {
-      ws = new WebSocket(this.url, {
+      ws = new WebSocket(this.url, offeredV2 ? [PROTOCOL_V2] : [], {
         headers,
         handshakeTimeout: this.#handshakeTimeoutMs,
         maxPayload: MAX_MESSAGE_BYTES * 8,
@@ -392,9 +476,16 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
       openedAt = Date.now();
       this.#everOpened = true;
       this.#connectionId = undefined;
+      this.#v2 = ws.protocol === PROTOCOL_V2;
       this.#setState('open', { attempt });
       this.#startConnectionTimers(ws);
-      this.#write(ws, JSON.stringify({ action: 'getConnectionId' }));
+      // v2: the marker tells the relay to resend every unacknowledged message to this connection.
+      this.#write(
+        ws,
+        JSON.stringify(
+          this.#v2 ? { action: 'getConnectionId', v: PROTOCOL_V2_MARKER } : { action: 'getConnectionId' },
+        ),
+      );
       this.#flush();
       this.#settleConnect?.resolve();
     });
@@ -405,13 +496,31 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     });
     ws.on('pong', () => this.#keepalive?.markAlive());
     ws.on('error', (error) => {
+      // An older relay answered the handshake without the v2 subprotocol: speak seed from now on.
+      if (offeredV2 && openedAt === undefined && /no subprotocol/i.test(error.message)) {
+        fallBackToSeed = true;
+        this.#offerV2 = false;
+        return;
+      }
       if (!refused) lastError = lastError ?? error;
     });
     ws.on('close', (code, reasonBuffer) => {
       if (this.#ws === ws) this.#ws = undefined;
       this.#stopConnectionTimers();
       this.#connectionId = undefined;
+      // v2: written but unacknowledged frames go out again (same clientMsgId) on the next connection.
+      if (openedAt !== undefined && this.#v2) this.#outbox.requeueInFlight();
+      this.#pendingAcks = [];
       if (this.#closing) return; // close() finishes the job
+      if (fallBackToSeed && !refused) {
+        this.#setState('reconnecting', {
+          attempt: 1,
+          delayMs: 0,
+          reason: 'the relay does not speak protocol v2: falling back to the seed protocol',
+        });
+        this.#openSocket(attempt);
+        return;
+      }
       if (refused) {
         this.#fail(refused);
         return;
@@ -463,12 +572,24 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
   }
 
   #startConnectionTimers(ws: WebSocket): void {
-    this.#keepalive = new Keepalive(this.#keepaliveOptions, {
+    const v2 = this.#v2;
+    const options = v2
+      ? {
+          ...this.#keepaliveOptions,
+          appPingIntervalMs:
+            this.#keepaliveOptions.appPingIntervalMs > 0
+              ? Math.min(this.#keepaliveOptions.appPingIntervalMs, this.#redeliveryCheckMs)
+              : this.#redeliveryCheckMs,
+        }
+      : this.#keepaliveOptions;
+    this.#keepalive = new Keepalive(options, {
       sendPing: () => {
         if (ws.readyState === WebSocket.OPEN) ws.ping();
       },
       sendAppPing: () => {
-        if (ws.readyState === WebSocket.OPEN) this.#write(ws, JSON.stringify({ action: 'ping' }));
+        // v2: the periodic ping doubles as the redelivery timer (the relay resends what is unacked).
+        const ping = v2 ? { action: 'ping', v: PROTOCOL_V2_MARKER } : { action: 'ping' };
+        if (ws.readyState === WebSocket.OPEN) this.#write(ws, JSON.stringify(ping));
       },
       onDead: () => ws.terminate(),
     });
@@ -502,19 +623,22 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
   #flush(): void {
     const ws = this.#ws;
     if (!ws || ws.readyState !== WebSocket.OPEN || this.#state !== 'open') return;
+    const v2 = this.#v2;
     for (let entry = this.#outbox.take(); entry; entry = this.#outbox.take()) {
       const id = entry.clientMsgId;
+      const text = v2 ? entry.text : entry.seedText;
       this.#keepalive?.markDataSent();
-      ws.send(entry.text, (error) => {
+      ws.send(text, (error) => {
         if (error) {
           // Never written: back into the outbox, in order, for the next connection.
           this.#outbox.requeue(id);
           this.#flush();
-        } else {
+        } else if (!v2) {
           this.#outbox.settle(id);
         }
+        // v2: settled by the relay's ack result (#dispatch), resent after a reconnect until then.
       });
-      this.emit('frameOut', entry.text);
+      this.emit('frameOut', text);
     }
   }
 
@@ -556,25 +680,92 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
         this.emit('message', { ...frame.frame, raw });
         return;
       case 'v2Delivery': {
-        const { operationType, from, to, message } = frame.frame;
-        this.emit('message', { operationType, from, ...(to === undefined ? {} : { to }), message, raw });
+        const { operationType, from, to, message, messageId, clientMsgId, sentAt } = frame.frame;
+        const delivery: Delivery = {
+          operationType,
+          from,
+          ...(to === undefined ? {} : { to }),
+          message,
+          messageId,
+          ...(clientMsgId === undefined ? {} : { clientMsgId }),
+          sentAt,
+          raw,
+        };
+        if (this.#seen.has(messageId)) {
+          // Already handed to the application: a redelivery (our ack was lost or late). Ack again.
+          this.emit('duplicate', delivery);
+        } else {
+          this.#remember(messageId);
+          this.emit('message', delivery);
+        }
+        this.#queueAck(messageId);
         return;
       }
       case 'pong':
         this.emit('pong', frame.frame.pong);
         return;
-      case 'ack':
-        // Protocol v2 acknowledgements (issue 8): the outbox will settle entries here.
+      case 'ack': {
+        const { clientMsgId, messageId, status } = frame.frame.ack;
+        this.#outbox.settle(clientMsgId, { status, messageId });
         return;
+      }
       case 'error': {
-        const { code, message, issues } = frame.frame.error;
+        const { code, message, issues, clientMsgId } = frame.frame.error;
         this.emit('relayError', { source: 'relay', code, message, ...(issues ? { issues } : {}), raw });
+        if (clientMsgId !== undefined) this.#onSendError(clientMsgId, code, message, raw);
         return;
       }
       case 'gatewayError':
         this.emit('relayError', { source: 'gateway', message: frame.frame.message, raw });
         return;
     }
+  }
+
+  /** v2: an error frame naming one of our messages. */
+  #onSendError(clientMsgId: string, code: string, message: string, raw: string): void {
+    if (code === ErrorCode.Expired) {
+      this.emit('expired', { clientMsgId, message, raw });
+      return;
+    }
+    if (!this.#outbox.has(clientMsgId)) return;
+    if (code === ErrorCode.Internal || code === ErrorCode.Throttled) {
+      // Not accepted, safe to retry: the same frame (same clientMsgId) again shortly.
+      if (this.#outbox.requeue(clientMsgId)) {
+        clearTimeout(this.#retryFlushTimer);
+        this.#retryFlushTimer = setTimeout(() => this.#flush(), 200);
+        this.#retryFlushTimer.unref();
+      }
+      return;
+    }
+    this.#outbox.fail(clientMsgId, new SendRefusedError(code, message));
+  }
+
+  #remember(messageId: string): void {
+    this.#seen.set(messageId, true);
+    while (this.#seen.size > this.#dedupeCacheSize) {
+      const oldest = this.#seen.keys().next().value;
+      if (oldest === undefined) break;
+      this.#seen.delete(oldest);
+    }
+  }
+
+  /** v2: acknowledges delivered messages, batched (after the listeners ran), up to 100 ids a frame. */
+  #queueAck(messageId: string): void {
+    this.#pendingAcks.push(messageId);
+    if (this.#ackScheduled) return;
+    this.#ackScheduled = true;
+    setImmediate(() => {
+      this.#ackScheduled = false;
+      const ids = this.#pendingAcks.splice(0);
+      const ws = this.#ws;
+      // Not connected: the relay resends them after the reconnect, and they are acked then.
+      if (!ws || ws.readyState !== WebSocket.OPEN || !this.#v2) return;
+      for (let start = 0; start < ids.length; start += MAX_ACK_IDS) {
+        const text = JSON.stringify({ action: 'ack', messageIds: ids.slice(start, start + MAX_ACK_IDS) });
+        ws.send(text, () => {});
+        this.emit('frameOut', text);
+      }
+    });
   }
 
   #fail(error: SignerClientError): void {

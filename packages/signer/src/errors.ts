@@ -74,3 +74,13 @@ export class SigningKeyError extends SignerClientError {
     super('SIGNING_KEY', message);
   }
 }
+
+/** Protocol v2: the relay refused a sent frame (an error frame naming its clientMsgId). */
+export class SendRefusedError extends SignerClientError {
+  /** The relay's error code (`NO_MAPPING`, `SPOOFED_SOURCE`, `FORBIDDEN`, ...). */
+  readonly relayCode: string;
+  constructor(relayCode: string, message: string) {
+    super('SEND_REFUSED', `relay refused the message (${relayCode}): ${message}`);
+    this.relayCode = relayCode;
+  }
+}

@@ -6,6 +6,6 @@ export * from './digest.js';
 export * from './errors.js';
 export { DEFAULT_KEEPALIVE, type KeepaliveOptions } from './keepalive.js';
 export * from './keys.js';
-export { Outbox, type OutboxEntry, type OutboxOptions } from './outbox.js';
+export { Outbox, type OutboxEntry, type OutboxOptions, type SendResult } from './outbox.js';
 export * from './single-key.js';
 export { buildConnectUrl, redactUrl, type TokenPlacement } from './url.js';

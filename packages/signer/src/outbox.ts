@@ -22,17 +22,28 @@ import { ClientClosedError, OutboxFullError } from './errors.js';
 export interface OutboxEntry {
   /** Order of the entry (monotonic per outbox). */
   readonly seq: number;
-  /** A stable id for the frame; protocol v2 will send it as `clientMsgId`. */
+  /** A stable id for the frame; protocol v2 sends it as `clientMsgId`. */
   readonly clientMsgId: string;
-  /** The exact text to write. */
+  /** The exact text to write (on a v2 connection: with `clientMsgId`). */
   readonly text: string;
+  /** The text to write on a seed connection (without `clientMsgId`); defaults to `text`. */
+  readonly seedText: string;
   /** How many times it has been handed to a socket. */
   attempts: number;
 }
 
+/** How an entry was settled: written (seed), or the relay's ack result (v2). */
+export interface SendResult {
+  clientMsgId: string;
+  /** `written`: seed connection, the socket took it (no acknowledgement exists in the seed protocol). */
+  status: 'written' | 'delivered' | 'stored' | 'duplicate';
+  /** The relay's message id (v2). */
+  messageId?: string;
+}
+
 interface Tracked {
   entry: OutboxEntry;
-  resolve: () => void;
+  resolve: (result: SendResult) => void;
   reject: (error: Error) => void;
 }
 
@@ -73,19 +84,18 @@ export class Outbox {
    * Queues a frame. The promise resolves when the entry is settled and rejects when it is dropped
    * (`clear`). It never causes an unhandled rejection if the caller ignores it.
    */
-  enqueue(text: string | ((clientMsgId: string) => string)): { entry: OutboxEntry; done: Promise<void> } {
+  enqueue(
+    text: string | ((clientMsgId: string) => string),
+    seedText?: string,
+  ): { entry: OutboxEntry; done: Promise<SendResult> } {
     if (this.size >= this.#maxEntries) throw new OutboxFullError(this.#maxEntries);
     const seq = ++this.#seq;
     const clientMsgId = `${this.#idPrefix}${seq}`;
-    const entry: OutboxEntry = {
-      seq,
-      clientMsgId,
-      text: typeof text === 'function' ? text(clientMsgId) : text,
-      attempts: 0,
-    };
-    let resolve!: () => void;
+    const full = typeof text === 'function' ? text(clientMsgId) : text;
+    const entry: OutboxEntry = { seq, clientMsgId, text: full, seedText: seedText ?? full, attempts: 0 };
+    let resolve!: (result: SendResult) => void;
     let reject!: (error: Error) => void;
-    const done = new Promise<void>((res, rej) => {
+    const done = new Promise<SendResult>((res, rej) => {
       resolve = res;
       reject = rej;
     });
@@ -104,12 +114,32 @@ export class Outbox {
   }
 
   /** The entry is done (written, or acknowledged in v2): removes it and resolves its promise. */
-  settle(clientMsgId: string): boolean {
-    const tracked = this.#inFlight.get(clientMsgId);
+  settle(clientMsgId: string, result: Omit<SendResult, 'clientMsgId'> = { status: 'written' }): boolean {
+    const tracked = this.#inFlight.get(clientMsgId) ?? this.#takePending(clientMsgId);
     if (!tracked) return false;
     this.#inFlight.delete(clientMsgId);
-    tracked.resolve();
+    tracked.resolve({ clientMsgId, ...result });
     return true;
+  }
+
+  /** The relay refused the entry (an error frame naming its clientMsgId): removes it, rejects. */
+  fail(clientMsgId: string, error: Error): boolean {
+    const tracked = this.#inFlight.get(clientMsgId) ?? this.#takePending(clientMsgId);
+    if (!tracked) return false;
+    this.#inFlight.delete(clientMsgId);
+    tracked.reject(error);
+    return true;
+  }
+
+  /** Whether an entry with this id is still kept (pending or in flight). */
+  has(clientMsgId: string): boolean {
+    return this.#inFlight.has(clientMsgId) || this.#pending.some((t) => t.entry.clientMsgId === clientMsgId);
+  }
+
+  #takePending(clientMsgId: string): Tracked | undefined {
+    const index = this.#pending.findIndex((t) => t.entry.clientMsgId === clientMsgId);
+    if (index < 0) return undefined;
+    return this.#pending.splice(index, 1)[0];
   }
 
   /** The socket did not take the entry: puts it back among the pending ones, in order. */

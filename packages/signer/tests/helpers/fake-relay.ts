@@ -11,6 +11,8 @@ export interface FakeConnection {
   socket: WebSocket;
   request: IncomingMessage;
   url: URL;
+  /** The negotiated subprotocol ('' when none). */
+  protocol: string;
   frames: string[];
   pings: number;
 }
@@ -24,6 +26,8 @@ export interface FakeRelayOptions {
   autoPong?: boolean;
   /** Called for every frame received (after the built-in answers). */
   onFrame?: (connection: FakeConnection, text: string) => void;
+  /** Echo the `mpc-relay.v2` subprotocol when offered (default false: a seed relay echoes nothing). */
+  v2?: boolean;
 }
 
 export class FakeRelay {
@@ -40,6 +44,8 @@ export class FakeRelay {
       port,
       host: '127.0.0.1',
       autoPong: this.options.autoPong ?? true,
+      handleProtocols: (protocols) =>
+        this.options.v2 && protocols.has('mpc-relay.v2') ? 'mpc-relay.v2' : false,
       verifyClient: (info, done) => {
         this.upgradeAttempts += 1;
         const status = this.options.refuseWith?.(info.req);
@@ -54,6 +60,7 @@ export class FakeRelay {
         socket,
         request,
         url: new URL(request.url ?? '/', 'ws://localhost'),
+        protocol: socket.protocol,
         frames: [],
         pings: 0,
       };

@@ -1,0 +1,241 @@
+/**
+ * Protocol v2 in the library, against a fake relay the tests control (the exchanges with the real
+ * relay are in v2-e2e.test.ts).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type Delivery,
+  type ExpiredReport,
+  RelayClient,
+  type RelayClientOptions,
+  SendRefusedError,
+  type SendResult,
+} from '../src/index.js';
+import { type FakeConnection, FakeRelay, until } from './helpers/fake-relay.js';
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function startRelay(options?: ConstructorParameters<typeof FakeRelay>[0]): Promise<FakeRelay> {
+  const relay = await new FakeRelay(options).start();
+  cleanups.push(() => relay.stop());
+  return relay;
+}
+
+function makeClient(options: Partial<RelayClientOptions> & { url: string }): RelayClient {
+  const client = new RelayClient({
+    peer: { type: 'mpc', id: 'IgniterC56D' },
+    reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
+    protocol: 'v2',
+    ...options,
+  });
+  cleanups.push(() => client.close());
+  return client;
+}
+
+const json = (text: string) => JSON.parse(text) as Record<string, unknown>;
+const sendServers = (connection: FakeConnection) =>
+  connection.frames.map(json).filter((frame) => frame.action === 'sendServer');
+const acks = (connection: FakeConnection) =>
+  connection.frames
+    .map(json)
+    .filter((frame) => frame.action === 'ack')
+    .flatMap((frame) => frame.messageIds as string[]);
+
+const v2Delivery = (messageId: string, n: number) =>
+  JSON.stringify({
+    operationType: 'FullSig',
+    from: 'cli123',
+    to: 'IgniterC56D',
+    message: { n },
+    messageId,
+    clientMsgId: `their-${n}`,
+    sentAt: 1,
+  });
+
+describe('RelayClient protocol v2', () => {
+  it('offers mpc-relay.v2; when echoed: marked getConnectionId, clientMsgId on sends, settles on the ack result', async () => {
+    const relay = await startRelay({
+      v2: true,
+      onFrame: (connection, text) => {
+        const frame = json(text);
+        if (frame.action === 'sendServer') {
+          connection.socket.send(
+            JSON.stringify({ ack: { clientMsgId: frame.clientMsgId, messageId: 'm-1', status: 'stored' } }),
+          );
+        }
+      },
+    });
+    const client = makeClient({ url: relay.url });
+    await client.connect();
+    expect(client.protocol).toBe('v2');
+    expect(relay.last.protocol).toBe('mpc-relay.v2');
+    expect(relay.last.request.headers['sec-websocket-protocol']).toBe('mpc-relay.v2');
+    const result = await client.sendWithResult({ operationType: 'Note', cliId: 'cli123', message: { a: 1 } });
+    expect(result).toEqual({ clientMsgId: expect.any(String), status: 'stored', messageId: 'm-1' });
+    expect(relay.last.frames[0]).toBe('{"action":"getConnectionId","v":2}');
+    expect(sendServers(relay.last)).toEqual([
+      {
+        action: 'sendServer',
+        sourceId: 'IgniterC56D',
+        cliToMpc: { cli123: 'IgniterC56D' },
+        operationType: 'Note',
+        message: { a: 1 },
+        clientMsgId: result.clientMsgId,
+      },
+    ]);
+    expect(client.pendingCount).toBe(0);
+  });
+
+  it('falls back to the seed protocol when the relay does not echo the subprotocol', async () => {
+    const relay = await startRelay({ v2: false });
+    const client = makeClient({ url: relay.url });
+    await client.connect();
+    await until(() => relay.connections.length === 2 && relay.last.frames.length > 0, 'the seed connection');
+    expect(client.protocol).toBe('seed');
+    expect(relay.last.request.headers['sec-websocket-protocol']).toBeUndefined();
+    const result = await client.sendWithResult({ operationType: 'Note', cliId: 'cli123', message: {} });
+    expect(result.status).toBe('written');
+    expect(relay.last.frames[0]).toBe('{"action":"getConnectionId"}');
+    await until(() => sendServers(relay.last).length === 1, 'the send');
+    expect(Object.keys(sendServers(relay.last)[0] ?? {})).toEqual([
+      'action',
+      'sourceId',
+      'cliToMpc',
+      'operationType',
+      'message',
+    ]);
+  });
+
+  it('resends unacknowledged frames after a reconnect with the same clientMsgId, in order', async () => {
+    let answer = false;
+    const relay = await startRelay({
+      v2: true,
+      onFrame: (connection, text) => {
+        const frame = json(text);
+        if (answer && frame.action === 'sendServer') {
+          connection.socket.send(
+            JSON.stringify({
+              ack: {
+                clientMsgId: frame.clientMsgId,
+                messageId: `m-${frame.clientMsgId}`,
+                status: 'delivered',
+              },
+            }),
+          );
+        }
+      },
+    });
+    const client = makeClient({ url: relay.url });
+    await client.connect();
+    const sends = [1, 2, 3].map((n) =>
+      client.sendWithResult({ operationType: 'seq', cliId: 'cli123', message: { n } }),
+    );
+    await until(() => sendServers(relay.last).length === 3, 'three frames written');
+    const firstIds = sendServers(relay.last).map((frame) => frame.clientMsgId);
+    expect(client.pendingCount).toBe(3); // written, not acknowledged
+    answer = true;
+    relay.dropAll();
+    const results = await Promise.all(sends);
+    expect(relay.connections.length).toBeGreaterThanOrEqual(2);
+    expect(sendServers(relay.last).map((frame) => frame.clientMsgId)).toEqual(firstIds);
+    expect(sendServers(relay.last).map((frame) => (frame.message as { n: number }).n)).toEqual([1, 2, 3]);
+    expect(results.map((result) => result.status)).toEqual(['delivered', 'delivered', 'delivered']);
+  });
+
+  it('acks each delivery after the handler took it and drops redeliveries by messageId', async () => {
+    const relay = await startRelay({ v2: true });
+    const client = makeClient({ url: relay.url });
+    const seen: Delivery[] = [];
+    const duplicates: Delivery[] = [];
+    let acksWhenHandled = -1;
+    client.on('message', (delivery) => {
+      acksWhenHandled = acks(relay.last).length;
+      seen.push(delivery);
+    });
+    client.on('duplicate', (delivery) => duplicates.push(delivery));
+    await client.connect();
+    relay.last.socket.send(v2Delivery('m-1', 1));
+    relay.last.socket.send(v2Delivery('m-1', 1));
+    relay.last.socket.send(v2Delivery('m-2', 2));
+    await until(() => acks(relay.last).length === 3, 'three acks');
+    expect(acksWhenHandled).toBe(0);
+    expect(seen.map((delivery) => delivery.messageId)).toEqual(['m-1', 'm-2']);
+    expect(seen[0]).toMatchObject({
+      operationType: 'FullSig',
+      from: 'cli123',
+      to: 'IgniterC56D',
+      clientMsgId: 'their-1',
+      sentAt: 1,
+    });
+    expect(duplicates.map((delivery) => delivery.messageId)).toEqual(['m-1']);
+    // Duplicates are acknowledged again (the relay resent because our ack was lost).
+    expect(acks(relay.last).sort()).toEqual(['m-1', 'm-1', 'm-2']);
+  });
+
+  it('the dedupe memory is bounded (oldest ids forgotten first)', async () => {
+    const relay = await startRelay({ v2: true });
+    const client = makeClient({ url: relay.url, dedupeCacheSize: 2 });
+    const seen: string[] = [];
+    client.on('message', (delivery) => seen.push(delivery.messageId ?? ''));
+    await client.connect();
+    for (const id of ['a', 'b', 'c', 'a', 'c']) relay.last.socket.send(v2Delivery(id, 0));
+    await until(() => acks(relay.last).length === 5, 'five acks');
+    expect(seen).toEqual(['a', 'b', 'c', 'a']);
+  });
+
+  it('surfaces EXPIRED with the clientMsgId; refusals reject the send; INTERNAL is retried', async () => {
+    let internalOnce = true;
+    const relay = await startRelay({
+      v2: true,
+      onFrame: (connection, text) => {
+        const frame = json(text);
+        if (frame.action !== 'sendServer') return;
+        const clientMsgId = frame.clientMsgId as string;
+        const operationType = frame.operationType as string;
+        const error = (code: string) =>
+          connection.socket.send(
+            JSON.stringify({
+              error: { code, message: code.toLowerCase(), action: 'sendServer', clientMsgId },
+            }),
+          );
+        if (operationType === 'refused') error('NO_MAPPING');
+        else if (operationType === 'flaky' && internalOnce) {
+          internalOnce = false;
+          error('INTERNAL');
+        } else {
+          connection.socket.send(JSON.stringify({ ack: { clientMsgId, messageId: 'm', status: 'stored' } }));
+          if (operationType === 'expiring') error('EXPIRED');
+        }
+      },
+    });
+    const client = makeClient({ url: relay.url });
+    const expired: ExpiredReport[] = [];
+    client.on('expired', (report) => expired.push(report));
+    await client.connect();
+    const stored = await client.sendWithResult({ operationType: 'expiring', cliId: 'cli123', message: {} });
+    await until(() => expired.length === 1, 'the EXPIRED report');
+    expect(expired[0]).toMatchObject({ clientMsgId: stored.clientMsgId, message: 'expired' });
+    const refused = client.sendWithResult({ operationType: 'refused', cliId: 'cli123', message: {} });
+    await expect(refused).rejects.toBeInstanceOf(SendRefusedError);
+    await expect(refused).rejects.toMatchObject({ relayCode: 'NO_MAPPING' });
+    const flaky: SendResult = await client.sendWithResult({
+      operationType: 'flaky',
+      cliId: 'cli123',
+      message: {},
+    });
+    expect(flaky.status).toBe('stored');
+    const flakyFrames = sendServers(relay.last).filter((frame) => frame.operationType === 'flaky');
+    expect(flakyFrames.map((frame) => frame.clientMsgId)).toEqual([flaky.clientMsgId, flaky.clientMsgId]);
+    expect(client.pendingCount).toBe(0);
+  });
+
+  it('v2 app pings carry the marker (the redelivery timer)', async () => {
+    const relay = await startRelay({ v2: true });
+    const client = makeClient({ url: relay.url, redeliveryCheckMs: 30 });
+    await client.connect();
+    await until(() => relay.last.frames.includes('{"action":"ping","v":2}'), 'a marked ping');
+  });
+});
