@@ -322,3 +322,30 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
     expect(seedPair.requests).toEqual({ total: 2, byCommand: { PutItem: 1, Query: 1 } });
   });
 });
+
+describe('protocol v2: a conditional write retried by the SDK after a lost answer', () => {
+  it('is not taken for a duplicate of itself', async () => {
+    const harness = await startHarness('src');
+    try {
+      const { putInboxItem, inboxItem } = await import('../src/store/inbox.js');
+      const table = {
+        db: documentClient(process.env.DYNAMODB_ENDPOINT, process.env.AWS_REGION),
+        tableName: TABLE_NAME,
+      };
+      const item = inboxItem(
+        CLI,
+        MPC,
+        { frame: '{}', from: MPC.id, operationType: 'Note', size: 2, clientMsgId: 'w-1' },
+        60,
+      );
+      const first = { ...item, writeId: 'write-1' };
+      expect(await putInboxItem(table, first, { ifNew: true })).toBe('written');
+      // The same request again (what the SDK's retry sends): written, not a duplicate.
+      expect(await putInboxItem(table, first, { ifNew: true })).toBe('written');
+      // Another request with the same clientMsgId: a duplicate.
+      expect(await putInboxItem(table, item, { ifNew: true })).toBe('duplicate');
+    } finally {
+      await harness.close();
+    }
+  });
+});

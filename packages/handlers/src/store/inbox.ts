@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { BatchWriteCommand, DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { PeerIdentity } from '@mpc-relay/protocol';
 import { epochSeconds } from '../config.js';
@@ -44,6 +44,8 @@ export interface InboxItem {
   deliveredAt?: number;
   /** How many times it was posted to v2 connections. */
   attempts?: number;
+  /** Id of the conditional write that stored it (an SDK retry of that write is not a duplicate). */
+  writeId?: string;
   /** On markers: when the message was delivered (seed receiver) or acknowledged (epoch ms). */
   doneAt?: number;
   /** The sender's teams (comma string) when it had any: checked against the receiver at delivery. */
@@ -151,15 +153,19 @@ export async function putInboxItem(
   item: InboxItem,
   options: { ifNew?: boolean; nowMs?: number } = {},
 ): Promise<'written' | 'duplicate'> {
+  // A conditional write whose answer was lost (timeout, 500 after the write) is retried by the SDK
+  // and would meet its own item: the write id makes that retry succeed instead of reading as a
+  // duplicate (a real duplicate, another request, has another write id).
+  const written = options.ifNew ? { ...item, writeId: item.writeId ?? randomUUID() } : item;
   try {
     await table.db.send(
       new PutCommand({
         TableName: table.tableName,
-        Item: item,
+        Item: written,
         ...(options.ifNew
           ? {
-              ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
-              ExpressionAttributeValues: { ':now': epochSeconds(options.nowMs) },
+              ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR writeId = :writeId',
+              ExpressionAttributeValues: { ':now': epochSeconds(options.nowMs), ':writeId': written.writeId },
             }
           : {}),
       }),
