@@ -77,124 +77,156 @@ function stream(list: SeedPair[], prefix: string, perPair: number, gate = new Ga
   return all.then(() => undefined);
 }
 
-async function expectAtLeastOnce(list: SeedPair[], label: string, extra: Record<string, unknown> = {}) {
+/** Seed clients: every message at least once. v2 clients: exactly once at the application. */
+async function expectDelivered(
+  list: SeedPair[],
+  mode: Mode,
+  label: string,
+  extra: Record<string, unknown> = {},
+) {
   const complete = await settlePairs(list);
   const report = pairReport(list);
-  console.log(`${label}:`, JSON.stringify({ ...report, ...extra }));
+  console.log(`${label} (${mode}):`, JSON.stringify({ ...report, ...extra }));
+  for (const pair of list) {
+    for (const peer of [pair.cli, pair.mpc]) {
+      for (const id of peer.received.duplicated()) {
+        console.log(`duplicated ${id} at ${peer.peer.type}:${peer.peer.id}:`);
+        for (const frame of peer.deliveryFrames.filter((f) => f.includes(`"${id}"`)))
+          console.log(`  ${frame}`);
+      }
+    }
+  }
   expect(report.missingAtCli).toBe(0);
   expect(report.missingAtMpc).toBe(0);
   expect(report.unexpected).toBe(0);
+  if (mode === 'v2') {
+    expect(report.duplicatedAtCli).toBe(0);
+    expect(report.duplicatedAtMpc).toBe(0);
+  }
   expect(complete).toBe(true);
   return report;
 }
 
-describe('connections dropped abruptly, mid-stream', () => {
-  it('client side (terminate) and relay side (TCP reset): seed clients get everything at least once', async () => {
-    const list = newPairs('drop', 3);
-    await Promise.all(list.map((pair) => pair.connect()));
-    const gate = new Gate();
-    const perPair = 40;
-    const sending = stream(list, 'drop', perPair, gate);
-    const faults: [string, () => void][] = [
-      [
-        'cli terminate()',
-        () => {
-          for (const pair of list) pair.cli.terminate();
-        },
-      ],
-      [
-        'mpc terminate()',
-        () => {
-          for (const pair of list) pair.mpc.terminate();
-        },
-      ],
-      ['relay side reset', () => void tcp.cutAll()],
-    ];
-    for (const [k, [name, fault]] of faults.entries()) {
-      await waitFor(
-        () => list.every((pair) => pair.cli.received.total >= (k + 1) * 8),
-        `progress before "${name}"`,
-      );
-      // Seed deliveries are post-and-forget: a frame in flight when a connection dies is lost by
-      // design (the signer README says so). The drop happens between two exchanges; the stream goes
-      // on at once, while the dropped side is still away.
-      gate.close();
-      await waitFor(() => gate.parked === list.length, `the streams to park before "${name}"`);
-      expect(await settlePairs(list)).toBe(true);
-      fault();
-      gate.open();
-    }
-    await sending;
-    const report = await expectAtLeastOnce(list, 'abrupt drops (seed)', { tcpCuts: tcp.cuts });
-    expect(report.reconnects).toBeGreaterThanOrEqual(list.length * 4);
-  });
-});
+type Mode = 'seed' | 'v2';
+const MODES: Mode[] = ['seed', 'v2'];
+const GUARANTEE = { seed: 'at least once', v2: 'exactly once' } as const;
 
-describe('management API (PostToConnection) failing for a while', () => {
-  const cases: [string, Decision & { errorType: string }][] = [
-    ['410 GoneException', Faults.gone],
-    ['429 ThrottlingException', Faults.throttling],
-    ['429 LimitExceededException', Faults.limitExceeded],
-  ];
-  for (const [name, fault] of cases) {
-    it(`${name}: deliveries that failed wait in the inbox and reach seed clients at least once`, async () => {
-      const list = newPairs(`mgmt${fault.errorType}`, 2);
+for (const mode of MODES) {
+  const v2 = mode === 'v2';
+  const tag = (name: string) => `${name}${v2 ? 'v2' : ''}`;
+
+  describe(`${mode} clients`, () => {
+    it(`connections dropped abruptly mid-stream, client side (terminate) and relay side (TCP reset): ${GUARANTEE[mode]}`, async () => {
+      const list = newPairs(tag('drop'), 3, { v2 });
       await Promise.all(list.map((pair) => pair.connect()));
-      const burst = faultBurst((request) => request.method === 'POST', fault, 9);
-      management.rule = burst.rule;
-      await stream(list, `m-${fault.errorType}`, 12);
-      management.rule = () => FORWARD;
-      const injected = 9 - burst.remaining();
+      const gate = new Gate();
+      const perPair = 40;
+      const sending = stream(list, tag('drop'), perPair, gate);
+      const faults: [string, () => void][] = [
+        [
+          'cli terminate()',
+          () => {
+            for (const pair of list) pair.cli.terminate();
+          },
+        ],
+        [
+          'mpc terminate()',
+          () => {
+            for (const pair of list) pair.mpc.terminate();
+          },
+        ],
+        ['relay side reset', () => void tcp.cutAll()],
+      ];
+      for (const [k, [name, fault]] of faults.entries()) {
+        await waitFor(
+          () => list.every((pair) => pair.cli.received.total >= (k + 1) * 8),
+          `progress before "${name}"`,
+        );
+        if (!v2) {
+          // Seed deliveries are post-and-forget: a frame in flight when a connection dies is lost
+          // by design (the signer README says so). For seed clients the drop happens between two
+          // exchanges; the stream goes on at once, while the dropped side is still away. v2 clients
+          // are dropped wherever they are: unacknowledged messages come again.
+          gate.close();
+          await waitFor(() => gate.parked === list.length, `the streams to park before "${name}"`);
+          expect(await settlePairs(list)).toBe(true);
+        }
+        fault();
+        gate.open();
+      }
+      await sending;
+      const report = await expectDelivered(list, mode, 'abrupt drops', { tcpCuts: tcp.cuts });
+      expect(report.reconnects).toBeGreaterThanOrEqual(list.length * 4);
+    });
+
+    const managementCases: [string, Decision & { errorType: string }][] = [
+      ['410 GoneException', Faults.gone],
+      ['429 ThrottlingException', Faults.throttling],
+      ['429 LimitExceededException', Faults.limitExceeded],
+    ];
+    for (const [name, fault] of managementCases) {
+      it(`management API answering ${name} for a while: ${GUARANTEE[mode]}`, async () => {
+        const list = newPairs(tag(`mgmt${fault.errorType}`), 2, { v2 });
+        await Promise.all(list.map((pair) => pair.connect()));
+        const burst = faultBurst((request) => request.method === 'POST', fault, 9);
+        management.rule = burst.rule;
+        await stream(list, tag(`m-${fault.errorType}`), 12);
+        management.rule = () => FORWARD;
+        const injected = 9 - burst.remaining();
+        expect(injected).toBeGreaterThan(0);
+        await expectDelivered(list, mode, `management ${name}`, { injected });
+      });
+    }
+
+    it(`DynamoDB throttling (ProvisionedThroughputExceededException) on reads and writes: ${GUARANTEE[mode]}`, async () => {
+      const list = newPairs(tag('ddbthrottle'), 2, { v2 });
+      await Promise.all(list.map((pair) => pair.connect()));
+      const burst = faultBurst(
+        (request) => ['Query', 'GetItem', 'PutItem', 'BatchWriteItem'].includes(request.operation),
+        Faults.dynamoThrottling,
+        15,
+      );
+      dynamo.rule = burst.rule;
+      await stream(list, tag('ddbt'), 12);
+      dynamo.rule = () => FORWARD;
+      const injected = 15 - burst.remaining();
       expect(injected).toBeGreaterThan(0);
-      await expectAtLeastOnce(list, `management ${name} (seed)`, { injected });
+      await expectDelivered(list, mode, 'DynamoDB throttling', { injected });
     });
-  }
-});
 
-describe('DynamoDB failing for a while', () => {
-  it('throttling (ProvisionedThroughputExceededException) on reads and writes: refused sends are sent again', async () => {
-    const list = newPairs('ddbthrottle', 2);
-    await Promise.all(list.map((pair) => pair.connect()));
-    const burst = faultBurst(
-      (request) => ['Query', 'GetItem', 'PutItem', 'BatchWriteItem'].includes(request.operation),
-      Faults.dynamoThrottling,
-      15,
-    );
-    dynamo.rule = burst.rule;
-    await stream(list, 'ddbt', 12);
-    dynamo.rule = () => FORWARD;
-    const injected = 15 - burst.remaining();
-    expect(injected).toBeGreaterThan(0);
-    await expectAtLeastOnce(list, 'DynamoDB throttling (seed)', { injected });
-  });
-
-  it('conditional-check failures on writes: refused as INTERNAL, sent again', async () => {
-    const list = newPairs('ddbccf', 2);
-    await Promise.all(list.map((pair) => pair.connect()));
-    const burst = faultBurst((request) => request.operation === 'PutItem', Faults.conditionalCheckFailed, 4);
-    dynamo.rule = burst.rule;
-    await stream(list, 'ddbc', 8);
-    dynamo.rule = () => FORWARD;
-    expect(burst.remaining()).toBe(0);
-    await expectAtLeastOnce(list, 'DynamoDB conditional-check failures (seed)', { injected: 4 });
-  });
-
-  it('writes applied but their answers lost (500, SDK retry) while the cli is offline: at least once', async () => {
-    const [pair] = newPairs('ddblost', 1, { autoReconnect: false });
-    await pair!.connect();
-    pair!.cli.terminate();
-    await waitFor(() => pair!.cli.socket?.closeCode !== undefined, 'the cli to be gone');
-    const burst = faultBurst(
-      (request) => ['PutItem', 'BatchWriteItem'].includes(request.operation),
-      Faults.lostWriteAnswer,
-      6,
-    );
-    dynamo.rule = burst.rule;
-    await stream([pair!], 'ddbl', 10);
-    await pair!.cli.collect();
-    const report = await expectAtLeastOnce([pair!], 'DynamoDB lost write answers (seed)', {
-      injected: 6 - burst.remaining(),
+    it(`DynamoDB conditional-check failures on writes: ${GUARANTEE[mode]}`, async () => {
+      const list = newPairs(tag('ddbccf'), 2, { v2 });
+      await Promise.all(list.map((pair) => pair.connect()));
+      const burst = faultBurst(
+        (request) => request.operation === 'PutItem',
+        Faults.conditionalCheckFailed,
+        4,
+      );
+      dynamo.rule = burst.rule;
+      await stream(list, tag('ddbc'), 8);
+      dynamo.rule = () => FORWARD;
+      expect(burst.remaining()).toBe(0);
+      await expectDelivered(list, mode, 'DynamoDB conditional-check failures', { injected: 4 });
     });
-    expect(report.partialSigsDelivered).toBeGreaterThanOrEqual(10);
+
+    it(`DynamoDB writes applied but their answers lost (500, SDK retry), cli offline: ${GUARANTEE[mode]}`, async () => {
+      const [pair] = newPairs(tag('ddblost'), 1, { autoReconnect: false, v2 });
+      await pair!.connect();
+      pair!.cli.terminate();
+      await waitFor(() => pair!.cli.socket?.closeCode !== undefined, 'the cli to be gone');
+      const burst = faultBurst(
+        (request) => ['PutItem', 'BatchWriteItem'].includes(request.operation),
+        Faults.lostWriteAnswer,
+        6,
+      );
+      dynamo.rule = burst.rule;
+      await stream([pair!], tag('ddbl'), 10);
+      await pair!.cli.collect();
+      dynamo.rule = () => FORWARD;
+      const report = await expectDelivered([pair!], mode, 'DynamoDB lost write answers', {
+        injected: 6 - burst.remaining(),
+      });
+      expect(report.partialSigsDelivered).toBeGreaterThanOrEqual(10);
+    });
   });
-});
+}

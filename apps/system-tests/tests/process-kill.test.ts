@@ -1,6 +1,9 @@
 /**
  * Fault: the relay PROCESS is killed with SIGKILL in the middle of a stream (no shutdown code runs:
- * no 1001 close, no $disconnect, no store flush) and started again on the same data folder and port.
+ * no 1001 close, no $disconnect, no store flush) and started again on the same data folder and port,
+ * twice. Seed clients (stop-and-wait sends, getConnectionId after each reconnect): at least once.
+ * v2 clients (clientMsgId resent until acked, deliveries acked and deduplicated by messageId):
+ * exactly once at the application.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { pairReport, settlePairs } from './helpers/pairs.js';
@@ -22,38 +25,52 @@ async function start(port: number, dataDir: string): Promise<string> {
   return url;
 }
 
-describe('relay process killed with SIGKILL mid-stream, restarted on the same data folder', () => {
-  it('seed clients that reconnect (and send getConnectionId) get every message at least once', async () => {
-    const port = await freePort();
-    const dataDir = tempDir('kill');
-    let url = await start(port, dataDir);
-    const base = () => url;
-    for (let i = 0; i < 4; i++) pairs.push(new SeedPair(base, `kill${i}`));
-    await Promise.all(pairs.map((pair) => pair.connect()));
+for (const mode of ['seed', 'v2'] as const) {
+  const v2 = mode === 'v2';
+  describe(`relay process killed with SIGKILL mid-stream, restarted on the same data folder (${mode} clients)`, () => {
+    it(
+      v2
+        ? 'v2 clients get every message exactly once at the application'
+        : 'seed clients that reconnect (and send getConnectionId) get every message at least once',
+      async () => {
+        const port = await freePort();
+        const dataDir = tempDir(`kill-${mode}`);
+        let url = await start(port, dataDir);
+        const base = () => url;
+        const list = Array.from({ length: 4 }, (_, i) => new SeedPair(base, `kill${mode}${i}`, { v2 }));
+        pairs.push(...list);
+        await Promise.all(list.map((pair) => pair.connect()));
 
-    const perPair = 40;
-    const streams = pairs.map(async (pair, p) => {
-      for (let i = 0; i < perPair; i++) await pair.send(`kill-${p}-${i}`);
-    });
-    for (const threshold of [8, 24]) {
-      await waitFor(
-        () => pairs.every((pair) => pair.cli.received.total >= threshold),
-        `${threshold} deliveries per pair before the kill`,
-        30_000,
-      );
-      const current = relays.at(-1)!;
-      await current.kill();
-      expect(current.signal).toBe('SIGKILL');
-      url = await start(port, dataDir);
-    }
-    await Promise.all(streams);
-    const complete = await settlePairs(pairs);
-    const report = pairReport(pairs);
-    console.log('relay SIGKILL x2, seed clients:', JSON.stringify(report));
-    expect(report.missingAtCli).toBe(0);
-    expect(report.missingAtMpc).toBe(0);
-    expect(report.unexpected).toBe(0);
-    expect(complete).toBe(true);
-    expect(relays.at(-1)!.running).toBe(true);
+        const perPair = 40;
+        const streams = list.map(async (pair, p) => {
+          for (let i = 0; i < perPair; i++) await pair.send(`kill-${mode}-${p}-${i}`);
+        });
+        for (const threshold of [8, 24]) {
+          await waitFor(
+            () => list.every((pair) => pair.cli.received.total >= threshold),
+            `${threshold} deliveries per pair before the kill`,
+            30_000,
+          );
+          const current = relays.at(-1)!;
+          await current.kill();
+          expect(current.signal).toBe('SIGKILL');
+          url = await start(port, dataDir);
+        }
+        await Promise.all(streams);
+        const complete = await settlePairs(list);
+        const report = pairReport(list);
+        console.log(`relay SIGKILL x2 (${mode}):`, JSON.stringify(report));
+        expect(report.missingAtCli).toBe(0);
+        expect(report.missingAtMpc).toBe(0);
+        expect(report.unexpected).toBe(0);
+        if (v2) {
+          expect(report.duplicatedAtCli).toBe(0);
+          expect(report.duplicatedAtMpc).toBe(0);
+        }
+        expect(complete).toBe(true);
+        expect(relays.at(-1)!.running).toBe(true);
+        await relays.at(-1)!.stop();
+      },
+    );
   });
-});
+}

@@ -38,6 +38,7 @@ export function pairReport(pairs: readonly SeedPair[]) {
     unexpected: sum(
       (p) => p.cli.received.unexpected(p.sent).length + p.mpc.received.unexpected(p.sent).length,
     ),
+    deliveryFrames: sum((p) => p.mpc.rawDeliveries + p.cli.rawDeliveries),
     resends: sum((p) => p.mpc.retries + p.cli.retries),
     reconnects: sum((p) => p.mpc.connects + p.cli.connects - 2),
   };

@@ -4,6 +4,7 @@
  * messages, stop-and-wait sends confirmed by a `ping`, retries of refused-as-INTERNAL sends) so
  * that fault tests can state "every message was delivered at least once".
  */
+import { PROTOCOL_V2 } from '@mpc-relay/protocol';
 import WebSocket from 'ws';
 import { DeliveryCounter } from './counter.js';
 import { sleep } from './wait.js';
@@ -170,9 +171,36 @@ export function errorOf(text: string): { code: string } | undefined {
   return undefined;
 }
 
+/** A v2 ack frame `{"ack":{"clientMsgId","messageId","status"}}`. */
+export function ackOf(
+  text: string,
+): { clientMsgId?: string; messageId?: string; status?: string } | undefined {
+  if (!text.startsWith('{"ack":')) return undefined;
+  try {
+    return (JSON.parse(text) as { ack: { clientMsgId?: string; messageId?: string; status?: string } }).ack;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An error frame about the send `clientMsgId` (echoed), or a retryable one that echoes nothing. */
+function errorFor(text: string, clientMsgId: string): { code: string } | undefined {
+  const error = errorOf(text);
+  if (!error) return undefined;
+  try {
+    const json = JSON.parse(text) as { error?: { clientMsgId?: string; action?: string } };
+    if (json.error?.clientMsgId === clientMsgId) return error;
+    if (json.error?.clientMsgId === undefined && json.error?.action !== 'ack' && RETRYABLE.has(error.code))
+      return error;
+  } catch {}
+  return undefined;
+}
+
 /** A seed delivery `{operationType, from, (to), message}` (or a v2 one, which adds fields). */
 export interface SeedDelivery {
   operationType: string;
+  /** v2 only. */
+  messageId?: string;
   from: string;
   to?: string;
   message: { transactionId?: string; [key: string]: unknown };
@@ -198,6 +226,12 @@ export interface SeedPeerOptions {
   maxSendAttempts?: number;
   /** Reconnect on its own when the connection drops (seed clients such as the Go client do). */
   autoReconnect?: boolean;
+  /**
+   * Protocol v2 (subprotocol `mpc-relay.v2`): sends carry a `clientMsgId` and are confirmed by the
+   * relay's ack (sent again with the same id until then); deliveries are acknowledged and dropped
+   * when their `messageId` was already seen, so `received` counts what reached the application.
+   */
+  v2?: boolean;
 }
 
 export function partialSig(mpcId: string, transactionId: string) {
@@ -248,6 +282,11 @@ export class SeedPeer {
   /** Confirmed sends that needed more than one attempt. */
   retries = 0;
   connects = 0;
+  /** Every delivery frame received, redeliveries included (v2 hands each messageId over once). */
+  rawDeliveries = 0;
+  /** Every delivery frame received (for diagnostics when a count is wrong). */
+  readonly deliveryFrames: string[] = [];
+  readonly #seen = new Set<string>();
   #chain: Promise<unknown> = Promise.resolve();
   #stopped = false;
   #options: Required<SeedPeerOptions>;
@@ -264,6 +303,7 @@ export class SeedPeer {
       retryDelayMs: 100,
       maxSendAttempts: 30,
       autoReconnect: true,
+      v2: false,
       ...options,
     };
   }
@@ -279,6 +319,13 @@ export class SeedPeer {
     socket.onFrame((text) => {
       const delivery = deliveryOf(text);
       if (delivery) {
+        this.rawDeliveries += 1;
+        this.deliveryFrames.push(text);
+        if (this.#options.v2 && typeof delivery.messageId === 'string') {
+          if (socket.isOpen) socket.send({ action: 'ack', messageIds: [delivery.messageId] });
+          if (this.#seen.has(delivery.messageId)) return;
+          this.#seen.add(delivery.messageId);
+        }
         const id = delivery.message?.transactionId;
         if (typeof id === 'string') this.received.add(id);
         this.onDelivery?.(delivery);
@@ -299,7 +346,15 @@ export class SeedPeer {
     let lastError: unknown;
     while (!this.#stopped && Date.now() < deadline) {
       try {
-        const socket = await SeedSocket.openPeer(this.baseUrl(), this.peer);
+        const socket = await SeedSocket.openPeer(
+          this.baseUrl(),
+          this.peer,
+          this.#options.v2 ? { protocols: [PROTOCOL_V2] } : {},
+        );
+        if (this.#options.v2 && socket.protocol !== PROTOCOL_V2) {
+          socket.terminate();
+          throw new FatalRefusal(`subprotocol not selected: ${JSON.stringify(socket.protocol)}`);
+        }
         this.socket = socket;
         this.connects += 1;
         this.#attach(socket);
@@ -322,7 +377,8 @@ export class SeedPeer {
   async #getConnectionId(socket: SeedSocket): Promise<string> {
     for (let attempt = 1; ; attempt++) {
       const mark = socket.frames.length;
-      socket.send({ action: 'getConnectionId' });
+      // v2 clients mark it (`"v":2`): what waits comes as v2 envelopes, every unacknowledged one.
+      socket.send(this.#options.v2 ? { action: 'getConnectionId', v: 2 } : { action: 'getConnectionId' });
       const { text } = await socket.waitFrame(
         (frame) => isConnectionId(frame) || errorOf(frame) !== undefined,
         mark,
@@ -357,6 +413,20 @@ export class SeedPeer {
           continue;
         }
         const mark = socket.frames.length;
+        if (this.#options.v2) {
+          try {
+            const outcome = await this.#sendV2(socket, frame as { clientMsgId?: unknown }, mark);
+            if (outcome === 'acked') {
+              if (attempt > 1) this.retries += 1;
+              return attempt;
+            }
+            await sleep(this.#options.retryDelayMs);
+          } catch (error) {
+            if (error instanceof FatalRefusal) throw error;
+            if (socket.isOpen) socket.terminate();
+          }
+          continue;
+        }
         try {
           socket.send(frame);
           socket.send({ action: 'ping' });
@@ -382,6 +452,29 @@ export class SeedPeer {
         `${this.peer.type}:${this.peer.id}: send not confirmed after ${this.#options.maxSendAttempts} attempts`,
       );
     });
+  }
+
+  /**
+   * v2: sends the frame and waits for the relay's ack of its clientMsgId ('acked'), or an error
+   * frame for it ('retry' when retryable: INTERNAL / THROTTLED, also without clientMsgId).
+   */
+  async #sendV2(
+    socket: SeedSocket,
+    frame: { clientMsgId?: unknown },
+    mark: number,
+  ): Promise<'acked' | 'retry'> {
+    const id = frame.clientMsgId;
+    if (typeof id !== 'string') throw new FatalRefusal('a v2 send needs a clientMsgId');
+    socket.send(frame);
+    const { text } = await socket.waitFrame(
+      (t) => ackOf(t)?.clientMsgId === id || errorFor(t, id) !== undefined,
+      mark,
+      30_000,
+    );
+    if (ackOf(text)) return 'acked';
+    const error = errorFor(text, id)!;
+    if (!RETRYABLE.has(error.code)) throw new FatalRefusal(error.code);
+    return 'retry';
   }
 
   /** Drops the connection abruptly (no close frame). With autoReconnect the peer comes back. */
@@ -413,13 +506,17 @@ export class SeedPair {
   readonly sent: string[] = [];
   readonly replies: Promise<number>[] = [];
 
+  readonly v2: boolean;
+
   constructor(baseUrl: () => string, name: string, options: SeedPeerOptions = {}) {
+    this.v2 = options.v2 ?? false;
     this.mpc = new SeedPeer(baseUrl, { type: 'mpc', id: `mpc-${name}` }, options);
     this.cli = new SeedPeer(baseUrl, { type: 'cli', id: `cli-${name}` }, options);
     this.cli.onDelivery = (delivery) => {
       const id = delivery.message?.transactionId;
       if (delivery.operationType === 'PartialSig' && typeof id === 'string') {
-        this.replies.push(this.cli.sendConfirmed(fullSig(this.cli.peer.id, id)));
+        const reply = fullSig(this.cli.peer.id, id);
+        this.replies.push(this.cli.sendConfirmed(this.v2 ? { ...reply, clientMsgId: `fs-${id}` } : reply));
       }
     };
   }
@@ -431,9 +528,8 @@ export class SeedPair {
   /** The mpc's confirmed send of one PartialSig. */
   send(id: string): Promise<number> {
     this.sent.push(id);
-    return this.mpc.sendConfirmed(
-      toCli(partialSig(this.mpc.peer.id, id), this.cli.peer.id, this.mpc.peer.id),
-    );
+    const frame = toCli(partialSig(this.mpc.peer.id, id), this.cli.peer.id, this.mpc.peer.id);
+    return this.mpc.sendConfirmed(this.v2 ? { ...frame, clientMsgId: `ps-${id}` } : frame);
   }
 
   /** Every PartialSig at the cli and every FullSig back at the mpc (at least once). */

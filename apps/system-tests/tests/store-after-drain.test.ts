@@ -1,16 +1,14 @@
 /**
- * KNOWN FAILURE (relay bug, reported; not in the committed suite: `pnpm test:known-failures`).
+ * Regression test (found by this suite, fixed in b671bbd "reconnect race fix"): a message stored
+ * for an offline peer whose inbox PutItem lands AFTER the peer reconnected and drained its inbox
+ * (getConnectionId) used to stay in the inbox while the peer was connected: a seed client, which
+ * sends getConnectionId once per connection, got it only at its next reconnect, and never if that
+ * was later than INBOX_TTL_SECONDS. The relay now Queries the target's connections again after
+ * storing and drains to a connection that appeared meanwhile.
  *
- * A message stored for an offline peer whose inbox PutItem lands AFTER the peer reconnected and
- * drained its inbox (getConnectionId) stays in the inbox while the peer is connected: nothing
- * delivers it until that peer sends getConnectionId again. A seed client sends getConnectionId
- * once per connection, so it gets the message only at its next reconnect, and never if that is
- * later than INBOX_TTL_SECONDS (300 s): lost, although the peer came back within the TTL.
- *
- * The race happens without any injected fault (a cli reconnecting while the mpc sends: the 410 on
- * its old connection, the stale DeleteItem and the inbox PutItem take longer than the new
- * connection's $connect + getConnectionId); the proxy only makes the order deterministic by holding
- * the inbox PutItem until the cli's getConnectionId was answered.
+ * The race happens without any injected fault (a cli reconnecting while the mpc sends); the proxy
+ * behind DYNAMODB_ENDPOINT only makes the order deterministic by holding the inbox PutItem until
+ * the cli's getConnectionId was answered.
  */
 import { type Relay, startRelay } from '@mpc-relay/relay';
 import { afterAll, expect, it } from 'vitest';
