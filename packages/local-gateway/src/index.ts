@@ -1,17 +1,12 @@
 export type { AuthorizerOutcome } from './authorizer.js';
 export { evaluateAuthorizerResult, missingIdentitySource } from './authorizer.js';
-export type {
-  ConnectionInfo,
-  DisconnectCause,
-  GatewayAuthorizer,
-  GatewayEvents,
-  GatewayLimits,
-  GatewayRoute,
-  LocalGateway,
-  LocalGatewayOptions,
-  RouteOutcome,
-} from './gateway.js';
-export { createLocalGateway, DEFAULT_LIMITS, selectRouteKey } from './gateway.js';
+export type { ConnectionInfo } from './connection.js';
+export type { DisconnectCause, GatewayEvents, RouteOutcome } from './events.js';
+export type { LocalGateway } from './gateway.js';
+export { createLocalGateway } from './gateway.js';
 export { apiLikeId, awsLikeId } from './ids.js';
 export type { HandlerLoader, LambdaContext, LambdaHandler } from './loader.js';
 export { createHandlerLoader } from './loader.js';
+export type { GatewayAuthorizer, GatewayLimits, GatewayRoute, LocalGatewayOptions } from './options.js';
+export { DEFAULT_LIMITS } from './options.js';
+export { selectRouteKey } from './routing.js';

@@ -1,0 +1,79 @@
+import { EventEmitter } from 'node:events';
+
+export type DisconnectCause = 'client' | 'idle' | 'lifetime' | 'deleted' | 'limit' | 'shutdown' | 'error';
+
+export type RouteOutcome = 'ok' | 'error' | 'timeout' | 'forbidden' | 'refused';
+
+export interface GatewayEvents {
+  connect: [
+    {
+      connectionId: string;
+      sourceIp: string;
+      query: Record<string, string>;
+      subprotocol?: string;
+      authorizer?: Record<string, unknown>;
+    },
+  ];
+  connectRefused: [{ connectionId: string; status: number; reason: string }];
+  disconnect: [{ connectionId: string; code: number; reason: string; cause: DisconnectCause }];
+  /** A message from a client. `body` is given so a logger can pick fields; never log it whole. */
+  message: [{ connectionId: string; routeKey: string; bytes: number; requestId: string; body: string }];
+  route: [
+    {
+      connectionId: string;
+      routeKey: string;
+      handler?: string;
+      requestId: string;
+      outcome: RouteOutcome;
+      durationMs: number;
+      status?: number;
+      responseBytes?: number;
+      error?: string;
+    },
+  ];
+  /** A management API call (`@connections`). */
+  management: [{ method: string; connectionId: string; status: number; bytes: number; errorType?: string }];
+  /** Unexpected internal problem (never a client error). */
+  error: [Error];
+}
+
+export type Emit = <K extends keyof GatewayEvents>(event: K, ...args: GatewayEvents[K]) => void;
+
+/** Which handler run a `route` event is about. */
+export type RouteSubject = Pick<
+  GatewayEvents['route'][0],
+  'connectionId' | 'routeKey' | 'handler' | 'requestId'
+>;
+
+/** The gateway's event bus: a listener's bug never breaks the gateway, and `error` needs no listener. */
+export function createEventBus(): { emitter: EventEmitter; emit: Emit } {
+  const emitter = new EventEmitter();
+  const emit: Emit = (event, ...args) => {
+    if (event === 'error' && emitter.listenerCount('error') === 0) return;
+    try {
+      emitter.emit(event, ...args);
+    } catch {
+      // a listener's bug must not break the gateway
+    }
+  };
+  return { emitter, emit };
+}
+
+/** Emits the `route` event of a handler run that began at `started`. */
+export function reportRoute(
+  emit: Emit,
+  subject: RouteSubject,
+  started: number,
+  outcome: RouteOutcome,
+  details: Pick<GatewayEvents['route'][0], 'status' | 'responseBytes' | 'error'> = {},
+): void {
+  emit('route', { ...subject, outcome, durationMs: Date.now() - started, ...details });
+}
+
+export function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+export function errorMessage(value: unknown): string {
+  return value instanceof Error ? value.message : String(value);
+}

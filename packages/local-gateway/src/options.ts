@@ -1,0 +1,115 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+/** A route as the route table of `@mpc-relay/handlers` declares it. */
+export interface GatewayRoute {
+  routeKey: string;
+  handler: string;
+  authorized?: boolean;
+  twoWay?: boolean;
+}
+
+export interface GatewayAuthorizer {
+  handler: string;
+  /** e.g. `route.request.header.Authorization`, `route.request.querystring.token`. */
+  identitySources: readonly string[];
+}
+
+export interface GatewayLimits {
+  /** Idle connection timeout (AWS: 10 minutes); client data frames reset it. */
+  idleTimeoutMs?: number;
+  /** Connection duration (AWS: 2 hours). */
+  maxLifetimeMs?: number;
+  /** Integration timeout (AWS: 29 seconds). */
+  handlerTimeoutMs?: number;
+  /** WebSocket frame size (AWS: 32 KB); a larger frame closes with 1009. */
+  maxFrameBytes?: number;
+  /** Message payload size (AWS: 128 KB); a larger message closes with 1009, a larger post gets 413. */
+  maxMessageBytes?: number;
+}
+
+export interface LocalGatewayOptions {
+  host?: string;
+  /** 0 picks a free port. Default 3001. */
+  port?: number;
+  /** Default `production` (the seed's stage). */
+  stage?: string;
+  /** Folder holding `<handler>/index.mjs` bundles. Default: `dist` of `@mpc-relay/handlers`. */
+  handlersDir?: string;
+  /**
+   * Environment of the handlers: layered over process.env for each invocation's async call tree
+   * only, so several gateways in one process keep their own values.
+   */
+  env?: Record<string, string>;
+  /** Picks `AUTHORIZER.identitySources[authMode]`. Default `static`. */
+  authMode?: string;
+  /** Route table. Default: `ROUTES` of `@mpc-relay/handlers/routes`. */
+  routes?: readonly GatewayRoute[];
+  /** REQUEST authorizer on `$connect`; null for none. Default: `AUTHORIZER` of the route table. */
+  authorizer?: GatewayAuthorizer | null;
+  limits?: GatewayLimits;
+  /** Region used in ARNs and AWS_REGION. Default `us-east-1`. */
+  region?: string;
+}
+
+export const DEFAULT_LIMITS: Required<GatewayLimits> = {
+  idleTimeoutMs: 600_000,
+  maxLifetimeMs: 7_200_000,
+  handlerTimeoutMs: 29_000,
+  maxFrameBytes: 32_768,
+  maxMessageBytes: 131_072,
+};
+
+/** The options with every default applied. */
+export interface GatewaySettings {
+  host: string;
+  port: number;
+  stage: string;
+  region: string;
+  /** The account in ARNs: there is none locally. */
+  accountId: string;
+  limits: Required<GatewayLimits>;
+  routes: readonly GatewayRoute[];
+  authorizer: GatewayAuthorizer | null;
+  handlersDir: string;
+  /** The handlers' environment; the gateway adds MANAGEMENT_ENDPOINT once it knows its port. */
+  env: Record<string, string>;
+}
+
+export async function resolveOptions(options: LocalGatewayOptions): Promise<GatewaySettings> {
+  const region = options.region ?? options.env?.AWS_REGION ?? 'us-east-1';
+  return {
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 3001,
+    stage: options.stage ?? 'production',
+    region,
+    accountId: '000000000000',
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    ...(await routeTableOf(options)),
+    env: { AWS_REGION: region, ...options.env },
+  };
+}
+
+/** The given route table, completed from `@mpc-relay/handlers` (imported only when something is missing). */
+async function routeTableOf(
+  options: LocalGatewayOptions,
+): Promise<Pick<GatewaySettings, 'routes' | 'authorizer' | 'handlersDir'>> {
+  const { routes, authorizer, handlersDir } = options;
+  if (routes && authorizer !== undefined && handlersDir) return { routes, authorizer, handlersDir };
+  const table = await import('@mpc-relay/handlers/routes');
+  const require = createRequire(import.meta.url);
+  return {
+    routes: routes ?? table.ROUTES,
+    handlersDir: handlersDir ?? join(dirname(require.resolve('@mpc-relay/handlers/package.json')), 'dist'),
+    authorizer: authorizer !== undefined ? authorizer : tableAuthorizer(table.AUTHORIZER, options.authMode),
+  };
+}
+
+function tableAuthorizer(
+  authorizer: { handler: string; identitySources: Readonly<Record<string, readonly string[]>> },
+  authMode = 'static',
+): GatewayAuthorizer {
+  const sources = authorizer.identitySources[authMode];
+  if (!sources) throw new Error(`unknown auth mode "${authMode}"`);
+  return { handler: authorizer.handler, identitySources: sources };
+}
