@@ -6,7 +6,7 @@
  * 1007 invalid UTF-8, the code `ws` uses), the process never dies, and after every property an
  * unrelated seed pair still relays exactly once.
  */
-import { MAX_FRAME_BYTES, MAX_MESSAGE_BYTES } from '@mpc-relay/protocol';
+import { MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_V2 } from '@mpc-relay/protocol';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allDecodable, FuzzConnection, sendFragmented } from './helpers/fuzz-conn.js';
@@ -20,33 +20,47 @@ let url: string;
 let sentinel: SeedPair;
 let mpc: FuzzConnection;
 let cli: FuzzConnection;
+let mpcV2: FuzzConnection;
+let cliV2: FuzzConnection;
+let sentinelV2: SeedPair;
 let checks = 0;
 
 beforeAll(async () => {
   ({ relay, url } = await RelayProcess.start({ port: 0, dataDir: tempDir('fuzz') }));
   sentinel = new SeedPair(() => url, 'sentinel-7f3a9c');
-  await sentinel.connect();
+  sentinelV2 = new SeedPair(() => url, 'sentinel-v2-7f3a9c', { v2: true });
+  await Promise.all([sentinel.connect(), sentinelV2.connect()]);
   mpc = new FuzzConnection(() => url, { type: 'mpc', id: 'fuzz-mpc' });
   cli = new FuzzConnection(() => url, { type: 'cli', id: 'fuzz-cli' });
+  mpcV2 = new FuzzConnection(() => url, { type: 'mpc', id: 'fuzz-mpc-v2' }, [PROTOCOL_V2]);
+  cliV2 = new FuzzConnection(() => url, { type: 'cli', id: 'fuzz-cli-v2' }, [PROTOCOL_V2]);
 });
 
 afterAll(async () => {
-  mpc?.close();
-  cli?.close();
+  for (const connection of [mpc, cli, mpcV2, cliV2]) connection?.close();
   await sentinel?.stop();
+  await sentinelV2?.stop();
   await relay?.stop().catch(() => relay.kill());
   removeTempDirs();
 });
 
-/** The relay process is alive and an unrelated pair relays PartialSig/FullSig exactly once. */
+/** The relay process is alive and two unrelated pairs (seed, v2) relay PartialSig/FullSig exactly once. */
 async function expectSentinelRelays(): Promise<void> {
   expect(relay.running).toBe(true);
   checks += 1;
-  for (let i = 0; i < 3; i++) await sentinel.send(`sentinel-${checks}-${i}`);
-  expect(await settlePairs([sentinel])).toBe(true);
-  const report = pairReport([sentinel]);
-  expect(report).toMatchObject({ duplicatedAtCli: 0, duplicatedAtMpc: 0, unexpected: 0, missingAtCli: 0 });
-  expect(sentinel.mpc.socket?.isOpen && sentinel.cli.socket?.isOpen).toBe(true);
+  for (const pair of [sentinel, sentinelV2]) {
+    for (let i = 0; i < 3; i++) await pair.send(`sentinel-${checks}-${i}`);
+  }
+  expect(await settlePairs([sentinel, sentinelV2])).toBe(true);
+  const report = pairReport([sentinel, sentinelV2]);
+  expect(report).toMatchObject({
+    duplicatedAtCli: 0,
+    duplicatedAtMpc: 0,
+    unexpected: 0,
+    missingAtCli: 0,
+    missingAtMpc: 0,
+    reconnects: 0,
+  });
 }
 
 const utf8 = (text: string) => Buffer.byteLength(text, 'utf8');
@@ -96,13 +110,14 @@ describe('fuzzing the gateway and handlers', () => {
         message: fc.jsonValue({ maxDepth: 4 }),
         clientMsgId: fc.oneof(fc.string({ maxLength: 140 }), fc.jsonValue()),
         messageIds: fc.oneof(fc.array(fc.string({ maxLength: 140 }), { maxLength: 120 }), fc.jsonValue()),
+        v: fc.oneof(fc.constant(2), fc.jsonValue()),
         extra: fc.jsonValue(),
       },
       { requiredKeys: ['action'] },
     );
     await fc.assert(
-      fc.asyncProperty(fc.boolean(), frame, async (asMpc, body) => {
-        const exchange = await (asMpc ? mpc : cli).exchange((s) => s.send(body));
+      fc.asyncProperty(fc.integer({ min: 0, max: 3 }), frame, async (which, body) => {
+        const exchange = await [mpc, cli, mpcV2, cliV2][which]!.exchange((s) => s.send(body));
         // A valid sendServer is accepted without an answer (the seed's behaviour); a valid ack may be
         // settled silently (protocol v2).
         expectAnswered(exchange, body.action !== 'sendServer' && body.action !== 'ack');

@@ -18,11 +18,13 @@ export class FuzzConnection {
   constructor(
     readonly url: () => string,
     readonly peer: PeerRef,
+    /** Subprotocols to offer (`['mpc-relay.v2']` for a v2 connection). */
+    readonly protocols: string[] = [],
   ) {}
 
   async ensure(): Promise<SeedSocket> {
     if (this.socket?.isOpen) return this.socket;
-    this.socket = await SeedSocket.openPeer(this.url(), this.peer);
+    this.socket = await SeedSocket.openPeer(this.url(), this.peer, { protocols: this.protocols });
     this.opened += 1;
     return this.socket;
   }
