@@ -12,9 +12,9 @@
  */
 import { type Relay, startRelay } from '@mpc-relay/relay';
 import { afterAll, expect, it } from 'vitest';
-import { FaultProxy, FORWARD } from '../tests/helpers/fault-proxy.js';
-import { partialSig, SeedPeer, SeedSocket, toCli } from '../tests/helpers/seed-client.js';
-import { removeTempDirs, tempDir, waitFor } from '../tests/helpers/wait.js';
+import { FaultProxy, FORWARD } from './helpers/fault-proxy.js';
+import { partialSig, SeedPeer, SeedSocket, toCli } from './helpers/seed-client.js';
+import { removeTempDirs, tempDir, waitFor } from './helpers/wait.js';
 
 let relay: Relay | undefined;
 let dynamo: FaultProxy | undefined;

@@ -1,24 +1,22 @@
 /**
- * KNOWN FAILURE (relay bug, reported; not in `pnpm test`: run `pnpm test:known-failures`).
+ * Regression test (found by this suite, fixed in 052314e): a v2 send whose dedupe write (the
+ * conditional PutItem of the message item) was applied but whose answer was lost (a 500 / timeout
+ * after the write: the SDK retries it) used to meet its own item: the retry failed with
+ * ConditionalCheckFailedException, read as `duplicate`; the sender got
+ * `{"ack":{...,"status":"duplicate"}}` for its FIRST copy and the message was never posted although
+ * the receiver was connected (a seed receiver got it only at its next reconnect, a v2 one at a
+ * later redelivery, and after INBOX_TTL_SECONDS it was lost). The write now carries a write id that
+ * its own retry matches.
  *
- * A v2 send whose dedupe write (the conditional PutItem of the message item) was applied but whose
- * answer was lost (a 500 / timeout after the write: the SDK retries it) meets its own item: the
- * retry fails with ConditionalCheckFailedException, `writeInboxItem` reads that as `duplicate`, the
- * sender gets `{"ack":{...,"status":"duplicate"}}` for its FIRST copy, and the message is never
- * posted although the receiver is connected. It waits in the inbox: a v2 receiver gets it at its
- * next v2 ping once REDELIVERY_DELAY_SECONDS passed (the signer library pings every 4 min by
- * default), a connected seed receiver only at its next reconnect, and after INBOX_TTL_SECONDS
- * (300 s) it is lost.
- *
- * The fault is injected from the outside (a proxy behind DYNAMODB_ENDPOINT that forwards the
+ * The fault is injected from the outside (a proxy behind DYNAMODB_ENDPOINT forwards the
  * conditional PutItem, then answers 500): a real DynamoDB does this on a timeout or a dropped
  * connection after the write.
  */
 import { type Relay, startRelay } from '@mpc-relay/relay';
 import { afterAll, expect, it } from 'vitest';
-import { FaultProxy, Faults, FORWARD, faultBurst } from '../tests/helpers/fault-proxy.js';
-import { ackOf, partialSig, SeedPeer, toCli } from '../tests/helpers/seed-client.js';
-import { removeTempDirs, sleep, tempDir } from '../tests/helpers/wait.js';
+import { FaultProxy, Faults, FORWARD, faultBurst } from './helpers/fault-proxy.js';
+import { ackOf, partialSig, SeedPeer, toCli } from './helpers/seed-client.js';
+import { removeTempDirs, sleep, tempDir } from './helpers/wait.js';
 
 let relay: Relay | undefined;
 let dynamo: FaultProxy | undefined;
