@@ -6,7 +6,7 @@
  * 1007 invalid UTF-8, the code `ws` uses), the process never dies, and after every property an
  * unrelated seed pair still relays exactly once.
  */
-import { MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_V2 } from '@mpc-relay/protocol';
+import { MAX_FRAME_BYTES, MAX_JSON_DEPTH, MAX_MESSAGE_BYTES, PROTOCOL_V2 } from '@mpc-relay/protocol';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allDecodable, FuzzConnection, sendFragmented } from './helpers/fuzz-conn.js';
@@ -177,10 +177,20 @@ describe('fuzzing the gateway and handlers', () => {
               ? `{"action":"sendServer","sourceId":"fuzz-mpc","cliToMpc":{"deep-cli":"fuzz-mpc"},"operationType":"deep","message":${nest(d)}}`
               : nest(d);
           const exchange = await mpc.exchange((s) => sendFragmented(s, Buffer.from(text), MAX_FRAME_BYTES));
-          expectAnswered(exchange, d > 62 || shape !== 'in-message');
+          // The frame is level 1, so the innermost of d nested objects in `message` is level d + 1: within
+          // MAX_JSON_DEPTH a valid send (accepted silently), beyond it an INVALID_FRAME answer.
+          expectAnswered(exchange, d + 1 > MAX_JSON_DEPTH || shape !== 'in-message');
         },
       ),
-      { numRuns: 30 },
+      {
+        numRuns: 30,
+        examples: [
+          [MAX_JSON_DEPTH - 1, 'in-message'],
+          [MAX_JSON_DEPTH, 'in-message'],
+          [MAX_JSON_DEPTH - 1, 'array'],
+          [MAX_JSON_DEPTH, 'array'],
+        ],
+      },
     );
     await expectSentinelRelays();
   });
