@@ -9,17 +9,21 @@
  *   node apps/mpc-sim/dist/demo.js [--url ws://HOST:PORT/STAGE] [--token T] [--timeout MS]
  *
  * With --url it runs against a relay that is already running (local or on AWS) instead.
+ * It speaks the seed protocol on purpose, so the frames are the seed README's byte for byte;
+ * `--protocol v2` narrates the same exchange with v2's ids and acknowledgements.
  */
 import { realpathSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { PeerIdentity } from '@mpc-relay/protocol';
 import {
   attachCosigner,
   canonicalSigningString,
   type Delivery,
   type FullSigFields,
+  type ProtocolChoice,
   RelayClient,
   SingleKeyCosigner,
   verifyFullSig,
@@ -39,6 +43,8 @@ export interface DemoOptions {
   /** An already running relay; otherwise a local one is started. */
   url?: string;
   token?: string;
+  /** Default `seed`: the frames of the seed's example, exactly. */
+  protocol?: ProtocolChoice;
   timeoutMs?: number;
   out?: (line: string) => void;
   /** Aborting stops the demo early (Ctrl-C); it still cleans up. */
@@ -87,6 +93,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const timeoutMs = options.timeoutMs ?? 20_000;
   const token = options.token ?? 'Allow';
+  const protocol = options.protocol ?? 'seed';
   const block = (text: string) => {
     for (const line of text.split('\n')) out(line);
   };
@@ -95,6 +102,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
   const clients: RelayClient[] = [];
   try {
     out('🛰️  mpc-relay demo: the seed\'s "Real Interaction Example", live');
+    out(
+      protocol === 'seed'
+        ? '   seed protocol: the exact frames of the seed (--protocol v2 shows the same with acknowledgements)'
+        : '   protocol v2: the seed frames plus message ids, ack results and acks',
+    );
     out('');
     let url = options.url;
     if (!url) {
@@ -115,62 +127,50 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
 
     // Client1: the signer (cli), as `go run wsClient.go` in the seed.
     const cosigner = SingleKeyCosigner.generate();
-    const signer = new RelayClient({
-      url,
-      peer: { type: 'cli', id: CLI_ID },
-      token,
-      reconnect: { retryInitialConnect: false },
-    });
-    clients.push(signer);
-    const mpc = new RelayClient({
-      url,
-      peer: { type: 'mpc', id: MPC_ID },
-      token,
-      reconnect: { retryInitialConnect: false },
-    });
-    clients.push(mpc);
+    const connectAs = (peer: PeerIdentity) => {
+      const client = new RelayClient({
+        url,
+        peer,
+        token,
+        protocol,
+        reconnect: { retryInitialConnect: false },
+      });
+      clients.push(client);
+      return client;
+    };
+    const signer = connectAs({ type: 'cli', id: CLI_ID });
+    // Client2: the mpc, as the seed's wscat session.
+    const mpc = connectAs({ type: 'mpc', id: MPC_ID });
 
-    signer.on('frameOut', (text) => {
-      if (text.includes('"sendServer"')) {
-        out('📤 Client1 auto sends:');
-        block(pretty(text));
-        out('');
-      } else if (text.includes('getConnectionId')) out(`   ➡️  Client1 sends ${text}`);
-    });
-    signer.on('frameIn', (text) => {
-      if (text.includes('"operationType"')) {
-        out('📥 Client1 receives:');
-        block(pretty(text));
-      } else out(`   ⬅️  Client1 receives ${text}`);
-    });
-    signer.on('message', (delivery) =>
-      out(`   (signer prints) 📨 Message from ${delivery.from}: ${JSON.stringify(delivery.message)}`),
-    );
-    mpc.on('frameOut', (text) => {
-      if (text.includes('"sendServer"')) {
-        out('📨 Client2 sends:');
-        block(pretty(text));
-        out('');
-      } else if (text.includes('getConnectionId')) out(`   ➡️  Client2 sends ${text}`);
-    });
-    mpc.on('frameIn', (text) => {
-      if (text.includes('"operationType"')) {
-        out('📬 Client2 receives:');
-        block(pretty(text));
-        out('');
-      } else out(`   ⬅️  Client2 receives ${text}`);
-    });
-    for (const [name, client] of [
-      ['Client1', signer],
-      ['Client2', mpc],
-    ] as const) {
+    /** Data frames (sends, deliveries) as pretty blocks; control frames on one line. */
+    const narrate = (name: string, client: RelayClient, sendsHeading: string, receivesHeading: string) => {
+      client.on('frameOut', (text) => {
+        if (text.includes('"sendServer"')) {
+          out(sendsHeading);
+          block(pretty(text));
+          out('');
+        } else out(`   ➡️  ${name} sends ${text}`);
+      });
+      client.on('frameIn', (text) => {
+        if (text.includes('"operationType"')) {
+          out(receivesHeading);
+          block(pretty(text));
+        } else out(`   ⬅️  ${name} receives ${text}`);
+      });
       client.on('relayError', (report) =>
         out(`   ⚠️  ${name} got a relay error${report.code ? ` ${report.code}` : ''}: ${report.message}`),
       );
       client.on('badFrame', (report) =>
         out(`   ⚠️  ${name} got a bad frame (${report.code}): ${report.message}`),
       );
-    }
+    };
+    narrate('Client1', signer, '📤 Client1 auto sends:', '📥 Client1 receives:');
+    narrate('Client2', mpc, '📨 Client2 sends:', '📬 Client2 receives:');
+    // A delivery block ends with what the application did with it (the signer: the seed's line).
+    signer.on('message', (delivery) =>
+      out(`   (signer prints) 📨 Message from ${delivery.from}: ${JSON.stringify(delivery.message)}`),
+    );
+    mpc.on('message', () => out(''));
     attachCosigner(signer, cosigner);
 
     const connected = (client: RelayClient) =>
@@ -243,11 +243,16 @@ if (isMain) {
     .addOption(new Option('--url <url>', 'use this running relay instead of starting a local one'))
     .addOption(new Option('--token <token>', "token for the relay's authorizer").default('Allow'))
     .addOption(
+      new Option('--protocol <protocol>', 'seed (the seed frames, exactly) or v2 (with acknowledgements)')
+        .choices(['seed', 'v2'])
+        .default('seed'),
+    )
+    .addOption(
       new Option('--timeout <ms>', 'how long to wait for each step')
         .argParser(positiveInteger)
         .default(20_000),
     )
-    .action(async (options: { url?: string; token: string; timeout: number }) => {
+    .action(async (options: { url?: string; token: string; protocol: ProtocolChoice; timeout: number }) => {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       process.once('SIGTERM', () => controller.abort());
@@ -255,6 +260,7 @@ if (isMain) {
         signal: controller.signal,
         ...(options.url ? { url: options.url } : {}),
         token: options.token,
+        protocol: options.protocol,
         timeoutMs: options.timeout,
       });
       process.exitCode = ok ? 0 : 1;

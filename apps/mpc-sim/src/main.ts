@@ -3,7 +3,7 @@
  * mpc-relay-mpc-sim: plays the mpc side of the seed's "Real Interaction Example".
  *
  *   mpc-relay-mpc-sim --url URL --mpc-id ID --cli-id ID [--token T] [--count N] [--rate R]
- *                     [--signer-pubkey HEX] [--timeout MS] [--json]
+ *                     [--signer-pubkey HEX] [--timeout MS] [--protocol v2|seed] [--json]
  *
  * Exit codes: 0 only if every FullSig arrived and verified; 1 otherwise (refused, invalid, timed
  * out, relay refused or unreachable); 2 for bad usage.
@@ -61,6 +61,7 @@ interface MainOptions {
   cliId?: string;
   token: string;
   tokenIn: 'header' | 'query' | 'both';
+  protocol: 'v2' | 'seed';
   count: number;
   rate: number;
   signerPubkey?: string;
@@ -85,6 +86,15 @@ const program = new Command('mpc-relay-mpc-sim')
       .choices(['header', 'query', 'both'])
       .env('MPC_RELAY_TOKEN_IN')
       .default('header'),
+  )
+  .addOption(
+    new Option(
+      '--protocol <protocol>',
+      'v2 (acks, redelivery; falls back to seed) or seed (seed-only relays)',
+    )
+      .choices(['v2', 'seed'])
+      .env('MPC_RELAY_PROTOCOL')
+      .default('v2'),
   )
   .addOption(new Option('--count <n>', 'how many PartialSigs to send').argParser(positiveInteger).default(1))
   .addOption(new Option('--rate <r>', 'PartialSigs per second').argParser(positiveNumber).default(10))
@@ -125,6 +135,7 @@ const program = new Command('mpc-relay-mpc-sim')
           cliId: options.cliId,
           token: options.token,
           tokenIn: options.tokenIn,
+          protocol: options.protocol,
           count: options.count,
           rate: options.rate,
           timeoutMs: options.timeout,
@@ -138,12 +149,21 @@ const program = new Command('mpc-relay-mpc-sim')
               change.state === 'connecting'
                 ? `🔌 Connecting to ${client.displayUrl} as mpc ${options.mpcId}`
                 : change.state === 'open'
-                  ? '✅ Connected'
-                  : change.state === 'reconnecting'
-                    ? `🔁 Connection lost (${change.reason}); reconnecting in ${change.delayMs} ms`
-                    : undefined;
+                  ? client.protocol === 'v2'
+                    ? '✅ Connected (protocol v2)'
+                    : '✅ Connected'
+                  : change.reason?.includes('protocol v2')
+                    ? '↩️  The relay does not speak protocol v2: using the seed protocol'
+                    : change.state === 'reconnecting'
+                      ? `🔁 Connection lost (${change.reason}); reconnecting in ${change.delayMs} ms`
+                      : undefined;
             emit(
-              { event: 'state', state: change.state, ...(change.reason ? { reason: change.reason } : {}) },
+              {
+                event: 'state',
+                state: change.state,
+                ...(change.state === 'open' ? { protocol: client.protocol } : {}),
+                ...(change.reason ? { reason: change.reason } : {}),
+              },
               human,
             );
           },

@@ -8,6 +8,7 @@ import {
   type FullSigFields,
   normalizePublicKeyHex,
   PARTIAL_SIG_OPERATION,
+  type ProtocolChoice,
   RelayClient,
   type RelayClientOptions,
   type RelayErrorReport,
@@ -24,6 +25,8 @@ export interface SimulationOptions {
   cliId: string;
   token?: string;
   tokenIn?: RelayClientOptions['tokenIn'];
+  /** Default `v2` (acks, redelivery; falls back to seed on a relay without it). */
+  protocol?: ProtocolChoice;
   /** How many PartialSigs to send. */
   count: number;
   /** Sends per second. */
@@ -123,6 +126,7 @@ export async function runMpcSimulation(
     peer: { type: 'mpc', id: options.mpcId },
     token: options.token ?? 'Allow',
     tokenIn: options.tokenIn ?? 'header',
+    protocol: options.protocol ?? 'v2',
     ...options.client,
     reconnect: { retryInitialConnect: false, ...options.client?.reconnect },
   });

@@ -2,8 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { SingleKeyCosigner } from '@mpc-relay/signer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeConnection, FakeRelay } from '../../../packages/signer/tests/helpers/fake-relay.js';
+import { Child } from '../../signer/tests/process.js';
 import { percentile, summarizeLatency } from '../src/simulate.js';
-import { Child } from './process.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const TEST_KEY = '4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318';
@@ -17,24 +17,40 @@ afterEach(async () => {
 
 type Answer = (partial: Record<string, string>) => { operationType: string; message: unknown } | undefined;
 
-/** A fake relay that also plays the co-signer: answers each PartialSig from the mpc directly. */
-async function relayAnswering(answer: Answer): Promise<FakeRelay> {
+/**
+ * A fake relay that also plays the co-signer: answers each PartialSig from the mpc directly. A seed
+ * relay by default; with `v2` it echoes the subprotocol, acks each send and delivers v2 envelopes.
+ */
+async function relayAnswering(answer: Answer, { v2 = false } = {}): Promise<FakeRelay> {
+  let delivered = 0;
   const relay = await new FakeRelay({
+    v2,
     onFrame: (connection: FakeConnection, text: string) => {
       const frame = JSON.parse(text) as {
         action: string;
         operationType?: string;
         message?: Record<string, string>;
+        clientMsgId?: string;
       };
       if (frame.action !== 'sendServer' || frame.operationType !== 'PartialSig' || !frame.message) return;
+      if (frame.clientMsgId !== undefined) {
+        const ack = {
+          clientMsgId: frame.clientMsgId,
+          messageId: `in-${frame.clientMsgId}`,
+          status: 'delivered',
+        };
+        connection.socket.send(JSON.stringify({ ack }));
+      }
       const reply = answer(frame.message);
       if (!reply) return;
+      const ids = connection.protocol ? { messageId: `out-${++delivered}`, sentAt: Date.now() } : {};
       connection.socket.send(
         JSON.stringify({
           operationType: reply.operationType,
           from: 'cli123',
           to: 'IgniterC56D',
           message: reply.message,
+          ...ids,
         }),
       );
     },
@@ -72,10 +88,12 @@ describe('latency summary', () => {
 });
 
 describe('mpc-relay-mpc-sim', () => {
-  it('sends the seed PartialSig, verifies each FullSig against the signer key, prints a latency summary, exits 0', async () => {
-    const relay = await relayAnswering(sign);
+  it('--protocol seed: sends the seed PartialSig, verifies each FullSig against the signer key, prints a latency summary, exits 0', async () => {
+    const relay = await relayAnswering(sign, { v2: true });
     const child = start([
       ...base(relay),
+      '--protocol',
+      'seed',
       '--count',
       '5',
       '--rate',
@@ -100,10 +118,40 @@ describe('mpc-relay-mpc-sim', () => {
       'operationType',
       'message',
     ]);
+    expect(child.stdout).toContain('✅ Connected');
     expect(child.stdout.filter((line) => line.startsWith('✅ FullSig'))).toHaveLength(5);
     expect(child.stdout.at(-1)).toMatch(
       /^🎉 Summary: 5\/5 verified, 0 refused, 0 invalid, 0 unanswered; latency min [\d.]+ ms, median [\d.]+ ms, p95 [\d.]+ ms, max [\d.]+ ms$/,
     );
+  });
+
+  it('speaks protocol v2 by default (clientMsgId on each PartialSig, FullSig envelopes acked); falls back to seed', async () => {
+    const relay = await relayAnswering(sign, { v2: true });
+    const child = start([
+      ...base(relay),
+      '--count',
+      '3',
+      '--rate',
+      '100',
+      '--signer-pubkey',
+      TEST_PUBLIC_KEY,
+    ]);
+    expect(await child.exit()).toBe(0);
+    expect(child.stdout).toContain('✅ Connected (protocol v2)');
+    expect(relay.sendServerFrames().map((frame) => typeof frame.clientMsgId)).toEqual([
+      'string',
+      'string',
+      'string',
+    ]);
+    const acked = relay.last.frames.filter((text) => text.startsWith('{"action":"ack"')).join();
+    for (const id of ['out-1', 'out-2', 'out-3']) expect(acked).toContain(id);
+
+    const seedRelay = await relayAnswering(sign);
+    const fallback = start([...base(seedRelay), '--signer-pubkey', TEST_PUBLIC_KEY]);
+    expect(await fallback.exit()).toBe(0);
+    expect(fallback.stdout).toContain('↩️  The relay does not speak protocol v2: using the seed protocol');
+    expect(fallback.stdout).toContain('✅ Connected');
+    expect(Object.keys(seedRelay.sendServerFrames()[0] ?? {})).not.toContain('clientMsgId');
   });
 
   it('exits 1 when a signature does not verify: wrong key, or a tampered FullSig', async () => {

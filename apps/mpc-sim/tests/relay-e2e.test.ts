@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { type Relay, startRelay } from '@mpc-relay/relay';
 import { attachCosigner, RelayClient, SingleKeyCosigner } from '@mpc-relay/signer';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Child } from './process.js';
+import { Child } from '../../signer/tests/process.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const DEMO = fileURLToPath(new URL('../dist/demo.js', import.meta.url));
@@ -145,6 +145,21 @@ describe('pnpm demo (node apps/mpc-sim/dist/demo.js)', () => {
       (name) => name.startsWith('mpc-relay-demo-') && !before.has(name),
     );
     expect(leftovers).toEqual([]);
+  });
+
+  it('--protocol v2 narrates the same exchange with ids, ack results and acks', async () => {
+    const child = start(DEMO, ['--timeout', '60000', '--protocol', 'v2']);
+    const code = await child.exit(90_000);
+    const text = child.stdout.join('\n');
+    expect({ code, output: code === 0 ? '' : text }).toEqual({ code: 0, output: '' });
+    expect(text).toMatch(/📨 Client2 sends:\n[\s\S]*"clientMsgId": "[^"]+"\n\}/);
+    expect(text).toMatch(/📥 Client1 receives:\n[\s\S]*"messageId": "[^"]+",\n {2}"clientMsgId"/);
+    expect(text).toMatch(
+      /⬅️ {2}Client2 receives \{"ack":\{"clientMsgId":"[^"]+","messageId":"[^"]+","status":"delivered"\}\}/,
+    );
+    expect(text).toMatch(/➡️ {2}Client1 sends \{"action":"ack","messageIds":\["[^"]+"\]\}/);
+    expect(text).toMatch(/📨 Message from IgniterC56D: \{"accountHash":"accountHash"/);
+    expect(text).toContain('✅ FullSig verified');
   });
 
   it('exits 1 with a clear line when the relay refuses it, and still cleans up', async () => {

@@ -3,7 +3,7 @@ import { generateKeyFile, loadSigningKey, SIGNER_KEY_ENV, SingleKeyCosigner } fr
 /**
  * mpc-relay-signer: the co-signer command (the seed's Go client, in TypeScript).
  *
- *   mpc-relay-signer --url URL --cli-id ID [--token T] [--key-file F] [--json]
+ *   mpc-relay-signer --url URL --cli-id ID [--token T] [--key-file F] [--protocol v2|seed] [--json]
  *   mpc-relay-signer keygen FILE
  *
  * Exit codes: 0 after SIGINT/SIGTERM, 1 when the relay refuses the handshake (401/403) or cannot be
@@ -35,6 +35,7 @@ interface MainOptions {
   cliId?: string;
   token: string;
   tokenIn: 'header' | 'query' | 'both';
+  protocol: 'v2' | 'seed';
   keyFile?: string;
   ephemeralKey?: boolean;
   json?: boolean;
@@ -57,6 +58,15 @@ const program = new Command('mpc-relay-signer')
       .choices(['header', 'query', 'both'])
       .env('MPC_RELAY_TOKEN_IN')
       .default('header'),
+  )
+  .addOption(
+    new Option(
+      '--protocol <protocol>',
+      'v2 (acks, redelivery; falls back to seed) or seed (seed-only relays)',
+    )
+      .choices(['v2', 'seed'])
+      .env('MPC_RELAY_PROTOCOL')
+      .default('v2'),
   )
   .addOption(
     new Option('--key-file <path>', `private key file (64 hex characters); or set ${SIGNER_KEY_ENV}`).env(
@@ -113,6 +123,7 @@ const program = new Command('mpc-relay-signer')
         cliId: options.cliId,
         token: options.token,
         tokenIn: options.tokenIn,
+        protocol: options.protocol,
         json: options.json ?? false,
         maxRetries: options.maxRetries,
         backend,

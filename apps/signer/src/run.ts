@@ -7,6 +7,7 @@ import {
   type Delivery,
   HandshakeRefusedError,
   InvalidUrlError,
+  type ProtocolChoice,
   RelayClient,
   RelayUnreachableError,
   type SigningBackend,
@@ -18,6 +19,8 @@ export interface SignerRunOptions {
   cliId: string;
   token: string;
   tokenIn: TokenPlacement;
+  /** `v2` (acks, redelivery; falls back to seed on a relay without it) or `seed`. */
+  protocol: ProtocolChoice;
   json: boolean;
   /** Consecutive failed reconnect attempts before giving up (0: never give up). */
   maxRetries: number;
@@ -61,6 +64,7 @@ export async function runSigner(
       peer: { type: 'cli', id: options.cliId },
       token: options.token,
       tokenIn: options.tokenIn,
+      protocol: options.protocol,
       reconnect: {
         retryInitialConnect: false,
         maxAttempts: options.maxRetries > 0 ? options.maxRetries : Number.POSITIVE_INFINITY,
@@ -79,6 +83,7 @@ export async function runSigner(
       event: 'start',
       url: client.displayUrl,
       cliId: options.cliId,
+      protocol: options.protocol,
       backend: options.backend.name,
       publicKey: options.backend.publicKeyHex,
       keySource: options.keySource,
@@ -90,6 +95,7 @@ export async function runSigner(
 
   client.on('state', (change) => {
     const event: Event = { event: 'state', state: change.state };
+    if (change.state === 'open') event.protocol = client.protocol;
     if (change.attempt !== undefined) event.attempt = change.attempt;
     if (change.delayMs !== undefined) event.delayMs = change.delayMs;
     if (change.reason !== undefined) event.reason = change.reason;
@@ -99,10 +105,14 @@ export async function runSigner(
         human = `🔌 Connecting to ${client.displayUrl} as cli ${options.cliId}${change.attempt && change.attempt > 1 ? ` (attempt ${change.attempt})` : ''}`;
         break;
       case 'open':
-        human = '✅ Connected';
+        // The seed's line when speaking seed; v2 says so (a fallback was announced just before).
+        human = client.protocol === 'v2' ? '✅ Connected (protocol v2)' : '✅ Connected';
         break;
       case 'reconnecting':
-        human = `🔁 Connection lost (${change.reason ?? 'unknown'}); reconnecting in ${change.delayMs} ms`;
+        // The library's fallback from v2 to seed is not a lost connection: say what it is.
+        human = change.reason?.includes('protocol v2')
+          ? `↩️  The relay does not speak protocol v2: using the seed protocol`
+          : `🔁 Connection lost (${change.reason ?? 'unknown'}); reconnecting in ${change.delayMs} ms`;
         break;
       case 'closed':
         // A terminal failure gets its own one-line error on stderr instead.
@@ -116,6 +126,7 @@ export async function runSigner(
   client.on('connectionId', (connectionId) =>
     emit({ event: 'connectionId', connectionId }, `🆔 Connection id: ${connectionId}`),
   );
+  // The seed's line, whatever the protocol: v2's ids are for --json only.
   client.on('message', (delivery: Delivery) =>
     emit(
       {
@@ -124,6 +135,7 @@ export async function runSigner(
         from: delivery.from,
         ...(delivery.to === undefined ? {} : { to: delivery.to }),
         message: delivery.message,
+        ...(delivery.messageId === undefined ? {} : { messageId: delivery.messageId }),
       },
       `📨 Message from ${delivery.from}: ${JSON.stringify(delivery.message)}`,
     ),

@@ -1,4 +1,7 @@
-/** Runs a built command as a child process and watches its output (every wait bounded). */
+/**
+ * Runs a built command as a child process and watches its output (every wait bounded).
+ * Shared by the apps/signer and apps/mpc-sim tests.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 
 export class Child {

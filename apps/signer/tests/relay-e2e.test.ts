@@ -98,10 +98,10 @@ function expectVerified(received: Map<string, Delivery[]>, ids: string[]): void 
 }
 
 describe('library against the local relay', () => {
-  it('connects, gets connection ids, PartialSig in, FullSig out and verified, in the seed shapes', async () => {
+  it('protocol seed: connects, gets connection ids, PartialSig in, FullSig out and verified, in the seed shapes', async () => {
     const relay = await relayOn();
-    const signer = client(relay.url, { type: 'cli', id: 'cli123' });
-    const mpc = client(relay.url, { type: 'mpc', id: 'IgniterC56D' });
+    const signer = client(relay.url, { type: 'cli', id: 'cli123' }, { protocol: 'seed' });
+    const mpc = client(relay.url, { type: 'mpc', id: 'IgniterC56D' }, { protocol: 'seed' });
     attachCosigner(signer, cosigner);
     const received = recordFullSigs(mpc);
     const partials: Delivery[] = [];
@@ -238,14 +238,16 @@ describe('library against the local relay', () => {
     expect((missing as HandshakeRefusedError).statusCode).toBe(401);
   });
 
-  it('reports relay error frames without closing: a cli answering with no mpc mapping', async () => {
+  it('reports relay error frames without closing: a cli answering with no mpc mapping (v2: the send rejects)', async () => {
     const relay = await relayOn();
     const lonely = client(relay.url, { type: 'cli', id: 'cli-lonely' });
     const errors: string[] = [];
     lonely.on('relayError', (report) => errors.push(report.code ?? report.message));
     await withConnectionId(lonely);
-    await lonely.send({ operationType: 'custom', message: { hello: 1 } });
-    await until(() => errors.length === 1, 'the error frame');
+    await expect(lonely.send({ operationType: 'custom', message: { hello: 1 } })).rejects.toMatchObject({
+      name: 'SendRefusedError',
+      relayCode: 'NO_MAPPING',
+    });
     expect(errors).toEqual(['NO_MAPPING']);
     expect(lonely.state).toBe('open');
   });

@@ -45,12 +45,24 @@ async function fakeRelay(options?: ConstructorParameters<typeof FakeRelay>[0]): 
   return relay;
 }
 
+/** The usual arguments: this relay, cli123, the test key; then `extra`. */
+const signerArgs = (url: string, ...extra: string[]) => [
+  '--url',
+  url,
+  '--cli-id',
+  'cli123',
+  '--key-file',
+  keyFile,
+  ...extra,
+];
+
 describe('mpc-relay-signer', () => {
-  it('prints each message like the seed client, answers the PartialSig with a verifiable FullSig, exits 0 on SIGINT', async () => {
-    const relay = await fakeRelay();
-    const child = start(['--url', relay.url, '--cli-id', 'cli123', '--key-file', keyFile]);
+  it('--protocol seed: prints each message like the seed client, answers the PartialSig with a verifiable FullSig, exits 0 on SIGINT', async () => {
+    const relay = await fakeRelay({ v2: true });
+    const child = start(signerArgs(relay.url, '--protocol', 'seed'));
     expect(await child.line(/Signer public key/)).toContain(TEST_PUBLIC_KEY);
-    await child.line(/✅ Connected/);
+    expect(await child.line(/✅ Connected/)).toBe('✅ Connected');
+    expect(relay.last.protocol).toBe('');
     await child.line(/🆔 Connection id: conn-1/);
     expect(relay.last.request.headers.authorization).toBe('Allow');
     relay.last.socket.send(
@@ -62,6 +74,7 @@ describe('mpc-relay-signer', () => {
     await child.line(/📤 FullSig sent to IgniterC56D for transaction transactionId/);
     await relay.waitFor(() => relay.sendServerFrames().length === 1, 'the FullSig');
     const frame = relay.sendServerFrames()[0] as { sourceId: string; operationType: string; message: never };
+    expect(Object.keys(frame)).toEqual(['action', 'sourceId', 'operationType', 'message']);
     expect(frame.sourceId).toBe('cli123');
     expect(frame.operationType).toBe('FullSig');
     expect(verifyFullSig(SEED_PARTIAL, frame.message, TEST_PUBLIC_KEY).ok).toBe(true);
@@ -69,6 +82,56 @@ describe('mpc-relay-signer', () => {
     expect(await child.exit()).toBe(0);
     expect(child.stdout.join('\n')).toMatch(/SIGINT: shutting down/);
     expect(child.stdout.join('\n') + child.stderr.join('\n')).not.toContain(TEST_KEY);
+  });
+
+  it('speaks protocol v2 by default: the same seed line for a v2 envelope, acks it, FullSig with a clientMsgId', async () => {
+    const relay = await fakeRelay({ v2: true });
+    const child = start(signerArgs(relay.url));
+    expect(await child.line(/✅ Connected/)).toBe('✅ Connected (protocol v2)');
+    await child.line(/🆔 Connection id: conn-1/);
+    expect(relay.last.protocol).toBe('mpc-relay.v2');
+    relay.last.socket.send(
+      JSON.stringify({
+        operationType: 'PartialSig',
+        from: 'IgniterC56D',
+        message: SEED_PARTIAL,
+        messageId: 'relay-id-1',
+        clientMsgId: 'their-1',
+        sentAt: 1,
+      }),
+    );
+    expect(await child.line(/📨/)).toBe(
+      '📨 Message from IgniterC56D: {"accountHash":"accountHash","teamId":"teamId","transactionId":"transactionId","partialSig":"partialSig"}',
+    );
+    await relay.waitFor(() => relay.last.frames.some((text) => text.includes('"ack"')), 'the ack');
+    expect(relay.last.frames).toContain('{"action":"ack","messageIds":["relay-id-1"]}');
+    await relay.waitFor(() => relay.sendServerFrames().length === 1, 'the FullSig');
+    expect(relay.sendServerFrames()[0]).toMatchObject({
+      operationType: 'FullSig',
+      clientMsgId: expect.any(String),
+    });
+    child.process.kill('SIGINT');
+    expect(await child.exit()).toBe(0);
+  });
+
+  it('falls back to the seed protocol on a relay that does not speak v2, and says so', async () => {
+    const relay = await fakeRelay();
+    const child = start(signerArgs(relay.url));
+    expect(await child.line(/✅ Connected/)).toBe('✅ Connected');
+    expect(child.stdout).toContain('↩️  The relay does not speak protocol v2: using the seed protocol');
+    await child.line(/🆔 Connection id: conn-2/);
+    relay.last.socket.send(
+      JSON.stringify({ operationType: 'PartialSig', from: 'IgniterC56D', message: SEED_PARTIAL }),
+    );
+    await relay.waitFor(() => relay.sendServerFrames().length === 1, 'the FullSig');
+    expect(Object.keys(relay.sendServerFrames()[0] ?? {})).toEqual([
+      'action',
+      'sourceId',
+      'operationType',
+      'message',
+    ]);
+    child.process.kill('SIGINT');
+    expect(await child.exit()).toBe(0);
   });
 
   it('--json prints one JSON line per event, reads its settings from the environment, exits 0 on SIGTERM', async () => {
@@ -79,6 +142,7 @@ describe('mpc-relay-signer', () => {
       MPC_RELAY_TOKEN: 'secret-token',
       MPC_RELAY_TOKEN_IN: 'query',
       MPC_RELAY_SIGNER_KEY: TEST_KEY,
+      MPC_RELAY_PROTOCOL: 'seed',
     });
     await child.line(/"event":"connectionId"/);
     expect(relay.last.url.searchParams.get('cliId')).toBe('cli-env');
@@ -108,7 +172,9 @@ describe('mpc-relay-signer', () => {
       publicKey: TEST_PUBLIC_KEY,
       keySource: 'env MPC_RELAY_SIGNER_KEY',
       cliId: 'cli-env',
+      protocol: 'seed',
     });
+    expect(events[2]).toMatchObject({ state: 'open', protocol: 'seed' });
     expect(events[0]?.url).toContain('token=***');
     expect(events[4]).toMatchObject({ operationType: 'PartialSig', from: 'm1', message: SEED_PARTIAL });
     expect(child.stdout.join('\n')).not.toContain('secret-token');
@@ -117,7 +183,7 @@ describe('mpc-relay-signer', () => {
   for (const status of [401, 403]) {
     it(`gives one clear line and exit 1 when the relay refuses the handshake with ${status}`, async () => {
       const relay = await fakeRelay({ refuseWith: () => status });
-      const child = start(['--url', relay.url, '--cli-id', 'cli123', '--key-file', keyFile]);
+      const child = start(signerArgs(relay.url));
       expect(await child.exit()).toBe(1);
       expect(child.stderr).toEqual([
         expect.stringMatching(
@@ -133,7 +199,7 @@ describe('mpc-relay-signer', () => {
     const url = relay.url;
     await relay.stop();
     cleanups.pop();
-    const child = start(['--url', url, '--cli-id', 'cli123', '--key-file', keyFile]);
+    const child = start(signerArgs(url));
     expect(await child.exit()).toBe(1);
     expect(child.stderr).toEqual([
       expect.stringMatching(/^mpc-relay-signer: cannot reach the relay at .*ECONNREFUSED/),
@@ -141,21 +207,10 @@ describe('mpc-relay-signer', () => {
   });
 
   it('reconnects when the relay drops the connection, and gives up after --max-retries', async () => {
-    const relay = await fakeRelay();
-    const child = start([
-      '--url',
-      relay.url,
-      '--cli-id',
-      'cli123',
-      '--key-file',
-      keyFile,
-      '--reconnect-delay',
-      '20',
-      '--reconnect-max-delay',
-      '50',
-      '--max-retries',
-      '3',
-    ]);
+    const relay = await fakeRelay({ v2: true });
+    const child = start(
+      signerArgs(relay.url, '--reconnect-delay', '20', '--reconnect-max-delay', '50', '--max-retries', '3'),
+    );
     await child.line(/🆔 Connection id: conn-1/);
     relay.dropAll();
     await child.line(/🆔 Connection id: conn-2/);

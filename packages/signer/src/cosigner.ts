@@ -13,8 +13,9 @@
  */
 import type { PartialSigMessage } from '@mpc-relay/protocol';
 import type { SignatureFields, SigningBackend } from './backend.js';
-import type { Delivery, RelayClient } from './client.js';
+import type { RelayClient } from './client.js';
 import { FULL_SIG_OPERATION, PARTIAL_SIG_OPERATION, SIGN_REFUSED_OPERATION } from './digest.js';
+import type { Delivery } from './events.js';
 
 export interface FullSigMessageOut extends SignatureFields {
   accountHash: string;

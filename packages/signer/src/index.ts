@@ -4,8 +4,18 @@ export * from './client.js';
 export * from './cosigner.js';
 export * from './digest.js';
 export * from './errors.js';
+export type * from './events.js';
 export { DEFAULT_KEEPALIVE, type KeepaliveOptions } from './keepalive.js';
 export * from './keys.js';
+export {
+  DEFAULT_MAX_CONNECTION_AGE_MS,
+  DEFAULT_RECONNECT,
+  DEFAULT_TOKEN,
+  type ProtocolChoice,
+  type ReconnectOptions,
+  type RelayClientOptions,
+} from './options.js';
 export { Outbox, type OutboxEntry, type OutboxOptions, type SendResult } from './outbox.js';
+export type { SendRequest } from './send-frame.js';
 export * from './single-key.js';
 export { buildConnectUrl, redactUrl, type TokenPlacement } from './url.js';

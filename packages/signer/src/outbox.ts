@@ -12,10 +12,10 @@
  * queued while disconnected (it is written once, after the reconnect). Nothing is ever written
  * twice by the library.
  *
- * Seam for protocol v2 (issue 8): each entry has a stable `clientMsgId`. A v2 client will settle on
- * the relay's ack (`settle(clientMsgId)`) instead of on the socket write, and call
- * `requeueInFlight()` on reconnect so every unacknowledged frame is written again with the same id
- * (at-least-once, duplicates suppressed by the relay: effectively exactly-once).
+ * Protocol v2: each entry has a stable `clientMsgId`. A v2 client settles on the relay's ack result
+ * (`settle(clientMsgId, result)`) instead of on the socket write, and calls `requeueInFlight()` when
+ * a connection ends, so every unacknowledged frame is written again with the same id (at-least-once,
+ * duplicates suppressed by the relay: effectively exactly-once).
  */
 import { ClientClosedError, OutboxFullError } from './errors.js';
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type BadFrameReport,
   backoffCeiling,
@@ -8,34 +8,19 @@ import {
   HandshakeRefusedError,
   InvalidSendError,
   InvalidUrlError,
-  RelayClient,
-  type RelayClientOptions,
+  type RelayClient,
   type RelayErrorReport,
   RelayUnreachableError,
   type StateChange,
 } from '../src/index.js';
-import { FakeRelay, until } from './helpers/fake-relay.js';
+import { until } from './helpers/fake-relay.js';
+import { fakeRelaySuite } from './helpers/suite.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+/** This suite pins the seed protocol's behaviour (v2 and the fallback: v2-client.test.ts). */
+const { cleanups, startRelay, makeClient } = fakeRelaySuite({
+  peer: { type: 'cli', id: 'cli123' },
+  protocol: 'seed',
 });
-
-async function startRelay(options?: ConstructorParameters<typeof FakeRelay>[0]): Promise<FakeRelay> {
-  const relay = await new FakeRelay(options).start();
-  cleanups.push(() => relay.stop());
-  return relay;
-}
-
-function makeClient(options: Partial<RelayClientOptions> & { url: string }): RelayClient {
-  const client = new RelayClient({
-    peer: { type: 'cli', id: 'cli123' },
-    reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
-    ...options,
-  });
-  cleanups.push(() => client.close());
-  return client;
-}
 
 function record(client: RelayClient) {
   const states: StateChange[] = [];

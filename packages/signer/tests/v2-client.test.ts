@@ -1,39 +1,13 @@
 /**
- * Protocol v2 in the library, against a fake relay the tests control (the exchanges with the real
- * relay are in v2-e2e.test.ts).
+ * Protocol v2 in the library (the default), against a fake relay the tests control (the exchanges
+ * with the real relay are in v2-e2e.test.ts).
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type Delivery,
-  type ExpiredReport,
-  RelayClient,
-  type RelayClientOptions,
-  SendRefusedError,
-  type SendResult,
-} from '../src/index.js';
-import { type FakeConnection, FakeRelay, until } from './helpers/fake-relay.js';
+import { describe, expect, it } from 'vitest';
+import { type Delivery, type ExpiredReport, SendRefusedError, type SendResult } from '../src/index.js';
+import { type FakeConnection, until } from './helpers/fake-relay.js';
+import { fakeRelaySuite } from './helpers/suite.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function startRelay(options?: ConstructorParameters<typeof FakeRelay>[0]): Promise<FakeRelay> {
-  const relay = await new FakeRelay(options).start();
-  cleanups.push(() => relay.stop());
-  return relay;
-}
-
-function makeClient(options: Partial<RelayClientOptions> & { url: string }): RelayClient {
-  const client = new RelayClient({
-    peer: { type: 'mpc', id: 'IgniterC56D' },
-    reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
-    protocol: 'v2',
-    ...options,
-  });
-  cleanups.push(() => client.close());
-  return client;
-}
+const { startRelay, makeClient } = fakeRelaySuite({ peer: { type: 'mpc', id: 'IgniterC56D' } });
 
 const json = (text: string) => JSON.parse(text) as Record<string, unknown>;
 const sendServers = (connection: FakeConnection) =>
@@ -56,7 +30,7 @@ const v2Delivery = (messageId: string, n: number) =>
   });
 
 describe('RelayClient protocol v2', () => {
-  it('offers mpc-relay.v2; when echoed: marked getConnectionId, clientMsgId on sends, settles on the ack result', async () => {
+  it('offers mpc-relay.v2 by default; when echoed: marked getConnectionId, clientMsgId on sends, settles on the ack result', async () => {
     const relay = await startRelay({
       v2: true,
       onFrame: (connection, text) => {
@@ -89,12 +63,16 @@ describe('RelayClient protocol v2', () => {
     expect(client.pendingCount).toBe(0);
   });
 
-  it('falls back to the seed protocol when the relay does not echo the subprotocol', async () => {
+  it('falls back to the seed protocol when the relay does not echo the subprotocol, and stays there', async () => {
     const relay = await startRelay({ v2: false });
     const client = makeClient({ url: relay.url });
+    const reasons: string[] = [];
+    client.on('state', (change) => change.state === 'reconnecting' && reasons.push(change.reason ?? ''));
     await client.connect();
     await until(() => relay.connections.length === 2 && relay.last.frames.length > 0, 'the seed connection');
     expect(client.protocol).toBe('seed');
+    expect(reasons).toEqual(['the relay does not speak protocol v2: falling back to the seed protocol']);
+    expect(relay.connections[0]?.request.headers['sec-websocket-protocol']).toBe('mpc-relay.v2');
     expect(relay.last.request.headers['sec-websocket-protocol']).toBeUndefined();
     const result = await client.sendWithResult({ operationType: 'Note', cliId: 'cli123', message: {} });
     expect(result.status).toBe('written');
@@ -107,6 +85,23 @@ describe('RelayClient protocol v2', () => {
       'operationType',
       'message',
     ]);
+    // A later reconnect does not offer v2 again (one relay, one answer).
+    relay.dropAll();
+    await until(() => relay.connections.length === 3 && relay.last.frames.length > 0, 'the reconnect');
+    expect(relay.last.request.headers['sec-websocket-protocol']).toBeUndefined();
+    expect(reasons).toHaveLength(2);
+  });
+
+  it("protocol: 'seed' never offers the subprotocol, even to a relay that speaks v2", async () => {
+    const relay = await startRelay({ v2: true });
+    const client = makeClient({ url: relay.url, protocol: 'seed' });
+    await client.connect();
+    expect(client.protocol).toBe('seed');
+    expect(relay.connections).toHaveLength(1);
+    expect(relay.last.request.headers['sec-websocket-protocol']).toBeUndefined();
+    expect(
+      (await client.sendWithResult({ operationType: 'Note', cliId: 'cli123', message: {} })).status,
+    ).toBe('written');
   });
 
   it('resends unacknowledged frames after a reconnect with the same clientMsgId, in order', async () => {
@@ -173,6 +168,21 @@ describe('RelayClient protocol v2', () => {
     expect(duplicates.map((delivery) => delivery.messageId)).toEqual(['m-1']);
     // Duplicates are acknowledged again (the relay resent because our ack was lost).
     expect(acks(relay.last).sort()).toEqual(['m-1', 'm-1', 'm-2']);
+  });
+
+  it('close() right after a delivery still acknowledges it (no redelivery to the next process)', async () => {
+    const relay = await startRelay({ v2: true });
+    const client = makeClient({ url: relay.url });
+    const closed = new Promise<void>((resolve) => {
+      // As an application does when the message it waited for arrives: close in a continuation.
+      client.on('message', () => queueMicrotask(() => void client.close().then(resolve)));
+    });
+    await client.connect();
+    const connection = relay.last;
+    connection.socket.send(v2Delivery('m-last', 1));
+    await closed;
+    await relay.waitFor(() => acks(connection).length === 1, 'the ack');
+    expect(acks(connection)).toEqual(['m-last']);
   });
 
   it('the dedupe memory is bounded (oldest ids forgotten first)', async () => {

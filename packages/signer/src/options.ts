@@ -1,0 +1,103 @@
+/** RelayClient's options and their defaults. */
+import type { PeerIdentity } from '@mpc-relay/protocol';
+import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
+import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from './keepalive.js';
+import type { TokenPlacement } from './url.js';
+
+/** The seed's static authorizer accepts the token `Allow`. */
+export const DEFAULT_TOKEN = 'Allow';
+
+/** API Gateway closes a connection after 2 hours; the client reconnects a little before. */
+export const DEFAULT_MAX_CONNECTION_AGE_MS = 115 * 60_000;
+
+/**
+ * `v2` (the default): offer the `mpc-relay.v2` subprotocol; when the relay echoes it, sends carry a
+ * `clientMsgId` and settle on the relay's ack result (resent after a reconnect until then,
+ * duplicates suppressed by the relay), deliveries are acknowledged and deduplicated by `messageId`.
+ * When the handshake does not echo it (an older relay), the client reconnects at once without
+ * offering it and speaks the seed protocol. `seed`: the seed protocol only.
+ */
+export type ProtocolChoice = 'v2' | 'seed';
+
+export interface ReconnectOptions extends BackoffOptions {
+  /** Reconnect on its own after a connection is lost. Default true. */
+  enabled: boolean;
+  /**
+   * Most consecutive failed attempts (connections that failed, or lived shorter than
+   * `stableAfterMs`) before giving up with RelayUnreachableError. Default Infinity.
+   */
+  maxAttempts: number;
+  /** Retry when the very first connection attempt fails. Default true; the command sets false. */
+  retryInitialConnect: boolean;
+  /** A connection that lived at least this long resets the failure count. Default 5 s. */
+  stableAfterMs: number;
+}
+
+export const DEFAULT_RECONNECT: ReconnectOptions = {
+  ...DEFAULT_BACKOFF,
+  enabled: true,
+  maxAttempts: Number.POSITIVE_INFINITY,
+  retryInitialConnect: true,
+  stableAfterMs: 5_000,
+};
+
+export interface RelayClientOptions {
+  /** The relay's base URL: `ws://HOST:PORT/STAGE` or `wss://API.execute-api.REGION.amazonaws.com/STAGE`. */
+  url: string;
+  /** Who this client is: `{type: 'cli', id}` or `{type: 'mpc', id}`. */
+  peer: PeerIdentity;
+  /** The token; default `Allow` (the seed's static authorizer). */
+  token?: string;
+  /** `header` (Authorization, default), `query` (`?token=`, where headers are impossible) or `both`. */
+  tokenIn?: TokenPlacement;
+  reconnect?: Partial<ReconnectOptions>;
+  keepalive?: Partial<KeepaliveOptions>;
+  /** Reconnect proactively once a connection is this old (API Gateway's limit is 2 h). Default 115 min. */
+  maxConnectionAgeMs?: number;
+  /** Most frames kept in the outbox while disconnected. Default 1,000. */
+  maxOutboxEntries?: number;
+  /** Handshake timeout per attempt. Default 10 s. */
+  handshakeTimeoutMs?: number;
+  /** Source of randomness for the jitter (tests). */
+  random?: () => number;
+  /** `v2` (acknowledged delivery, default; falls back to seed on a relay without it) or `seed`. */
+  protocol?: ProtocolChoice;
+  /** v2: how many recent delivery message ids are remembered to drop duplicates. Default 10,000. */
+  dedupeCacheSize?: number;
+  /**
+   * v2: longest time without a data frame before a `{"action":"ping","v":2}`, which also makes the
+   * relay resend unacknowledged messages (its REDELIVERY_DELAY_SECONDS applies). Default 60 s.
+   */
+  redeliveryCheckMs?: number;
+}
+
+/** The options with every default applied (what the client's parts are built from). */
+export interface ResolvedOptions {
+  token: string;
+  tokenIn: TokenPlacement;
+  reconnect: ReconnectOptions;
+  keepalive: KeepaliveOptions;
+  maxConnectionAgeMs: number;
+  maxOutboxEntries: number;
+  handshakeTimeoutMs: number;
+  random: () => number;
+  protocol: ProtocolChoice;
+  dedupeCacheSize: number;
+  redeliveryCheckMs: number;
+}
+
+export function resolveOptions(options: RelayClientOptions): ResolvedOptions {
+  return {
+    token: options.token ?? DEFAULT_TOKEN,
+    tokenIn: options.tokenIn ?? 'header',
+    reconnect: { ...DEFAULT_RECONNECT, ...options.reconnect },
+    keepalive: { ...DEFAULT_KEEPALIVE, ...options.keepalive },
+    maxConnectionAgeMs: options.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS,
+    maxOutboxEntries: options.maxOutboxEntries ?? 1000,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+    random: options.random ?? Math.random,
+    protocol: options.protocol ?? 'v2',
+    dedupeCacheSize: options.dedupeCacheSize ?? 10_000,
+    redeliveryCheckMs: options.redeliveryCheckMs ?? 60_000,
+  };
+}
