@@ -52,19 +52,24 @@ export function isLive(conn: Connection): boolean {
   return conn.state === 'open' && !conn.closing;
 }
 
-/** Sends text to a client as API Gateway does: text frames of at most maxFrameBytes each. */
-export function sendToClient(conn: Connection, text: string, maxFrameBytes: number): void {
+/**
+ * Sends text to a client as API Gateway does: text frames of at most maxFrameBytes each. False when
+ * the socket can no longer take it (the client already started closing), so a `@connections` POST
+ * answers 410 instead of claiming a delivery that never happens.
+ */
+export function sendToClient(conn: Connection, text: string, maxFrameBytes: number): boolean {
   const ws = conn.ws;
-  if (!ws || conn.state !== 'open' || ws.readyState !== ws.OPEN) return;
+  if (!ws || conn.state !== 'open' || ws.readyState !== ws.OPEN) return false;
   const data = Buffer.from(text, 'utf8');
   if (data.length <= maxFrameBytes) {
     ws.send(data, { binary: false });
-    return;
+    return true;
   }
   for (let offset = 0; offset < data.length; offset += maxFrameBytes) {
     const end = Math.min(offset + maxFrameBytes, data.length);
     ws.send(data.subarray(offset, end), { binary: false, fin: end === data.length });
   }
+  return true;
 }
 
 /** Starts the closing handshake once; the recorded code, reason and cause go to `$disconnect`. */

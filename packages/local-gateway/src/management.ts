@@ -66,9 +66,8 @@ export function createManagementApi(deps: ManagementDependencies) {
       const body = await readBody(req, limits.maxMessageBytes);
       if (body === 'too-large')
         fail(413, 'PayloadTooLargeException', 'Request Entity Too Large', connectionId);
-      else if (!live) gone(body.length);
+      else if (!live || !sendToClient(live, body.toString('utf8'), limits.maxFrameBytes)) gone(body.length);
       else {
-        sendToClient(live, body.toString('utf8'), limits.maxFrameBytes);
         res.writeHead(200, {
           'content-type': 'application/json',
           'content-length': 0,

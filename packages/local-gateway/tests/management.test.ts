@@ -77,6 +77,27 @@ describe('@connections management API through the real AWS SDK client', () => {
     client.close();
   });
 
+  it('PostToConnection answers 410 once the client has started closing, never a 200 for a frame it drops', async () => {
+    const { client, id } = await openTracked('closing');
+    // The client sends its close frame, then stops reading: the gateway's socket stays half-closed
+    // (state still open) until its close timeout, the window where a post used to be dropped silently.
+    client.ws.close(1000);
+    (client.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    let status: number | undefined;
+    for (const deadline = Date.now() + 5_000; status === undefined && Date.now() < deadline; ) {
+      try {
+        await sdk.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'late' }));
+        await new Promise((r) => setTimeout(r, 10));
+      } catch (error) {
+        if (error instanceof GoneException) status = 410;
+        else throw error;
+      }
+    }
+    expect(status).toBe(410);
+    expect(gateway.connections().find((c) => c.connectionId === id)?.state).toBe('open');
+    (client.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+  });
+
   it('DeleteConnection answers 204 and closes the connection with 1000', async () => {
     const { client, id } = await openTracked('delete');
     const out = await sdk.send(new DeleteConnectionCommand({ ConnectionId: id }));
