@@ -3,6 +3,7 @@
  * Every statement names concrete resources of this stack: no `*` action, no `*` resource.
  */
 import type { HandlerPermissions } from '@mpc-relay/handlers/routes';
+import { TABLE_SCHEMA } from '@mpc-relay/handlers/table-schema';
 
 export interface Statement {
   Sid: string;
@@ -18,7 +19,7 @@ export interface PolicyDocument {
 }
 
 /** The table's only GSI (connections by peer type, for broadcast). */
-export const BY_TYPE_INDEX = 'byType';
+export const BY_TYPE_INDEX: string = TABLE_SCHEMA.globalSecondaryIndexes[0].name;
 
 /** DynamoDB actions that can target an index. */
 const INDEX_ACTIONS = new Set(['dynamodb:Query', 'dynamodb:Scan']);

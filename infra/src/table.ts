@@ -1,9 +1,9 @@
 import * as aws from '@pulumi/aws';
 import type * as pulumi from '@pulumi/pulumi';
 import type { RelayConfig } from './config.js';
-import { BY_TYPE_INDEX } from './iam.js';
+import { TABLE_SCHEMA } from '@mpc-relay/handlers/table-schema';
 
-/** The handlers' single table: pk/sk, GSI `byType` (gsi1pk/gsi1sk), TTL on `expiresAt`. */
+/** The handlers' single table (TABLE_SCHEMA): pk/sk, GSI `byType` (gsi1pk/gsi1sk), TTL on `expiresAt`. */
 export function createTable(
   name: string,
   config: RelayConfig,
@@ -13,26 +13,20 @@ export function createTable(
   return new aws.dynamodb.Table(
     name,
     {
-      billingMode: 'PAY_PER_REQUEST',
-      hashKey: 'pk',
-      rangeKey: 'sk',
-      attributes: [
-        { name: 'pk', type: 'S' },
-        { name: 'sk', type: 'S' },
-        { name: 'gsi1pk', type: 'S' },
-        { name: 'gsi1sk', type: 'S' },
-      ],
-      globalSecondaryIndexes: [
-        {
-          name: BY_TYPE_INDEX,
-          keySchemas: [
-            { attributeName: 'gsi1pk', keyType: 'HASH' },
-            { attributeName: 'gsi1sk', keyType: 'RANGE' },
-          ],
-          projectionType: 'ALL',
-        },
-      ],
-      ttl: { attributeName: 'expiresAt', enabled: true },
+      // Keys, index and TTL come from the handlers' own description of the table: one source of truth.
+      billingMode: TABLE_SCHEMA.billingMode,
+      hashKey: TABLE_SCHEMA.hashKey,
+      rangeKey: TABLE_SCHEMA.rangeKey,
+      attributes: TABLE_SCHEMA.attributes.map((attribute) => ({ ...attribute })),
+      globalSecondaryIndexes: TABLE_SCHEMA.globalSecondaryIndexes.map((index) => ({
+        name: index.name,
+        keySchemas: [
+          { attributeName: index.hashKey, keyType: 'HASH' },
+          { attributeName: index.rangeKey, keyType: 'RANGE' },
+        ],
+        projectionType: index.projectionType,
+      })),
+      ttl: { attributeName: TABLE_SCHEMA.ttlAttribute, enabled: true },
       pointInTimeRecovery: { enabled: config.pointInTimeRecovery },
       deletionProtectionEnabled: config.deletionProtection,
       // Encrypted with the AWS managed key (aws/dynamodb): auditable in CloudTrail, no key policy to run.
