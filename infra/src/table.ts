@@ -1,7 +1,7 @@
+import { TABLE_SCHEMA } from '@mpc-relay/handlers/table-schema';
 import * as aws from '@pulumi/aws';
 import type * as pulumi from '@pulumi/pulumi';
 import type { RelayConfig } from './config.js';
-import { TABLE_SCHEMA } from '@mpc-relay/handlers/table-schema';
 
 /** The handlers' single table (TABLE_SCHEMA): pk/sk, GSI `byType` (gsi1pk/gsi1sk), TTL on `expiresAt`. */
 export function createTable(
