@@ -114,8 +114,9 @@ export const FUNCTIONS: Readonly<Record<HandlerName, FunctionDefinition>> = {
     handler: 'sendServer',
     description: 'Relays a signing message between an mpc and a cli',
     // GetItem/PutItem the mapping, Query the target's connections, PutItem the inbox (v2: with a
-    // dedupe condition), DeleteItem stale connections and delivered items, POST the delivery; v2
-    // senders: Query + BatchWriteItem their own inbox (redelivery).
+    // dedupe condition), DeleteItem stale connections and delivered items, POST the delivery; the
+    // reconnect race re-check drains the target's inbox to a new connection (Query,
+    // BatchWriteItem, PutItem of a deferred mapping). The sender's own inbox is never read here.
     permissions: {
       dynamodb: [
         'dynamodb:GetItem',

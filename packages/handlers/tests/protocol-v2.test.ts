@@ -124,11 +124,16 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
     expect(parsed(second.received()).map((frame) => frame.clientMsgId)).toEqual(['c-1', 'c-3']);
     expect(parsed(second.received()).map((frame) => frame.messageId)).toEqual([ids[0], ids[2]]);
 
-    // Delay passed (0): the next ping resends them; a sendServer by the receiver does too.
+    // Delay passed (0): a sendServer by the receiver does NOT look at its own inbox (it stays at
+    // 3 DynamoDB requests); its next v2 ping resends them.
     process.env.REDELIVERY_DELAY_SECONDS = '0';
+    expect(body(await second.send(withId(fullSig(CLI.id), 'r-1')))).toMatchObject({
+      ack: { clientMsgId: 'r-1', status: 'delivered' },
+    });
+    expect(second.received()).toHaveLength(2);
     await second.send({ action: 'ping', v: 2 });
     expect(parsed(second.received()).map((frame) => frame.clientMsgId)).toEqual(['c-1', 'c-3', 'c-1', 'c-3']);
-    await second.send(withId(fullSig(CLI.id), 'r-1'));
+    await second.send({ action: 'ping', v: 2 });
     expect(second.received()).toHaveLength(6);
     await second.send({ action: 'ack', messageIds: [ids[0] ?? '', ids[2] ?? ''] });
     await second.send({ action: 'ping', v: 2 });
@@ -286,17 +291,24 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
   it('DynamoDB requests per case', async () => {
     const cli = await harness.relay.connect(CLI, V2);
     const mpc = await harness.relay.connect(MPC, V2);
-    // v2 mpc -> v2 cli online: PutItem mapping + Query connections + conditional PutItem (one
-    // round trip) + Query of the sender's own inbox (redelivery check, in parallel).
+    // v2 mpc -> v2 cli online: PutItem mapping + Query connections + conditional PutItem of the
+    // message (one round trip). No Query of the sender's own inbox any more.
     const toCli = await countRequests(() => mpc.send(withId(partialSig(MPC.id, CLI.id), 'k-1')));
-    expect(toCli.requests).toEqual({ total: 4, byCommand: { PutItem: 2, Query: 2 } });
-    // v2 cli -> v2 mpc online: GetItem mapping, then Query connections + conditional PutItem, +
-    // the redelivery Query.
+    expect(toCli.requests).toEqual({ total: 3, byCommand: { PutItem: 2, Query: 1 } });
+    // v2 cli -> v2 mpc online: GetItem mapping, then Query connections + conditional PutItem.
     const toMpc = await countRequests(() => cli.send(withId(fullSig(CLI.id), 'k-2')));
-    expect(toMpc.requests).toEqual({ total: 4, byCommand: { GetItem: 1, PutItem: 1, Query: 2 } });
+    expect(toMpc.requests).toEqual({ total: 3, byCommand: { GetItem: 1, PutItem: 1, Query: 1 } });
     // Duplicate: the same requests, nothing posted.
     const duplicate = await countRequests(() => mpc.send(withId(partialSig(MPC.id, CLI.id), 'k-1')));
-    expect(duplicate.requests.total).toBe(4);
+    expect(duplicate.requests).toEqual({ total: 3, byCommand: { PutItem: 2, Query: 1 } });
+    expect(cli.received()).toHaveLength(1);
+    // A v2 sender with unacknowledged messages of its own: its sendServer still costs 3 (the
+    // redelivery check runs on its v2 ping, not on its sends).
+    process.env.REDELIVERY_DELAY_SECONDS = '0';
+    const withBacklog = await countRequests(() => mpc.send(withId(partialSig(MPC.id, CLI.id), 'k-4')));
+    expect(withBacklog.requests).toEqual({ total: 3, byCommand: { PutItem: 2, Query: 1 } });
+    expect(mpc.received()).toHaveLength(1);
+    process.env.REDELIVERY_DELAY_SECONDS = '3600';
     // ack: 1 BatchWriteItem per 25 ids.
     const ids = parsed(cli.received()).map((frame) => String(frame.messageId));
     const ack = await countRequests(() => cli.send({ action: 'ack', messageIds: ids }));
@@ -315,7 +327,7 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
     // v2 mpc -> seed cli: + 1 PutItem turning the item into a dedupe marker once delivered.
     const seedCli = await harness.relay.connect({ type: 'cli', id: 'seed-cli' });
     const v2ToSeed = await countRequests(() => mpc.send(withId(partialSig(MPC.id, 'seed-cli'), 'k-3')));
-    expect(v2ToSeed.requests).toEqual({ total: 5, byCommand: { PutItem: 3, Query: 2 } });
+    expect(v2ToSeed.requests).toEqual({ total: 4, byCommand: { PutItem: 3, Query: 1 } });
     expect(seedCli.received()).toHaveLength(1);
     // Seed pair: unchanged (2).
     const seedPair = await countRequests(() => seedMpc.send(partialSig('seed-mpc', 'seed-cli')));

@@ -1,3 +1,4 @@
+import { PROTOCOL_V2 } from '@mpc-relay/protocol';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { countRequests } from '../src/store/request-counter.js';
 import { fullSig, partialSig } from './helpers/frames.js';
@@ -31,6 +32,25 @@ describe('DynamoDB requests per relayed message', () => {
       const toMpc = await countRequests(() => cli.send(fullSig(CLI.id, `tx-${round}`)));
       expect(toMpc.result).toEqual({ statusCode: 200 });
       expect(toMpc.requests).toEqual({ total: 2, byCommand: { GetItem: 1, Query: 1 } });
+    }
+    expect(cli.received()).toHaveLength(3);
+    expect(mpc.received()).toHaveLength(3);
+  });
+
+  it('hot path, protocol v2 pair online: exactly 3 (the two lookups + 1 conditional PutItem of the message)', async () => {
+    const v2 = { headers: { 'Sec-WebSocket-Protocol': PROTOCOL_V2 } };
+    const cli = await harness.relay.connect(CLI, v2);
+    const mpc = await harness.relay.connect(MPC, v2);
+    for (let round = 0; round < 3; round++) {
+      // Nothing is acknowledged: each side keeps unacked messages, and no send looks at them.
+      const toCli = await countRequests(() =>
+        mpc.send({ ...partialSig(MPC.id, CLI.id, `tx-${round}`), clientMsgId: `p-${round}` }),
+      );
+      expect(toCli.requests).toEqual({ total: 3, byCommand: { PutItem: 2, Query: 1 } });
+      const toMpc = await countRequests(() =>
+        cli.send({ ...fullSig(CLI.id, `tx-${round}`), clientMsgId: `f-${round}` }),
+      );
+      expect(toMpc.requests).toEqual({ total: 3, byCommand: { GetItem: 1, PutItem: 1, Query: 1 } });
     }
     expect(cli.received()).toHaveLength(3);
     expect(mpc.received()).toHaveLength(3);

@@ -10,7 +10,10 @@ import { Keepalive, type KeepaliveOptions } from './keepalive.js';
 export interface WatchSettings {
   keepalive: KeepaliveOptions;
   v2: boolean;
-  /** v2: the app ping runs at least this often (it doubles as the relay's redelivery timer). */
+  /**
+   * v2: a marked app ping goes out this often, whatever else is sent: it is the relay's redelivery
+   * timer (a v2 sendServer does not trigger redelivery, so a busy sender must ping too).
+   */
   redeliveryCheckMs: number;
   maxConnectionAgeMs: number;
 }
@@ -25,29 +28,29 @@ export interface WatchHooks {
 export class ConnectionWatch {
   readonly #keepalive: Keepalive;
   #ageTimer: NodeJS.Timeout | undefined;
+  #redeliveryTimer: NodeJS.Timeout | undefined;
 
   constructor(ws: WebSocket, settings: WatchSettings, hooks: WatchHooks) {
     const { keepalive, v2, redeliveryCheckMs } = settings;
-    const appPingIntervalMs = !v2
-      ? keepalive.appPingIntervalMs
-      : keepalive.appPingIntervalMs > 0
-        ? Math.min(keepalive.appPingIntervalMs, redeliveryCheckMs)
-        : redeliveryCheckMs;
     // v2: the marker makes the ping also ask the relay to resend what is still unacknowledged.
     const appPing = JSON.stringify(v2 ? { action: 'ping', v: PROTOCOL_V2_MARKER } : { action: 'ping' });
-    this.#keepalive = new Keepalive(
-      { ...keepalive, appPingIntervalMs },
-      {
-        sendPing: () => {
-          if (ws.readyState === WebSocket.OPEN) ws.ping();
-        },
-        sendAppPing: () => {
-          if (ws.readyState === WebSocket.OPEN) hooks.write(appPing);
-        },
-        onDead: () => ws.terminate(),
+    this.#keepalive = new Keepalive(keepalive, {
+      sendPing: () => {
+        if (ws.readyState === WebSocket.OPEN) ws.ping();
       },
-    );
+      sendAppPing: () => {
+        if (ws.readyState === WebSocket.OPEN) hooks.write(appPing);
+      },
+      onDead: () => ws.terminate(),
+    });
     this.#keepalive.start();
+    if (v2 && redeliveryCheckMs > 0 && Number.isFinite(redeliveryCheckMs)) {
+      // Not reset by data frames (unlike the idle app ping): sends alone never redeliver.
+      this.#redeliveryTimer = setInterval(() => {
+        if (ws.readyState === WebSocket.OPEN) hooks.write(appPing);
+      }, redeliveryCheckMs);
+      this.#redeliveryTimer.unref();
+    }
     const { maxConnectionAgeMs } = settings;
     if (maxConnectionAgeMs > 0 && Number.isFinite(maxConnectionAgeMs)) {
       this.#ageTimer = setTimeout(() => hooks.tooOld(), maxConnectionAgeMs);
@@ -68,5 +71,6 @@ export class ConnectionWatch {
   stop(): void {
     this.#keepalive.stop();
     clearTimeout(this.#ageTimer);
+    clearInterval(this.#redeliveryTimer);
   }
 }

@@ -65,7 +65,7 @@ export interface RelayClientOptions {
   /** v2: how many recent delivery message ids are remembered to drop duplicates. Default 10,000. */
   dedupeCacheSize?: number;
   /**
-   * v2: longest time without a data frame before a `{"action":"ping","v":2}`, which also makes the
+   * v2: a `{"action":"ping","v":2}` goes out this often (sends do not postpone it), which makes the
    * relay resend unacknowledged messages (its REDELIVERY_DELAY_SECONDS applies). Default 60 s.
    */
   redeliveryCheckMs?: number;

@@ -248,4 +248,32 @@ describe('RelayClient protocol v2', () => {
     await client.connect();
     await until(() => relay.last.frames.includes('{"action":"ping","v":2}'), 'a marked ping');
   });
+
+  it('the v2 redelivery ping goes out while the client keeps sending (sends do not postpone it)', async () => {
+    const relay = await startRelay({
+      v2: true,
+      onFrame: (connection, text) => {
+        const frame = json(text);
+        if (frame.action === 'sendServer') {
+          connection.socket.send(
+            JSON.stringify({ ack: { clientMsgId: frame.clientMsgId, messageId: 'm-x', status: 'stored' } }),
+          );
+        }
+      },
+    });
+    // The idle app ping (keepalive) is far away; only the redelivery timer can ping.
+    const client = makeClient({
+      url: relay.url,
+      redeliveryCheckMs: 60,
+      keepalive: { pingIntervalMs: 0, appPingIntervalMs: 600_000 },
+    });
+    await client.connect();
+    const pinged = () => relay.last.frames.includes('{"action":"ping","v":2}');
+    for (let n = 0; n < 500 && !pinged(); n++) {
+      await client.send({ operationType: 'Note', cliId: 'cli123', message: { n } });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(pinged()).toBe(true);
+    expect(sendServers(relay.last).length).toBeGreaterThan(0);
+  });
 });

@@ -8,10 +8,10 @@ import {
   type PeerIdentity,
   type SendServerFrame,
 } from '@mpc-relay/protocol';
-import { type DrainPolicy, drainInbox, relayMessage } from '../delivery.js';
+import { type DrainPolicy, relayMessage } from '../delivery.js';
 import { peerFromContext, teamsFromContext } from '../events.js';
 import { answer, errorAnswer, messageRoute } from '../invocation.js';
-import { describeError, digest, logger } from '../logger.js';
+import { digest, logger } from '../logger.js';
 import {
   checkOperationType,
   checkSenderTeams,
@@ -38,6 +38,10 @@ documentClient(); // built during the init phase, reused by every invocation
  * `from` is the authenticated peer, never the body. Delivered to every live connection of the
  * target; kept in its inbox (+1 PutItem) when none takes it. Success answers nothing (as the seed);
  * every refusal answers an error frame and the connection stays open.
+ *
+ * Protocol v2 sender (`clientMsgId`): + 1 conditional PutItem of the message (durable and
+ * deduplicated), in parallel with the lookups: 3 requests. No redelivery check of the sender's own
+ * inbox here (v2 ping and getConnectionId do that).
  *
  * TENANT_ISOLATION=on (teams from the token, see policy.ts): the sender's teams and the message's
  * `teamId` are checked first (FORBIDDEN, 0 requests); the target's connections carry their teams, so
@@ -93,19 +97,12 @@ export const handler = messageRoute(async (event) => {
     all.filter((connection) => mayReach(config, senderTeams, parseTeams(connection.teams), teamId));
 
   // Protocol v2: a sender that gives a clientMsgId speaks v2 (the authorizer context cannot carry
-  // the subprotocol; seed clients never send one): its message is written with a dedupe condition,
-  // it is answered with an ack result, and its own unacknowledged messages are redelivered now.
+  // the subprotocol; seed clients never send one): its message is written with a dedupe condition
+  // and it is answered with an ack result. Its OWN unacknowledged messages are not looked at here
+  // (that Query would be a 4th request on every v2 send): they are redelivered by its v2 ping (the
+  // signer library sends one every 60 s) and by getConnectionId on reconnect.
   const clientMsgId = frame.clientMsgId;
   const v2Sender = clientMsgId !== undefined;
-  let redelivery: Promise<void> = Promise.resolve();
-  const startRedelivery = () => {
-    if (v2Sender) redelivery = redeliver(event.requestContext.connectionId, sender, senderTeams);
-  };
-  /** Every answer after the redelivery started waits for it (nothing runs after a Lambda returns). */
-  const after = async <T>(result: T): Promise<T> => {
-    await redelivery;
-    return result;
-  };
   /** The message's item for `target`, built once the target and its delivery text are known. */
   const makeItem = (to: PeerIdentity, text: string, mapping?: InboxMessage['mapping']): InboxItem =>
     inboxItem(
@@ -155,7 +152,6 @@ export const handler = messageRoute(async (event) => {
       message: frame.message,
     });
     if (Buffer.byteLength(delivery, 'utf8') > MAX_MESSAGE_BYTES) return tooLarge(delivery, clientMsgId);
-    startRedelivery();
     if (!config.tenantIsolation) {
       item = makeItem(target, delivery);
       // One round trip: the mapping, the target's connections and (v2) the dedupe write together.
@@ -168,7 +164,7 @@ export const handler = messageRoute(async (event) => {
       const all = await queryPeerConnections(table, target);
       connections = eligible(all);
       if (all.length > 0 && connections.length === 0)
-        return after(crossTeam(target, all.length, teamId, clientMsgId));
+        return crossTeam(target, all.length, teamId, clientMsgId);
       const deferred = connections.length > 0 ? undefined : { cliId, mpcId: sender.id };
       item = makeItem(target, delivery, deferred);
       [, written] = await Promise.all([
@@ -184,16 +180,13 @@ export const handler = messageRoute(async (event) => {
         'cliToMpc',
       );
     }
-    startRedelivery();
     const { mapping, expired } = await getMapping(table, sender.id);
     if (!mapping) {
-      return after(
-        refuse(
-          ErrorCode.NoMapping,
-          expired
-            ? `the mpc that contacted you (${expired.mpcId}) did so too long ago: the mapping expired`
-            : 'no mpc has contacted you: a cli can only answer an mpc that sent it a message',
-        ),
+      return refuse(
+        ErrorCode.NoMapping,
+        expired
+          ? `the mpc that contacted you (${expired.mpcId}) did so too long ago: the mapping expired`
+          : 'no mpc has contacted you: a cli can only answer an mpc that sent it a message',
       );
     }
     target = { type: 'mpc', id: mapping.mpcId };
@@ -203,8 +196,7 @@ export const handler = messageRoute(async (event) => {
       to: mapping.mpcId,
       message: frame.message,
     });
-    if (Buffer.byteLength(delivery, 'utf8') > MAX_MESSAGE_BYTES)
-      return after(tooLarge(delivery, clientMsgId));
+    if (Buffer.byteLength(delivery, 'utf8') > MAX_MESSAGE_BYTES) return tooLarge(delivery, clientMsgId);
     item = makeItem(target, delivery);
     let all: ConnectionItem[];
     if (!config.tenantIsolation) {
@@ -217,7 +209,7 @@ export const handler = messageRoute(async (event) => {
       all = await queryPeerConnections(table, target);
       connections = eligible(all);
       if (all.length > 0 && connections.length === 0)
-        return after(crossTeam(target, all.length, teamId, clientMsgId));
+        return crossTeam(target, all.length, teamId, clientMsgId);
       written = v2Sender ? await writeItem(item) : undefined;
     }
   }
@@ -247,7 +239,6 @@ export const handler = messageRoute(async (event) => {
     failed: result.failed,
     ...(result.outcome === 'stored' ? { messageKey: result.messageKey, expiresAt: result.expiresAt } : {}),
   });
-  await redelivery;
   if (clientMsgId === undefined) return answer();
   return answer(encodeAckResult({ clientMsgId, messageId: result.messageId, status: result.outcome }));
 
@@ -257,19 +248,6 @@ export const handler = messageRoute(async (event) => {
       mayReceive: (stored) => mayReach(config, parseTeams(stored.teams), receiverTeams, stored.teamId),
       mappingTtlSeconds: config.mappingTtlSeconds,
     };
-  }
-
-  /** v2: the sender's own unacknowledged messages, resent once the redelivery delay passed (1 Query). */
-  async function redeliver(connectionId: string, peer: PeerIdentity, teams: readonly string[]) {
-    try {
-      await drainInbox(table, poster, peer, connectionId, drainPolicy(teams), {
-        v2: true,
-        redeliveryDelayMs: config.redeliveryDelaySeconds * 1000,
-        dedupeTtlSeconds: config.dedupeTtlSeconds,
-      });
-    } catch (error) {
-      logger.warn('redelivery check failed', { ...describeError(error) });
-    }
   }
 });
 
