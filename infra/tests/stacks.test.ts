@@ -260,6 +260,10 @@ describe('optional features', () => {
     }
     const policy = p.policy('sendServer');
     const manage = policy.Statement.find((s) => s.Sid === 'ManageConnections')!;
-    expect(manage.Resource).toEqual([`${p.api().state.executionArn}/live/POST/@connections/*`]);
+    // POST: deliveries; DELETE: closing a connection whose token expired (jwt mode).
+    expect(manage.Resource).toEqual([
+      `${p.api().state.executionArn}/live/DELETE/@connections/*`,
+      `${p.api().state.executionArn}/live/POST/@connections/*`,
+    ]);
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Relay, startRelay } from '../src/index.js';
 import { JWT_SECRET_ENV, loadOrCreateJwtSecret, signToken } from '../src/jwt-secret.js';
-import { APP_DIR, Peer, RelayProcess, tempDir } from './helpers.js';
+import { APP_DIR, Peer, RelayProcess, tempDir, waitFor } from './helpers.js';
 
 // The local relay in jwt mode with tenant isolation, over real WebSocket connections: every
 // stolen-identity attempt is refused with the right answer and nothing reaches the would-be victim.
@@ -163,6 +163,63 @@ describe('local relay, --auth jwt with TENANT_ISOLATION=on', () => {
     // and its attempt did not redirect the cli's answers
     await provesNothingDelivered('mpc', 'control-cross-answer');
     expect(foreign.messages).toEqual([]);
+  });
+});
+
+describe('local relay, --auth jwt: a token that expires while connected', () => {
+  let dataDir: string;
+  let relay: Relay;
+  const peers: Peer[] = [];
+  afterAll(async () => {
+    for (const peer of peers) peer.close();
+    await relay?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('the next frame gets TOKEN_EXPIRED, then the relay closes the connection; nothing is delivered', async () => {
+    dataDir = tempDir('mpc-relay-jwt-exp-');
+    // No clock-skew tolerance, so a 2 s token expires 2 s later (the default 30 s would apply too).
+    relay = await startRelay({ port: 0, dataDir, authMode: 'jwt', env: { JWT_CLOCK_SKEW_SECONDS: '0' } });
+    const secret = loadOrCreateJwtSecret(dataDir, {}).secret;
+    const open = async (type: 'cli' | 'mpc', id: string, ttlSeconds: number) => {
+      const value = signToken(secret, { type, id, ttlSeconds });
+      const exp = (
+        JSON.parse(Buffer.from(value.split('.')[1] ?? '', 'base64url').toString()) as { exp: number }
+      ).exp;
+      const peer = await Peer.open(relay.url, `type=${type}&${type}Id=${id}`, {
+        Authorization: `Bearer ${value}`,
+      });
+      peers.push(peer);
+      return { peer, exp };
+    };
+    const { peer: cli } = await open('cli', 'cli123', 600);
+    const { peer: shortLived, exp } = await open('mpc', 'Shortlived', 2);
+    const { peer: control } = await open('mpc', 'Control', 600);
+
+    // Bounded wait until the short-lived token's exp has passed on this clock.
+    await waitFor(() => Date.now() >= exp * 1000 + 50, 'the token to expire', 10_000);
+    shortLived.send(partialSig('Shortlived', 'cli123', 'tx-late'));
+    expect(JSON.parse(await shortLived.next())).toEqual({
+      error: {
+        code: 'TOKEN_EXPIRED',
+        message: expect.stringContaining('reconnect with a fresh token'),
+        action: 'sendServer',
+      },
+    });
+    await waitFor(() => shortLived.closed !== undefined, 'the relay to close the connection', 10_000);
+    expect(shortLived.messages).toEqual([]);
+
+    // Nothing reached the cli: the next frame it gets is a legitimate control message.
+    control.send(partialSig('Control', 'cli123', 'tx-control'));
+    expect(JSON.parse(await cli.next())).toMatchObject({
+      from: 'Control',
+      message: { transactionId: 'tx-control' },
+    });
+    // The expired token cannot come back either (403 at the handshake).
+    const again = signToken(secret, { type: 'mpc', id: 'Shortlived', ttlSeconds: 60, now: exp - 60 });
+    await expect(
+      Peer.open(relay.url, 'type=mpc&mpcId=Shortlived', { Authorization: `Bearer ${again}` }),
+    ).rejects.toThrow('HTTP 403');
   });
 });
 

@@ -11,6 +11,10 @@ export interface AuthorizerContext {
   peerId?: string;
   /** Teams the peer serves, comma separated (issue 7). */
   teams?: string;
+  /** jwt mode: the token's `exp` (epoch seconds; a number, or its decimal string). */
+  exp?: number | string;
+  /** jwt mode: seconds of clock-skew tolerance on `exp` (JWT_CLOCK_SKEW_SECONDS of the authorizer). */
+  expSkew?: number | string;
   principalId?: string;
   [key: string]: string | number | boolean | null | undefined;
 }
@@ -64,6 +68,25 @@ export function peerFromContext(requestContext: WebSocketRequestContext): PeerId
   const type = PeerTypeSchema.safeParse(context.peerType);
   const id = PeerIdSchema.safeParse(context.peerId);
   return type.success && id.success ? { type: type.data, id: id.data } : undefined;
+}
+
+/** A context number: API Gateway may hand numbers on as strings, so a decimal string counts too. */
+function contextNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim())) return Number(value);
+  return undefined;
+}
+
+/**
+ * jwt mode: the moment (epoch ms) after which the connection's token is expired: `exp` plus the
+ * authorizer's clock-skew tolerance (`expSkew`), so a token is refused after connect exactly when
+ * the authorizer would refuse it at a handshake. Undefined without `exp` (static mode).
+ */
+export function tokenDeadlineMs(requestContext: WebSocketRequestContext | undefined): number | undefined {
+  const exp = contextNumber(requestContext?.authorizer?.exp);
+  if (exp === undefined) return undefined;
+  const skew = contextNumber(requestContext?.authorizer?.expSkew) ?? 0;
+  return (exp + skew) * 1000;
 }
 
 /** The teams of the connection's peer (`teams` in the authorizer context, jwt mode); [] when none. */

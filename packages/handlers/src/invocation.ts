@@ -1,9 +1,10 @@
 import { ErrorCode, type ErrorFrameInput, encodeError } from '@mpc-relay/protocol';
 import type { Context } from 'aws-lambda';
 import type { WebSocketEvent, WebSocketResult } from './events.js';
-import { peerFromContext } from './events.js';
+import { peerFromContext, tokenDeadlineMs } from './events.js';
 import { describeError, logger } from './logger.js';
 import { count, flushMetrics } from './metrics.js';
+import { managementEndpoint, posterFor } from './poster.js';
 
 /** A two-way answer: API Gateway sends `body` (when present) back to the caller. */
 export function answer(body?: string): WebSocketResult {
@@ -50,13 +51,64 @@ export function beginInvocation(event: WebSocketEvent, context: Context | undefi
 type RouteHandler = (event: WebSocketEvent, context?: Context) => Promise<WebSocketResult>;
 
 /**
+ * jwt mode: the connection's token expired after it connected (`exp` + skew from the authorizer
+ * context, compared with the clock: no DynamoDB request). The frame is not handled: the caller gets
+ * a `TOKEN_EXPIRED` error frame, then the connection is closed (DeleteConnection) so the client
+ * reconnects with a fresh token. The frame is POSTed rather than returned as the two-way body: a
+ * Lambda cannot act after it returns, and a body returned after DeleteConnection would never be
+ * sent. Returns undefined when the token is still valid (or there is none: static mode).
+ */
+export async function refuseExpiredToken(
+  event: WebSocketEvent,
+  nowMs = Date.now(),
+): Promise<WebSocketResult | undefined> {
+  const requestContext = event?.requestContext;
+  const deadline = tokenDeadlineMs(requestContext);
+  if (deadline === undefined || nowMs < deadline) return undefined;
+  const { connectionId, routeKey } = requestContext;
+  const exp = new Date(deadline).toISOString();
+  const frame = encodeError({
+    code: ErrorCode.TokenExpired,
+    message: `your token expired (${exp}, clock skew included): reconnect with a fresh token`,
+    // No clientMsgId: the connection is refused, not the message (resend it after reconnecting).
+    ...(routeKey && !routeKey.startsWith('$') ? { action: routeKey } : {}),
+  });
+  count('ErrorFrames');
+  count('TokenExpired');
+  const override = process.env.MANAGEMENT_ENDPOINT?.trim() || undefined;
+  const endpoint = managementEndpoint(override, requestContext);
+  if (!endpoint) {
+    logger.error('token expired but no management endpoint to close the connection', {
+      outcome: 'error',
+      errorCode: ErrorCode.TokenExpired,
+    });
+    return answer(frame);
+  }
+  const poster = posterFor(endpoint);
+  const posted = await poster.post(connectionId, frame);
+  const closed = posted.status === 'gone' ? posted : await poster.close(connectionId);
+  logger.info('token expired: frame refused, connection closed', {
+    outcome: 'error',
+    errorCode: ErrorCode.TokenExpired,
+    tokenDeadline: exp,
+    posted: posted.status,
+    closed: closed.status,
+    ...(closed.status === 'failed' ? { errorName: closed.errorName } : {}),
+  });
+  return answer();
+}
+
+/**
  * Wraps a two-way message route: never throws; an unexpected failure is logged and answered with
- * an INTERNAL error frame (never API Gateway's bare "Internal server error").
+ * an INTERNAL error frame (never API Gateway's bare "Internal server error"). In jwt mode a frame
+ * from a connection whose token expired is refused first (`refuseExpiredToken`).
  */
 export function messageRoute(run: (event: WebSocketEvent) => Promise<WebSocketResult>): RouteHandler {
   return async (event, context) => {
     try {
       beginInvocation(event, context);
+      const expired = await refuseExpiredToken(event);
+      if (expired) return expired;
       return await run(event);
     } catch (error) {
       logger.error('unexpected failure', { outcome: 'internal', ...describeError(error) });

@@ -26,6 +26,7 @@ export type MetricName =
   | 'StaleConnections'
   | 'PostFailures'
   | 'ErrorFrames'
+  | 'TokenExpired'
   | 'BroadcastSent';
 
 export function count(name: MetricName, value = 1): void {

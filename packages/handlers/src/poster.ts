@@ -1,5 +1,6 @@
 import {
   ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { WebSocketRequestContext } from './events.js';
@@ -46,6 +47,8 @@ export function isGone(error: unknown): boolean {
 export interface Poster {
   readonly endpoint: string;
   post(connectionId: string, frame: string): Promise<PostOutcome>;
+  /** DeleteConnection: API Gateway closes the connection (then runs `$disconnect`). */
+  close(connectionId: string): Promise<PostOutcome>;
 }
 
 const encoder = new TextEncoder();
@@ -59,6 +62,15 @@ export function posterFor(endpoint: string): Poster {
         await client.send(
           new PostToConnectionCommand({ ConnectionId: connectionId, Data: encoder.encode(frame) }),
         );
+        return { status: 'ok' };
+      } catch (error) {
+        if (isGone(error)) return { status: 'gone' };
+        return { status: 'failed', errorName: (error as Error)?.name ?? 'Error' };
+      }
+    },
+    async close(connectionId) {
+      try {
+        await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
         return { status: 'ok' };
       } catch (error) {
         if (isGone(error)) return { status: 'gone' };

@@ -76,7 +76,10 @@ export const AUTHORIZER = {
 
 /**
  * Every Lambda function of the relay with exactly the permissions its code uses (infra derives the
- * IAM policies from it). Two-way answers need no `POST`: API Gateway returns them.
+ * IAM policies from it). Two-way answers need no `POST`: API Gateway returns them. Every message
+ * route (getConnectionId, sendServer, ack, ping, $default) needs `POST` + `DELETE` for jwt mode: a
+ * frame on a connection whose token expired is answered TOKEN_EXPIRED by a post (a returned body
+ * would be lost once the connection is deleted) and the connection is closed (DeleteConnection).
  */
 export const FUNCTIONS: Readonly<Record<HandlerName, FunctionDefinition>> = {
   authorizer: {
@@ -107,7 +110,7 @@ export const FUNCTIONS: Readonly<Record<HandlerName, FunctionDefinition>> = {
     // connections and POST it EXPIRED (DeleteItem if that connection is stale).
     permissions: {
       dynamodb: ['dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-      manageConnections: ['POST'],
+      manageConnections: ['POST', 'DELETE'],
     },
   },
   sendServer: {
@@ -125,13 +128,14 @@ export const FUNCTIONS: Readonly<Record<HandlerName, FunctionDefinition>> = {
         'dynamodb:DeleteItem',
         'dynamodb:BatchWriteItem',
       ],
-      manageConnections: ['POST'],
+      manageConnections: ['POST', 'DELETE'],
     },
   },
   ack: {
     handler: 'ack',
     description: 'Acknowledges delivered messages (protocol v2): deletes them or leaves dedupe markers',
-    permissions: { dynamodb: ['dynamodb:BatchWriteItem'], manageConnections: [] },
+    // POST + DELETE: TOKEN_EXPIRED (jwt mode) only.
+    permissions: { dynamodb: ['dynamodb:BatchWriteItem'], manageConnections: ['POST', 'DELETE'] },
   },
   ping: {
     handler: 'ping',
@@ -139,13 +143,14 @@ export const FUNCTIONS: Readonly<Record<HandlerName, FunctionDefinition>> = {
     // Seed pings touch nothing; v2 pings run the same inbox drain as getConnectionId.
     permissions: {
       dynamodb: ['dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-      manageConnections: ['POST'],
+      manageConnections: ['POST', 'DELETE'],
     },
   },
   default: {
     handler: 'default',
     description: 'Answers unknown actions and non-JSON bodies with an error frame',
-    permissions: { dynamodb: [], manageConnections: [] },
+    // POST + DELETE: TOKEN_EXPIRED (jwt mode) only.
+    permissions: { dynamodb: [], manageConnections: ['POST', 'DELETE'] },
   },
   broadcast: {
     handler: 'broadcast',

@@ -68,13 +68,14 @@ const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 describe('jwt mode, HS256 with JWT_SECRET', () => {
   beforeEach(() => setEnv({ JWT_SECRET: TEST_SECRET }));
 
-  it('valid token in the Authorization header: Allow, context = the token subject', async () => {
-    const token = await hsToken({ sub: 'cli:cli123' });
+  it('valid token in the Authorization header: Allow, context = the token subject and its exp (numbers)', async () => {
+    const exp = nowSeconds() + 600;
+    const token = await hsToken({ sub: 'cli:cli123' }, { exp });
     const result = await decide({ headers: bearer(token) });
     expect(result).toMatchObject({
       effect: 'Allow',
       principalId: 'cli:cli123',
-      context: { peerType: 'cli', peerId: 'cli123' },
+      context: { peerType: 'cli', peerId: 'cli123', exp, expSkew: 30 },
     });
     expect(result.context).not.toHaveProperty('teams');
   });
@@ -82,7 +83,13 @@ describe('jwt mode, HS256 with JWT_SECRET', () => {
   it('teams claim: a comma string in the context', async () => {
     const token = await hsToken({ sub: 'mpc:IgniterC56D', teams: ['team-a', 'team-b'] });
     const result = await decide({ query: mpcQuery, headers: bearer(token) });
-    expect(result.context).toEqual({ peerType: 'mpc', peerId: 'IgniterC56D', teams: 'team-a,team-b' });
+    expect(result.context).toEqual({
+      peerType: 'mpc',
+      peerId: 'IgniterC56D',
+      teams: 'team-a,team-b',
+      exp: expect.any(Number),
+      expSkew: 30,
+    });
   });
 
   it('the bare token as the header value (what the signer sends) and lower-case "bearer"', async () => {

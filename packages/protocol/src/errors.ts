@@ -27,6 +27,11 @@ export const ErrorCode = {
   Throttled: 'THROTTLED',
   /** The relay failed; the message was not accepted. Safe to retry. */
   Internal: 'INTERNAL',
+  /**
+   * The connection's token expired after it connected (jwt mode): the frame was not handled and the
+   * relay closes the connection. Reconnect with a fresh token (the same token is refused, 403).
+   */
+  TokenExpired: 'TOKEN_EXPIRED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

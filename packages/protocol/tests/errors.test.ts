@@ -576,6 +576,29 @@ describe('encodeError', () => {
     }
   });
 
+  it('TOKEN_EXPIRED was added without touching the earlier codes (backward compatible)', () => {
+    expect(ErrorCode.TokenExpired).toBe('TOKEN_EXPIRED');
+    expect(ERROR_CODES.slice(0, 12)).toEqual([
+      'INVALID_JSON',
+      'INVALID_FRAME',
+      'UNKNOWN_ACTION',
+      'MESSAGE_TOO_LARGE',
+      'SPOOFED_SOURCE',
+      'INVALID_TARGET',
+      'NO_MAPPING',
+      'FORBIDDEN',
+      'OPERATION_NOT_ALLOWED',
+      'EXPIRED',
+      'THROTTLED',
+      'INTERNAL',
+    ]);
+    expect(
+      decodeRelayFrame(
+        encodeError({ code: ErrorCode.TokenExpired, message: 'your token expired', action: 'ping' }),
+      ),
+    ).toMatchObject({ ok: true, value: { kind: 'error', frame: { error: { code: 'TOKEN_EXPIRED' } } } });
+  });
+
   it('clips long texts and caps issues', () => {
     const frame = encodeError({
       code: ErrorCode.InvalidFrame,

@@ -17,7 +17,7 @@ import WebSocket from 'ws';
 import { AckBatcher } from './ack-batcher.js';
 import { ConnectionWatch } from './connection-watch.js';
 import { TypedEmitter } from './emitter.js';
-import { ClientClosedError, InvalidSendError, type SignerClientError } from './errors.js';
+import { ClientClosedError, InvalidSendError, type SignerClientError, TokenExpiredError } from './errors.js';
 import type {
   ConnectionState,
   Delivery,
@@ -357,6 +357,12 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     ackResult: (ack) => this.#sends.acknowledged(ack),
     relayError: (report: RelayErrorReport, clientMsgId?: string) => {
       this.emit('relayError', report);
+      if (report.code === ErrorCode.TokenExpired) {
+        // The relay closes this connection; the same token would be refused (403): stop and report
+        // it (onError) instead of reconnecting with it. Never settles a send as refused.
+        this.#fail(new TokenExpiredError(report.message));
+        return;
+      }
       if (clientMsgId === undefined) return;
       if (report.code === ErrorCode.Expired) {
         this.emit('expired', { clientMsgId, message: report.message, raw: report.raw });

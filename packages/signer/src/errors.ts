@@ -33,6 +33,17 @@ export class HandshakeRefusedError extends SignerClientError {
   }
 }
 
+/**
+ * The relay answered `TOKEN_EXPIRED` (jwt mode): the connection's token expired after it connected,
+ * and the relay closes the connection. Terminal, like a refused handshake: reconnecting with the
+ * same token cannot succeed; create a new client with a fresh token.
+ */
+export class TokenExpiredError extends SignerClientError {
+  constructor(message: string) {
+    super('TOKEN_EXPIRED', `relay: the connection's token expired: ${message}`);
+  }
+}
+
 /** The relay could not be reached after the allowed number of attempts. Terminal. */
 export class RelayUnreachableError extends SignerClientError {
   readonly attempts: number;

@@ -3,7 +3,13 @@
  * with the real relay are in v2-e2e.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { type Delivery, type ExpiredReport, SendRefusedError, type SendResult } from '../src/index.js';
+import {
+  type Delivery,
+  type ExpiredReport,
+  SendRefusedError,
+  type SendResult,
+  TokenExpiredError,
+} from '../src/index.js';
 import { type FakeConnection, until } from './helpers/fake-relay.js';
 import { fakeRelaySuite } from './helpers/suite.js';
 
@@ -240,6 +246,41 @@ describe('RelayClient protocol v2', () => {
     const flakyFrames = sendServers(relay.last).filter((frame) => frame.operationType === 'flaky');
     expect(flakyFrames.map((frame) => frame.clientMsgId)).toEqual([flaky.clientMsgId, flaky.clientMsgId]);
     expect(client.pendingCount).toBe(0);
+  });
+
+  it('TOKEN_EXPIRED: reported on onError as a terminal TokenExpiredError, no reconnect with the same token, the send is not "refused"', async () => {
+    const relay = await startRelay({
+      v2: true,
+      onFrame: (connection, text) => {
+        if (json(text).action !== 'sendServer') return;
+        // What the relay does: the error frame (no clientMsgId), then DeleteConnection.
+        connection.socket.send(
+          JSON.stringify({
+            error: { code: 'TOKEN_EXPIRED', message: 'your token expired', action: 'sendServer' },
+          }),
+        );
+        connection.socket.close(1000);
+      },
+    });
+    const client = makeClient({ url: relay.url });
+    const errors: Error[] = [];
+    client.onError((error) => errors.push(error));
+    await client.connect();
+    const sent = client.send({ operationType: 'Note', cliId: 'cli123', message: {} }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await until(() => client.state === 'closed', 'the client stops');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(TokenExpiredError);
+    expect((errors[0] as TokenExpiredError).code).toBe('TOKEN_EXPIRED');
+    expect(client.terminalError).toBe(errors[0]);
+    const rejection = await sent;
+    expect(rejection).not.toBeInstanceOf(SendRefusedError);
+    expect(rejection).toBeInstanceOf(Error);
+    // No retry loop: a while later, still the one connection.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(relay.upgradeAttempts).toBe(1);
   });
 
   it('v2 app pings carry the marker (the redelivery timer)', async () => {

@@ -410,7 +410,16 @@ export async function authorizeJwt(request: AuthRequest, env: Env = process.env)
       log: { ...base, queryPeer: `${peer.type}:${peer.id}` },
     };
   }
-  return { effect: 'allow', peer, ...(teams && teams.length > 0 ? { teams } : {}), log: base };
+  return {
+    effect: 'allow',
+    peer,
+    ...(teams && teams.length > 0 ? { teams } : {}),
+    // `exp` is required (requiredClaims) and jose checked it is a number.
+    ...(typeof payload.exp === 'number'
+      ? { tokenExpiry: { exp: payload.exp, skewSeconds: settings.clockSkewSeconds } }
+      : {}),
+    log: base,
+  };
 }
 
 export const jwtAuthMode: AuthMode = {

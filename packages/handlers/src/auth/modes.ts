@@ -24,6 +24,11 @@ export type AuthDecision =
       effect: 'allow';
       peer: PeerIdentity | undefined;
       teams?: readonly string[];
+      /**
+       * jwt: the token's `exp` (epoch seconds) and the clock-skew tolerance applied to it; carried
+       * in the authorizer context so every later frame can be refused once the token expired.
+       */
+      tokenExpiry?: { exp: number; skewSeconds: number };
       reason?: string;
       log?: Record<string, unknown>;
     }

@@ -9,7 +9,9 @@ prefetchJwtKeys();
 
 /**
  * REQUEST authorizer on `$connect`. Allow: an Allow policy whose context carries
- * `{peerType, peerId, teams?}` (`teams`: comma string, jwt mode) to every event of the connection. Deny: a Deny policy
+ * `{peerType, peerId, teams?, exp?, expSkew?}` (jwt mode: `teams` a comma string, `exp` the token's
+ * expiry in epoch seconds and `expSkew` the clock-skew tolerance, numbers) to every event of the
+ * connection. Deny: a Deny policy
  * (API Gateway answers 403). Missing credentials: throws `Unauthorized` (API Gateway answers 401).
  *
  * A bad connect query (`type`, `cliId`/`mpcId`) is NOT denied here: an authorizer can only say
@@ -75,6 +77,10 @@ export async function handler(
       peerType: peer.type,
       peerId: peer.id,
       ...(decision.teams && decision.teams.length > 0 ? { teams: decision.teams.join(',') } : {}),
+      // jwt: numbers; every message handler refuses frames once exp + expSkew has passed.
+      ...(decision.tokenExpiry
+        ? { exp: decision.tokenExpiry.exp, expSkew: decision.tokenExpiry.skewSeconds }
+        : {}),
     };
   }
   return result;

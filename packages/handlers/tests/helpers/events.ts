@@ -44,7 +44,7 @@ function baseContext(
   };
 }
 
-export function authorizerContext(peer: PeerIdentity, extra: Record<string, string> = {}) {
+export function authorizerContext(peer: PeerIdentity, extra: Record<string, string | number> = {}) {
   return {
     peerType: peer.type,
     peerId: peer.id,
@@ -95,8 +95,8 @@ export function messageEvent(options: {
   routeKey: string;
   body: string;
   peer?: PeerIdentity;
-  /** Extra authorizer context values (e.g. `teams`), as the authorizer returned them. */
-  context?: Record<string, string>;
+  /** Extra authorizer context values (e.g. `teams`, `exp`), as the authorizer returned them. */
+  context?: Record<string, string | number>;
   stage?: string;
 }): WebSocketEvent {
   return {

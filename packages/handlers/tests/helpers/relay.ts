@@ -50,8 +50,8 @@ export class TestClient {
     readonly relay: TestRelay,
     readonly connectionId: string,
     readonly peer: PeerIdentity,
-    /** Extra authorizer context of the connection (e.g. `teams` in jwt mode). */
-    readonly context: Record<string, string> = {},
+    /** Extra authorizer context of the connection (e.g. `teams`, `exp` in jwt mode). */
+    readonly context: Record<string, string | number> = {},
   ) {}
 
   /** Sends a frame; returns the handler's result (its `body` is what the client would receive back). */
@@ -103,7 +103,11 @@ export class TestRelay {
     }
     const result = await this.handlers.route('connect', event);
     if (result.statusCode !== 200) throw new Error(`$connect answered ${result.statusCode}: ${result.body}`);
-    const { peerType: _type, peerId: _id, ...extra } = (decision.context ?? {}) as Record<string, string>;
+    const {
+      peerType: _type,
+      peerId: _id,
+      ...extra
+    } = (decision.context ?? {}) as Record<string, string | number>;
     return new TestClient(this, connectionId, peer, extra);
   }
 }
