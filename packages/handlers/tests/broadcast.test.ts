@@ -63,6 +63,16 @@ describe('broadcast (invoked directly, like the seed sendMessage)', () => {
     expect(await harness.items(KEY.peer({ type: 'cli', id: 'c1' }))).toHaveLength(1);
   });
 
+  it('a "team" filter skips connections that stored no teams (static mode stores none)', async () => {
+    const cli = await harness.relay.connect({ type: 'cli', id: 'c1' });
+    expect(await harness.relay.handlers.broadcast({ message: 'hi', team: 'team-a' })).toEqual({
+      sent: 0,
+      stale: 0,
+      failed: 0,
+    });
+    expect(cli.received()).toEqual([]);
+  });
+
   it('with nobody connected sends nothing', async () => {
     expect(await harness.relay.handlers.broadcast({ message: 'hi' })).toEqual({
       sent: 0,
@@ -77,6 +87,11 @@ describe('broadcast (invoked directly, like the seed sendMessage)', () => {
       (await harness.relay.handlers.broadcast({ message: 'x', type: 'robot' } as never)).error,
     ).toContain('"type"');
     expect((await harness.relay.handlers.broadcast(null as never)).error).toBeDefined();
+    for (const team of ['', 'a,b', 'a b', 42]) {
+      expect((await harness.relay.handlers.broadcast({ message: 'x', team } as never)).error).toContain(
+        '"team"',
+      );
+    }
     expect(harness.management.posts).toEqual([]);
   });
 });

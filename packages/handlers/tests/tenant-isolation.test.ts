@@ -204,4 +204,38 @@ describe('tenant isolation (TENANT_ISOLATION=on, jwt teams)', () => {
     expect(impostor.received()).toEqual([]);
     expect(await harness.items(KEY.inbox(mpc()))).toEqual([]);
   });
+
+  it('broadcast with "team" reaches only the connections whose stored teams include it', async () => {
+    const cliA = await connect(cli('c-a'), ['team-a', 'team-b']);
+    const cliB = await connect(cli('c-b'), ['team-b']);
+    const mpcA = await connect(mpc('m-a'), ['team-a']);
+    const noTeam = await connect(mpc('m-none'));
+    const result = await harness.relay.handlers.broadcast({
+      action: 'sendmessage',
+      message: 'Hello from CLI!',
+      team: 'team-a',
+    } as never);
+    expect(result).toEqual({ sent: 2, stale: 0, failed: 0 });
+    const expected = JSON.stringify({
+      operationType: 'broadcast',
+      from: 'relay',
+      message: 'Hello from CLI!',
+    });
+    expect(cliA.received()).toEqual([expected]);
+    expect(mpcA.received()).toEqual([expected]);
+    expect(cliB.received()).toEqual([]);
+    expect(noTeam.received()).toEqual([]);
+    // with a type too; a team nobody serves sends nothing
+    expect(await harness.relay.handlers.broadcast({ type: 'cli', team: 'team-b', message: 'b' })).toEqual({
+      sent: 2,
+      stale: 0,
+      failed: 0,
+    });
+    expect(mpcA.received()).toHaveLength(1);
+    expect(await harness.relay.handlers.broadcast({ team: 'team-z', message: 'z' })).toEqual({
+      sent: 0,
+      stale: 0,
+      failed: 0,
+    });
+  });
 });

@@ -12,11 +12,16 @@ documentClient(); // built during the init phase, reused by every invocation
 
 /**
  * The direct-invocation event (the seed's `sendMessage`): `{"message": ..., "type"?: "cli"|"mpc",
- * "operationType"?: "...", "apigw_endpoint"?: "https://..."}`; `action` is ignored.
+ * "operationType"?: "...", "team"?: "...", "apigw_endpoint"?: "https://..."}`; `action` is ignored.
  */
 export interface BroadcastEvent {
   message?: unknown;
   type?: PeerType;
+  /**
+   * Only connections whose stored teams (the connection item's `teams`, from the token's `teams`
+   * claim through the authorizer context) include this one; connections without teams are skipped.
+   */
+  team?: string;
   operationType?: string;
   /** The seed's field: the management endpoint to post to (else MANAGEMENT_ENDPOINT). */
   apigw_endpoint?: string;
@@ -65,7 +70,10 @@ export async function handler(event: BroadcastEvent, context?: Context): Promise
     const poster = posterFor(endpoint);
     const types: PeerType[] = event.type ? [event.type] : ['cli', 'mpc'];
     const connections: ConnectionItem[] = [];
-    for (const type of types) connections.push(...(await queryConnectionsOfType(table, type)));
+    for (const type of types) {
+      const ofType = await queryConnectionsOfType(table, type);
+      connections.push(...(event.team === undefined ? ofType : ofType.filter(servesTeam(event.team))));
+    }
     const frame = encodeCliDelivery({
       operationType: event.operationType ?? BROADCAST_OPERATION_TYPE,
       from: BROADCAST_FROM,
@@ -82,6 +90,7 @@ export async function handler(event: BroadcastEvent, context?: Context): Promise
     logger.info('broadcast done', {
       outcome: 'broadcast',
       peerTypes: types.join(','),
+      ...(event.team !== undefined ? { team: event.team } : {}),
       connections: connections.length,
       ...digest(frame),
       ...result,
@@ -103,8 +112,17 @@ function validate(event: BroadcastEvent): string | undefined {
   if (event.operationType !== undefined && !OperationTypeSchema.safeParse(event.operationType).success) {
     return '"operationType" must be 1-64 letters, digits, "_", "-", "." or ":"';
   }
+  if (event.team !== undefined && (typeof event.team !== 'string' || !/^[^,\s]{1,128}$/.test(event.team))) {
+    return '"team" must be a team name (1-128 characters, no comma or space)';
+  }
   if (event.apigw_endpoint !== undefined && !/^https?:\/\//.test(event.apigw_endpoint)) {
     return '"apigw_endpoint" must be an http(s) URL';
   }
   return undefined;
+}
+
+/** A connection's stored teams are a comma string (absent when the peer named none). */
+function servesTeam(team: string): (connection: ConnectionItem) => boolean {
+  return (connection) =>
+    typeof connection.teams === 'string' && connection.teams.split(',').some((t) => t.trim() === team);
 }
