@@ -33,6 +33,24 @@ export interface GatewayEvents {
   ];
   /** A management API call (`@connections`). */
   management: [{ method: string; connectionId: string; status: number; bytes: number; errorType?: string }];
+  /**
+   * A Lambda Invoke API call (`POST /2015-03-31/functions/{name}/invocations`): `status` is the
+   * HTTP answer (202 for `Event`, reported once the background run ended), `outcome` the run's.
+   */
+  invoke: [
+    {
+      functionName: string;
+      handler?: string;
+      requestId: string;
+      invocationType: string;
+      status: number;
+      outcome: 'ok' | 'error' | 'timeout' | 'refused';
+      durationMs: number;
+      errorType?: string;
+      /** The function error document (never the payload). */
+      error?: string;
+    },
+  ];
   /** Unexpected internal problem (never a client error). */
   error: [Error];
 }

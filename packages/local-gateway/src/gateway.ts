@@ -8,6 +8,7 @@ import { asError, createEventBus, type GatewayEvents } from './events.js';
 import { createHandshake } from './handshake.js';
 import { apiLikeId } from './ids.js';
 import { createInvoker } from './invoke.js';
+import { createLambdaApi, isLambdaApiPath } from './lambda-api.js';
 import { createHandlerLoader, type HandlerLoader } from './loader.js';
 import { createManagementApi, sendError } from './management.js';
 import { type LocalGatewayOptions, resolveOptions } from './options.js';
@@ -17,6 +18,13 @@ import { rejectHandshake } from './upgrade.js';
 export interface LocalGateway {
   url: string;
   managementEndpoint: string;
+  /**
+   * Endpoint of the Lambda Invoke API for the directly invoked functions (`http://HOST:PORT`):
+   * `aws lambda invoke --endpoint-url` / `new LambdaClient({ endpoint })`.
+   */
+  lambdaEndpoint: string;
+  /** Handlers the Lambda Invoke API runs (default `['broadcast']`). */
+  functions: readonly string[];
   port: number;
   host: string;
   stage: string;
@@ -75,9 +83,23 @@ export async function createLocalGateway(options: LocalGatewayOptions = {}): Pro
     isShuttingDown: () => shuttingDown,
   });
   const handleManagement = createManagementApi({ stage, limits, registry, emit });
+  const handleInvoke = createLambdaApi({
+    functions: settings.functions,
+    routeHandlers: [
+      ...settings.routes.map((r) => r.handler),
+      ...(settings.authorizer ? [settings.authorizer.handler] : []),
+    ],
+    region: settings.region,
+    accountId: settings.accountId,
+    handlerTimeoutMs: limits.handlerTimeoutMs,
+    invoke,
+    emit,
+    track,
+  });
 
   const server: Server = createServer((req, res) => {
-    handleManagement(req, res).catch((error: unknown) => {
+    const handle = isLambdaApiPath(req.url) ? handleInvoke : handleManagement;
+    handle(req, res).catch((error: unknown) => {
       emit('error', asError(error));
       if (!res.headersSent) sendError(res, 500, 'InternalServerErrorException', 'Internal server error');
       else res.destroy();
@@ -108,6 +130,8 @@ export async function createLocalGateway(options: LocalGatewayOptions = {}): Pro
   const gateway: LocalGateway = {
     url: `ws://${urlHost}:${port}/${stage}`,
     managementEndpoint,
+    lambdaEndpoint: `http://${urlHost}:${port}`,
+    functions: settings.functions,
     port,
     host,
     stage,

@@ -28,3 +28,8 @@ export function requestTime(epochMs: number): string {
     d.getUTCMinutes(),
   )}:${pad(d.getUTCSeconds())} +0000`;
 }
+
+/** The local name of a handler's function (context `functionName`, Lambda API ARNs). */
+export function localFunctionName(handler: string): string {
+  return `mpc-relay-${handler}`;
+}

@@ -1,5 +1,6 @@
 import { runWithEnv } from './env.js';
 import { type Emit, errorMessage, type RouteSubject, reportRoute } from './events.js';
+import { localFunctionName } from './ids.js';
 import type { HandlerLoader, LambdaContext } from './loader.js';
 
 /** The integration timeout elapsed before the handler answered. */
@@ -23,7 +24,7 @@ export function createInvoker(settings: InvokerSettings): Invoke {
   const { loader, env, region, accountId, apiId, handlerTimeoutMs } = settings;
   return async (handlerName, event, requestId) => {
     const started = Date.now();
-    const functionName = `mpc-relay-${handlerName}`;
+    const functionName = localFunctionName(handlerName);
     const context: LambdaContext = {
       awsRequestId: requestId,
       functionName,

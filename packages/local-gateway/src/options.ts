@@ -50,6 +50,12 @@ export interface LocalGatewayOptions {
   limits?: GatewayLimits;
   /** Region used in ARNs and AWS_REGION. Default `us-east-1`. */
   region?: string;
+  /**
+   * Handlers served by the Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`).
+   * Default: the route table's `FUNCTIONS` that no route and no authorizer uses (`broadcast`).
+   * `[]` switches the Invoke API off.
+   */
+  functions?: readonly string[];
 }
 
 export const DEFAULT_LIMITS: Required<GatewayLimits> = {
@@ -72,6 +78,8 @@ export interface GatewaySettings {
   routes: readonly GatewayRoute[];
   authorizer: GatewayAuthorizer | null;
   handlersDir: string;
+  /** Handlers the Lambda Invoke API runs (directly invoked functions). */
+  functions: readonly string[];
   /** The handlers' environment; the gateway adds MANAGEMENT_ENDPOINT once it knows its port. */
   env: Record<string, string>;
 }
@@ -93,13 +101,15 @@ export async function resolveOptions(options: LocalGatewayOptions): Promise<Gate
 /** The given route table, completed from `@mpc-relay/handlers` (imported only when something is missing). */
 async function routeTableOf(
   options: LocalGatewayOptions,
-): Promise<Pick<GatewaySettings, 'routes' | 'authorizer' | 'handlersDir'>> {
-  const { routes, authorizer, handlersDir } = options;
-  if (routes && authorizer !== undefined && handlersDir) return { routes, authorizer, handlersDir };
+): Promise<Pick<GatewaySettings, 'routes' | 'authorizer' | 'handlersDir' | 'functions'>> {
+  const { routes, authorizer, handlersDir, functions } = options;
+  if (routes && authorizer !== undefined && handlersDir && functions)
+    return { routes, authorizer, handlersDir, functions };
   const table = await import('@mpc-relay/handlers/routes');
   const require = createRequire(import.meta.url);
   return {
     routes: routes ?? table.ROUTES,
+    functions: functions ?? directlyInvokedFunctions(table),
     handlersDir: handlersDir ?? join(dirname(require.resolve('@mpc-relay/handlers/package.json')), 'dist'),
     authorizer: authorizer !== undefined ? authorizer : tableAuthorizer(table.AUTHORIZER, options.authMode),
   };
@@ -112,4 +122,14 @@ function tableAuthorizer(
   const sources = authorizer.identitySources[authMode];
   if (!sources) throw new Error(`unknown auth mode "${authMode}"`);
   return { handler: authorizer.handler, identitySources: sources };
+}
+
+/** The functions of a route table that neither a route nor the authorizer uses: invoked directly. */
+export function directlyInvokedFunctions(table: {
+  FUNCTIONS: Readonly<Record<string, unknown>>;
+  ROUTES: readonly { handler: string }[];
+  AUTHORIZER: { handler: string };
+}): string[] {
+  const used = new Set([...table.ROUTES.map((r) => r.handler), table.AUTHORIZER.handler]);
+  return Object.keys(table.FUNCTIONS).filter((name) => !used.has(name));
 }
