@@ -22,7 +22,7 @@ function summary(body: string): { action?: string; operationType?: string } {
 }
 
 /**
- * One readable line per connect, disconnect, message and management call: ids, operation type,
+ * One readable line per connect, disconnect, message, management call and Lambda invocation: ids, operation type,
  * sizes and outcome, never payloads (they carry partial signatures).
  */
 export function attachLogger(gateway: LocalGateway, log: (line: string) => void): void {
@@ -67,6 +67,12 @@ export function attachLogger(gateway: LocalGateway, log: (line: string) => void)
     const verb = m.method === 'POST' ? 'deliver' : m.method.toLowerCase();
     log(
       `${time()} ${verb.padEnd(11)} ${m.connectionId} ${peers.get(m.connectionId) ?? ''} ${m.bytes} B ${m.status}${m.errorType ? ` ${m.errorType}` : ''}`,
+    );
+  });
+  gateway.on('invoke', (i) => {
+    const error = i.errorType ? ` ${i.errorType}` : '';
+    log(
+      `${time()} invoke      ${i.handler ?? i.functionName} ${i.invocationType} ${i.status} ${i.outcome}${error} ${i.durationMs} ms`,
     );
   });
   gateway.on('error', (e) => log(`${time()} error       ${e.message}`));

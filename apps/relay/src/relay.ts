@@ -31,6 +31,11 @@ export interface RelayOptions {
 export interface Relay {
   url: string;
   managementEndpoint: string;
+  /**
+   * Lambda Invoke API of the directly invoked functions (`broadcast`, the seed's sendMessage):
+   * `aws lambda invoke --endpoint-url <this> --function-name broadcast ...`.
+   */
+  lambdaEndpoint: string;
   dataDir: string;
   dynamoEndpoint: string;
   tableName: string;
@@ -139,6 +144,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   return {
     url: gateway.url,
     managementEndpoint: `${gateway.managementEndpoint}/@connections`,
+    lambdaEndpoint: gateway.lambdaEndpoint,
     dataDir: store.dataDir,
     dynamoEndpoint: store.endpoint,
     tableName,

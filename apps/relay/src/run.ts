@@ -19,6 +19,7 @@ export function banner(relay: Relay, options: RelayOptions, mode: string): strin
     `mpc-relay local relay (${mode})`,
     `  WebSocket   ${relay.url}`,
     `  Management  ${relay.managementEndpoint}`,
+    `  Lambda      ${relay.lambdaEndpoint} (aws lambda invoke --endpoint-url ${relay.lambdaEndpoint} --function-name broadcast)`,
     `  Data        ${relay.dataDir} (table ${relay.tableName})`,
     `  Auth        ${auth}${jwt ? ` (HS256 secret: ${relay.jwtSecretSource ?? 'configured'})` : ' (header Authorization: Allow)'}`,
     ...(jwt

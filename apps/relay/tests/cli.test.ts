@@ -55,6 +55,10 @@ describe('the relay command (a real process)', () => {
     const url = await relay.ready();
     expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/production$/);
     expect(relay.stdout).toContain(`Management  ${url.replace('ws://', 'http://')}/@connections`);
+    const lambda = url.replace('ws://', 'http://').replace(/\/production$/, '');
+    expect(relay.stdout).toContain(
+      `Lambda      ${lambda} (aws lambda invoke --endpoint-url ${lambda} --function-name broadcast)`,
+    );
     expect(relay.stdout).toContain(`Data        ${dataDir}`);
     const cli = await Peer.open(url, 'type=cli&cliId=cli123');
     cli.send({ action: 'getConnectionId' });

@@ -84,6 +84,63 @@ describe('startRelay (programmatic API)', () => {
     expect(text).not.toContain('signatureR');
   });
 
+  it("broadcast through the Lambda Invoke API: the seed's sendMessage payload reaches cli and mpc", async () => {
+    const dataDir = tempDir('relay-invoke-');
+    dirs.push(dataDir);
+    const lines: string[] = [];
+    const relay = await relayOn(dataDir, lines);
+    expect(relay.lambdaEndpoint).toBe(relay.url.replace('ws://', 'http://').replace(/\/production$/, ''));
+    const cli = await Peer.open(relay.url, 'type=cli&cliId=cli123');
+    const mpc = await Peer.open(relay.url, 'type=mpc&mpcId=IgniterC56D');
+    // What `aws lambda invoke --endpoint-url ... --function-name broadcast` sends (README's node one-liner).
+    const invoke = (name: string, body: string) =>
+      fetch(`${relay.lambdaEndpoint}/2015-03-31/functions/${name}/invocations`, { method: 'POST', body });
+    const answer = await invoke(
+      'broadcast',
+      JSON.stringify({
+        action: 'sendmessage',
+        message: 'Hello from CLI!',
+        apigw_endpoint: relay.managementEndpoint.replace(/\/@connections$/, ''),
+      }),
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-amz-executed-version')).toBe('$LATEST');
+    expect(answer.headers.get('x-amz-function-error')).toBeNull();
+    expect(await answer.json()).toEqual({ sent: 2, stale: 0, failed: 0 });
+    const delivery = JSON.stringify({
+      operationType: 'broadcast',
+      from: 'relay',
+      message: 'Hello from CLI!',
+    });
+    expect(await cli.next()).toBe(delivery);
+    expect(await mpc.next()).toBe(delivery);
+    await waitFor(
+      () => lines.some((l) => / invoke\s+broadcast RequestResponse 200 ok /.test(l)),
+      'the invoke line',
+    );
+    expect(lines.join('\n')).not.toContain('Hello from CLI!');
+
+    const unknown = await invoke('sendMessage', '{}');
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('x-amzn-errortype')).toBe('ResourceNotFoundException');
+    const bad = await invoke('broadcast', 'Hello from CLI!');
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('x-amzn-errortype')).toBe('InvalidRequestContentException');
+    const background = await fetch(`${relay.lambdaEndpoint}/2015-03-31/functions/broadcast/invocations`, {
+      method: 'POST',
+      headers: { 'X-Amz-Invocation-Type': 'Event' },
+      body: JSON.stringify({ type: 'cli', message: 'later' }),
+    });
+    expect(background.status).toBe(202);
+    expect(JSON.parse(await cli.next())).toEqual({
+      operationType: 'broadcast',
+      from: 'relay',
+      message: 'later',
+    });
+    cli.close();
+    mpc.close();
+  });
+
   it('a restart on the same data folder still delivers a waiting message', async () => {
     const dataDir = tempDir('relay-restart-');
     dirs.push(dataDir);
