@@ -71,23 +71,7 @@ export async function postToConnections(
       }
       if (outcome.status === 'gone') {
         result.stale += 1;
-        logger.info('stale connection removed', {
-          target: connection.connectionId,
-          peerType: connection.peerType,
-          peerId: connection.peerId,
-        });
-        try {
-          await deleteConnection(
-            table,
-            { type: connection.peerType, id: connection.peerId },
-            connection.connectionId,
-          );
-        } catch (error) {
-          logger.warn('could not delete stale connection', {
-            target: connection.connectionId,
-            ...describeError(error),
-          });
-        }
+        await removeStaleConnection(table, connection);
         return;
       }
       result.failed += 1;
@@ -97,6 +81,46 @@ export async function postToConnections(
   count('StaleConnections', result.stale);
   count('PostFailures', result.failed);
   return result;
+}
+
+/** A 410 (GoneException): the connection's record is deleted (1 DeleteItem); failures are logged. */
+async function removeStaleConnection(table: TableRef, connection: Target): Promise<void> {
+  logger.info('stale connection removed', {
+    target: connection.connectionId,
+    peerType: connection.peerType,
+    peerId: connection.peerId,
+  });
+  try {
+    await deleteConnection(
+      table,
+      { type: connection.peerType, id: connection.peerId },
+      connection.connectionId,
+    );
+  } catch (error) {
+    logger.warn('could not delete stale connection', {
+      target: connection.connectionId,
+      ...describeError(error),
+    });
+  }
+}
+
+/**
+ * What becomes of a stored message once a connection took it: a v2 receiver's copy stays until
+ * acknowledged (recording the delivery time, without a deferred mapping: written by then); for a
+ * seed receiver a v2 sender's message becomes a dedupe marker and a seed sender's is deleted.
+ */
+function afterDelivery(
+  item: InboxItem,
+  v2Receiver: boolean,
+  dedupeTtlSeconds: number,
+  nowMs = Date.now(),
+): { put: InboxItem } | { delete: InboxItem } {
+  if (v2Receiver) {
+    const { mapping: _written, ...rest } = item;
+    return { put: { ...rest, deliveredAt: nowMs, attempts: (item.attempts ?? 0) + 1 } };
+  }
+  if (item.clientMsgId !== undefined) return { put: markerItem(item, dedupeTtlSeconds, nowMs) };
+  return { delete: item };
 }
 
 export type DeliveryOutcome =
@@ -162,8 +186,9 @@ export async function relayMessage(
     count('MessagesDelivered');
     if (stored && !fanOut.tookIt.some(isV2Connection)) {
       // Only seed connections took it: nothing to wait an ack for.
-      if (item.clientMsgId !== undefined) await putInboxItem(table, markerItem(item, input.dedupeTtlSeconds));
-      else await deleteInboxItem(table, item);
+      const done = afterDelivery(item, false, input.dedupeTtlSeconds);
+      if ('put' in done) await putInboxItem(table, done.put);
+      else await deleteInboxItem(table, done.delete);
     }
     return { outcome: 'delivered', messageId, ...counts(fanOut) };
   }
@@ -268,15 +293,7 @@ export async function drainInbox(
   const now = Date.now();
   const v2 = options.v2 === true;
   const { live, expired } = await readInbox(table, peer, now);
-  for (const item of expired) {
-    logger.warn('inbox message expired undelivered', {
-      outcome: 'expired',
-      peerType: peer.type,
-      peerId: peer.id,
-      ...inboxLogEntry(item),
-    });
-  }
-  count('InboxExpired', expired.length);
+  logExpired(peer, expired);
   const deletes: InboxItem[] = [...expired];
   const puts: InboxItem[] = [];
   let delivered = 0;
@@ -295,11 +312,7 @@ export async function drainInbox(
       deletes.push(item);
       continue;
     }
-    if (
-      v2 &&
-      options.redeliveryDelayMs !== undefined &&
-      now - (item.deliveredAt ?? item.storedAt) < options.redeliveryDelayMs
-    ) {
+    if (v2 && isNotDue(item, options.redeliveryDelayMs, now)) {
       notDue += 1;
       continue;
     }
@@ -318,31 +331,46 @@ export async function drainInbox(
       break;
     }
     delivered += 1;
-    if (v2) {
-      const { mapping: _written, ...rest } = item;
-      puts.push({ ...rest, deliveredAt: now, attempts: (item.attempts ?? 0) + 1 });
-    } else if (item.clientMsgId !== undefined) {
-      puts.push(markerItem(item, options.dedupeTtlSeconds ?? 3600, now));
-    } else {
-      deletes.push(item);
-    }
+    const done = afterDelivery(item, v2, options.dedupeTtlSeconds ?? 3600, now);
+    if ('put' in done) puts.push(done.put);
+    else deletes.push(done.delete);
   }
   if (deletes.length > 0 || puts.length > 0) await writeInboxBatch(table, { deletes, puts });
   count('InboxDelivered', delivered);
   count('InboxDropped', dropped);
-  const remaining = live.length - delivered - dropped;
+  const result = {
+    delivered,
+    expired: expired.length,
+    dropped,
+    remaining: live.length - delivered - dropped,
+    notDue,
+  };
   if (live.length > 0 || expired.length > 0) {
-    logger.info('inbox drained', {
-      protocol: v2 ? PROTOCOL_V2 : 'v1',
-      delivered,
-      expired: expired.length,
-      dropped,
-      notDue,
-      remaining,
-    });
+    logger.info('inbox drained', { protocol: v2 ? PROTOCOL_V2 : 'v1', ...result });
   }
   if (expired.length > 0) await reportExpired(table, poster, peer, expired);
-  return { delivered, expired: expired.length, dropped, remaining, notDue };
+  return result;
+}
+
+/** Expired items met by a drain: logged (ids and sizes, never payloads); deleted by the caller. */
+function logExpired(peer: PeerIdentity, expired: readonly InboxItem[]): void {
+  for (const item of expired) {
+    logger.warn('inbox message expired undelivered', {
+      outcome: 'expired',
+      peerType: peer.type,
+      peerId: peer.id,
+      ...inboxLogEntry(item),
+    });
+  }
+  count('InboxExpired', expired.length);
+}
+
+/**
+ * v2 redelivery (ping): a message delivered (or, never redelivered, stored) less than
+ * `redeliveryDelayMs` ago is not resent yet. Without a delay (a new connection) every one is due.
+ */
+function isNotDue(item: InboxItem, redeliveryDelayMs: number | undefined, nowMs: number): boolean {
+  return redeliveryDelayMs !== undefined && nowMs - (item.deliveredAt ?? item.storedAt) < redeliveryDelayMs;
 }
 
 /**

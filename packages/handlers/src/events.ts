@@ -1,6 +1,7 @@
 import type { PeerIdentity } from '@mpc-relay/protocol';
 import { PeerIdSchema, PeerTypeSchema } from '@mpc-relay/protocol';
 import type { APIGatewayEventWebsocketRequestContextV2 } from 'aws-lambda';
+import { parseTeams } from './policy.js';
 
 /**
  * What the REQUEST authorizer puts in its context; API Gateway adds it to every later event of the
@@ -91,10 +92,5 @@ export function tokenDeadlineMs(requestContext: WebSocketRequestContext | undefi
 
 /** The teams of the connection's peer (`teams` in the authorizer context, jwt mode); [] when none. */
 export function teamsFromContext(requestContext: WebSocketRequestContext): string[] {
-  const teams = requestContext.authorizer?.teams;
-  if (typeof teams !== 'string' || teams === '') return [];
-  return teams
-    .split(',')
-    .map((team) => team.trim())
-    .filter((team) => team !== '');
+  return parseTeams(requestContext.authorizer?.teams);
 }

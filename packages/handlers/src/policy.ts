@@ -1,5 +1,7 @@
 import { ErrorCode, type ErrorFrameInput } from '@mpc-relay/protocol';
 import type { RelayConfig } from './config.js';
+import type { DrainPolicy } from './delivery.js';
+import type { ConnectionItem } from './store/connections.js';
 
 /**
  * Who may send what to whom, beyond routing (which `sendServer` does):
@@ -87,4 +89,43 @@ export function crossTeamRefusal(teamId: string | undefined): ErrorFrameInput {
         ? `the target does not serve team ${JSON.stringify(teamId)}: this relay isolates teams`
         : 'the target shares no team with you: this relay isolates teams',
   };
+}
+
+/** A sender's side of tenant isolation for one message. */
+export interface SenderTenancy {
+  /** The message's `teamId` under isolation (always undefined when isolation is off). */
+  teamId: string | undefined;
+  /** The target's connections this message may reach (all of them when isolation is off). */
+  reachable(connections: ConnectionItem[]): ConnectionItem[];
+}
+
+export function senderTenancy(
+  config: RelayConfig,
+  senderTeams: readonly string[],
+  message: unknown,
+): SenderTenancy {
+  const teamId = config.tenantIsolation ? messageTeamId(message) : undefined;
+  return {
+    teamId,
+    reachable: (connections) =>
+      connections.filter((connection) => mayReach(config, senderTeams, parseTeams(connection.teams), teamId)),
+  };
+}
+
+/** Tenant isolation when stored messages reach a connection whose teams are `receiverTeams`. */
+export function drainPolicy(config: RelayConfig, receiverTeams: readonly string[]): DrainPolicy {
+  return {
+    mayReceive: (item) => mayReach(config, parseTeams(item.teams), receiverTeams, item.teamId),
+    mappingTtlSeconds: config.mappingTtlSeconds,
+  };
+}
+
+/** Every policy check of a send, before any DynamoDB request: operation type, then the sender's teams. */
+export function checkSendPolicy(
+  config: RelayConfig,
+  operationType: string,
+  senderTeams: readonly string[],
+  message: unknown,
+): ErrorFrameInput | undefined {
+  return checkOperationType(config, operationType) ?? checkSenderTeams(config, senderTeams, message);
 }

@@ -3,7 +3,7 @@ import { drainInbox } from '../delivery.js';
 import { peerFromContext, teamsFromContext } from '../events.js';
 import { answer, messageRoute } from '../invocation.js';
 import { logger } from '../logger.js';
-import { mayReach, parseTeams } from '../policy.js';
+import { drainPolicy } from '../policy.js';
 import { relayContext } from '../relay-context.js';
 import { documentClient } from '../store/client.js';
 
@@ -30,10 +30,7 @@ export const handler = messageRoute(async (event) => {
       poster,
       peer,
       connectionId,
-      {
-        mayReceive: (item) => mayReach(config, parseTeams(item.teams), receiverTeams, item.teamId),
-        mappingTtlSeconds: config.mappingTtlSeconds,
-      },
+      drainPolicy(config, receiverTeams),
       // `"v":2`: a v2 client (re)connected: every unacknowledged message again, as v2 envelopes.
       { v2: decoded.ok && hasV2Marker(decoded.value), dedupeTtlSeconds: config.dedupeTtlSeconds },
     );

@@ -3,7 +3,7 @@ import { drainInbox } from '../delivery.js';
 import { peerFromContext, teamsFromContext } from '../events.js';
 import { answer, messageRoute } from '../invocation.js';
 import { describeError, logger } from '../logger.js';
-import { mayReach, parseTeams } from '../policy.js';
+import { drainPolicy } from '../policy.js';
 import { relayContext } from '../relay-context.js';
 import { documentClient } from '../store/client.js';
 
@@ -27,10 +27,7 @@ export const handler = messageRoute(async (event) => {
         poster,
         peer,
         event.requestContext.connectionId,
-        {
-          mayReceive: (item) => mayReach(config, parseTeams(item.teams), receiverTeams, item.teamId),
-          mappingTtlSeconds: config.mappingTtlSeconds,
-        },
+        drainPolicy(config, receiverTeams),
         {
           v2: true,
           redeliveryDelayMs: config.redeliveryDelaySeconds * 1000,

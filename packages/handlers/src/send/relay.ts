@@ -1,0 +1,47 @@
+import { encodeAckResult } from '@mpc-relay/protocol';
+import { relayMessage } from '../delivery.js';
+import type { WebSocketResult } from '../events.js';
+import { answer } from '../invocation.js';
+import { digest, logger } from '../logger.js';
+import { drainPolicy, parseTeams } from '../policy.js';
+import type { Poster } from '../poster.js';
+import type { Lookups } from './lookups.js';
+import type { Send } from './request.js';
+
+/**
+ * Delivers (or stores) the message, logs the outcome (ids, sizes and a digest, never the payload)
+ * and answers the sender: nothing for a seed sender (as the seed), an ack result for a v2 sender.
+ */
+export async function relayAndAnswer(send: Send, poster: Poster, lookups: Lookups): Promise<WebSocketResult> {
+  const { request, route, tenancy, config, table } = send;
+  const { target } = route;
+  const { connections, item } = lookups;
+  const clientMsgId = request.frame.clientMsgId;
+  const { bytes, sha256 } = digest(item.frame ?? '');
+  const result = await relayMessage(table, poster, {
+    target,
+    connections,
+    item,
+    ...(lookups.written ? { written: lookups.written } : {}),
+    eligible: tenancy.reachable,
+    drainPolicyFor: (connection) => drainPolicy(config, parseTeams(connection.teams)),
+    dedupeTtlSeconds: config.dedupeTtlSeconds,
+  });
+  logger.info('relayed', {
+    outcome: result.outcome,
+    targetType: target.type,
+    targetId: target.id,
+    operationType: request.frame.operationType,
+    bytes,
+    sha256,
+    messageId: result.messageId,
+    ...(clientMsgId !== undefined ? { clientMsgId } : {}),
+    connections: connections.length,
+    delivered: result.delivered,
+    stale: result.stale,
+    failed: result.failed,
+    ...(result.outcome === 'stored' ? { messageKey: result.messageKey, expiresAt: result.expiresAt } : {}),
+  });
+  if (clientMsgId === undefined) return answer();
+  return answer(encodeAckResult({ clientMsgId, messageId: result.messageId, status: result.outcome }));
+}
