@@ -3,6 +3,12 @@
  * (`pulumi config set mpc-relay:authMode jwt`). All problems are reported at once, each naming its
  * key, before a single resource is declared.
  */
+import {
+  defaultJwtAlgorithms,
+  isHmacAlgorithm,
+  isJwtAlgorithm,
+  JWT_ALGORITHMS,
+} from '@mpc-relay/handlers/jwt-algorithms';
 import * as pulumi from '@pulumi/pulumi';
 
 export const CONFIG_NAMESPACE = 'mpc-relay';
@@ -16,22 +22,8 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-/** JWS algorithms the authorizer may accept (`none` never). */
-export const JWT_ALGORITHMS = [
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-] as const;
+/** JWS algorithms the authorizer may accept (`none` never): the handlers' own list. */
+export { JWT_ALGORITHMS };
 
 export interface JwtConfig {
   /** HS* shared secret, a Pulumi secret: stored in SSM as a SecureString, never in the function. */
@@ -399,14 +391,14 @@ export function parseRelayConfig(stack: string, source: ConfigSource): RelayConf
     }
     const algorithms = read.list('jwtAlgorithms', /^.+$/, 'JWS algorithms');
     for (const alg of algorithms) {
-      if (!(JWT_ALGORITHMS as readonly string[]).includes(alg)) {
+      if (!isJwtAlgorithm(alg)) {
         read.problem('jwtAlgorithms', `'${alg}' is not allowed (one of ${JWT_ALGORITHMS.join(', ')})`);
       }
     }
-    const usesHmac = algorithms.some((alg) => alg.startsWith('HS'));
+    const usesHmac = algorithms.some(isHmacAlgorithm);
     if (usesHmac && secret === undefined)
       read.problem('jwtAlgorithms', 'HS* algorithms need mpc-relay:jwtSecret');
-    const usesKeys = algorithms.some((alg) => !alg.startsWith('HS'));
+    const usesKeys = algorithms.some((alg) => !isHmacAlgorithm(alg));
     if (usesKeys && jwksUrl === undefined)
       read.problem('jwtAlgorithms', 'asymmetric algorithms need mpc-relay:jwtJwksUrl');
     if (!usesHmac && algorithms.length > 0 && secret !== undefined) {
@@ -423,10 +415,7 @@ export function parseRelayConfig(stack: string, source: ConfigSource): RelayConf
       algorithms:
         algorithms.length > 0
           ? algorithms
-          : [
-              ...(secret !== undefined ? ['HS256'] : []),
-              ...(jwksUrl !== undefined ? ['RS256', 'ES256', 'EdDSA'] : []),
-            ],
+          : defaultJwtAlgorithms({ secret: secret !== undefined, jwks: jwksUrl !== undefined }),
       clockSkewSeconds: read.integer('jwtClockSkewSeconds', 30, 0, 300),
     };
   } else {

@@ -10,6 +10,7 @@ import {
 } from 'jose';
 import { ConfigError } from '../config.js';
 import { header } from '../events.js';
+import { defaultJwtAlgorithms, isHmacAlgorithm, isJwtAlgorithm, JWT_ALGORITHMS } from './algorithms.js';
 import type { AuthDecision, AuthMode, AuthRequest } from './modes.js';
 import { queryPeer } from './peer.js';
 
@@ -35,21 +36,6 @@ import { queryPeer } from './peer.js';
  * teams, identity mismatch) -> 403 (`deny`); configuration or key-source failures -> 403 too (fail
  * closed), logged at error level. Reasons go to the log only; the token itself never does.
  */
-
-export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
-export const ASYMMETRIC_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-] as const;
-const ALL_ALGORITHMS: readonly string[] = [...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS];
 
 /** Minimum HS* secret length in bytes (RFC 7518 3.2: a key at least as long as the hash). */
 export const MIN_SECRET_BYTES = 32;
@@ -121,27 +107,27 @@ export function loadJwtSettings(env: Env = process.env): JwtSettings {
     .map((alg) => alg.trim())
     .filter((alg) => alg !== '');
   for (const alg of listed) {
-    if (!ALL_ALGORITHMS.includes(alg)) {
+    if (!isJwtAlgorithm(alg)) {
       throw new ConfigError(
-        `JWT_ALGORITHMS: ${JSON.stringify(alg)} is not accepted (one of ${ALL_ALGORITHMS.join(', ')})`,
+        `JWT_ALGORITHMS: ${JSON.stringify(alg)} is not accepted (one of ${JWT_ALGORITHMS.join(', ')})`,
       );
     }
   }
   const algorithms =
     listed.length > 0
       ? [...new Set(listed)]
-      : [...(hasSecret ? ['HS256'] : []), ...(jwksUrl !== undefined ? ['RS256', 'ES256', 'EdDSA'] : [])];
+      : defaultJwtAlgorithms({ secret: hasSecret, jwks: jwksUrl !== undefined });
   if (algorithms.length === 0) {
     throw new ConfigError(
       'jwt mode needs a key: JWT_SECRET_PARAMETER (or JWT_SECRET locally) or JWT_JWKS_URL',
     );
   }
-  if (algorithms.some(isHmac) && !hasSecret) {
+  if (algorithms.some(isHmacAlgorithm) && !hasSecret) {
     throw new ConfigError(
       'JWT_ALGORITHMS lists HS* algorithms but no JWT_SECRET_PARAMETER / JWT_SECRET is set',
     );
   }
-  if (algorithms.some((alg) => !isHmac(alg)) && jwksUrl === undefined) {
+  if (algorithms.some((alg) => !isHmacAlgorithm(alg)) && jwksUrl === undefined) {
     throw new ConfigError('JWT_ALGORITHMS lists asymmetric algorithms but JWT_JWKS_URL is not set');
   }
   return {
@@ -156,10 +142,6 @@ export function loadJwtSettings(env: Env = process.env): JwtSettings {
     ssmEndpoint: optional(env, 'SSM_ENDPOINT'),
     region: optional(env, 'AWS_REGION') ?? optional(env, 'AWS_DEFAULT_REGION') ?? 'us-east-1',
   };
-}
-
-function isHmac(alg: string): boolean {
-  return alg.startsWith('HS');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -247,7 +229,7 @@ export function prefetchJwtKeys(env: Env = process.env): void {
   try {
     if (optional(env, 'AUTH_MODE') !== 'jwt') return;
     const settings = loadJwtSettings(env);
-    if (settings.algorithms.some(isHmac)) hmacKey(settings).catch(() => undefined);
+    if (settings.algorithms.some(isHmacAlgorithm)) hmacKey(settings).catch(() => undefined);
   } catch {
     // the handshake reports the configuration problem
   }
@@ -346,7 +328,7 @@ export async function authorizeJwt(request: AuthRequest, env: Env = process.env)
   const settings = loadJwtSettings(env);
   const getKey: JWTVerifyGetKey = async (protectedHeader, input) => {
     const alg = protectedHeader.alg ?? '';
-    if (isHmac(alg)) return hmacKey(settings);
+    if (isHmacAlgorithm(alg)) return hmacKey(settings);
     return remoteKeySet(settings)(protectedHeader, input);
   };
   const options: JWTVerifyOptions = {
