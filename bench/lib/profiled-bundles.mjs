@@ -1,22 +1,18 @@
 /**
- * For the CPU profile only: the handler bundles rebuilt with the same esbuild options as
- * packages/handlers/scripts/bundle.mjs plus a linked source map, into bench/dist/profiled/. The
- * profile can then say which package (AWS SDK, zod, powertools, the handlers' own code) a sample
- * of the minified bundle belongs to. Used only when each rebuilt bundle is byte-identical to the
- * shipped one (the source map comment aside); otherwise the profile keeps the shipped bundles
- * and lumps them together.
+ * For the CPU profile only: the handler bundles rebuilt with the very esbuild options they ship
+ * with (packages/handlers/scripts/bundle-options.mjs, shared with scripts/bundle.mjs) plus a linked
+ * source map, into bench/dist/profiled/. The profile can then say which package (AWS SDK, zod,
+ * powertools, the handlers' own code) a sample of the minified bundle belongs to. Used only when
+ * each rebuilt bundle is byte-identical to the shipped one (the source map comment aside);
+ * otherwise the profile keeps the shipped bundles and lumps them together.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { handlerBundleOptions } from '../../packages/handlers/scripts/bundle-options.mjs';
 import { handlersDir, listBundles, snapshotDir } from './coldstart.mjs';
 
 export const profiledDir = join(handlersDir, '..', '..', 'bench', 'dist', 'profiled');
-
-const banner = [
-  "import { createRequire as __mpcRelayCreateRequire } from 'node:module';",
-  'const require = __mpcRelayCreateRequire(import.meta.url);',
-].join('\n');
 
 export async function buildProfiledBundles() {
   const require = createRequire(join(handlersDir, 'package.json'));
@@ -33,17 +29,7 @@ export async function buildProfiledBundles() {
     mkdirSync(outdir, { recursive: true });
     const outfile = join(outdir, 'index.mjs');
     await esbuild.build({
-      entryPoints: [entry],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'esm',
-      minify: true,
-      treeShaking: true,
-      mainFields: ['module', 'main'],
-      banner: { js: banner },
-      legalComments: 'none',
+      ...handlerBundleOptions(entry, outfile),
       sourcemap: 'linked',
       logLevel: 'silent',
     });

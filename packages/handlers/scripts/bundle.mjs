@@ -8,18 +8,12 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { BUNDLE_TARGET, handlerBundleOptions } from './bundle-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { HANDLER_NAMES } = await import(join(root, 'dist/lib/routes.js'));
 
-// Some transitive CommonJS dependencies call require() on Node built-ins; in an ESM bundle that
-// needs a real `require`.
-const banner = [
-  "import { createRequire as __mpcRelayCreateRequire } from 'node:module';",
-  'const require = __mpcRelayCreateRequire(import.meta.url);',
-].join('\n');
-
-const report = { generatedAt: new Date().toISOString(), target: 'node22', bundles: {} };
+const report = { generatedAt: new Date().toISOString(), target: BUNDLE_TARGET, bundles: {} };
 
 for (const name of HANDLER_NAMES) {
   const entry = join(root, 'src/handlers', `${name}.ts`);
@@ -29,18 +23,7 @@ for (const name of HANDLER_NAMES) {
   await mkdir(outdir, { recursive: true });
   const outfile = join(outdir, 'index.mjs');
   const result = await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    minify: true,
-    treeShaking: true,
-    // Prefer the ES module builds (dist-es) of the AWS SDK: they tree-shake.
-    mainFields: ['module', 'main'],
-    banner: { js: banner },
-    legalComments: 'none',
+    ...handlerBundleOptions(entry, outfile),
     metafile: true,
     logLevel: 'warning',
   });
