@@ -1,18 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KEY } from '../src/store/keys.js';
-import { type Harness, startHarness } from './helpers/harness.js';
+import { useHarness } from './helpers/harness.js';
 
 describe('broadcast (invoked directly, like the seed sendMessage)', () => {
-  let harness: Harness;
-  beforeAll(async () => {
-    harness = await startHarness('src');
-  });
-  afterAll(async () => {
-    await harness?.close();
-  });
-  beforeEach(async () => {
-    await harness.reset();
-  });
+  const harness = useHarness();
 
   it('sends to every live connection of both types', async () => {
     const clis = [

@@ -1,9 +1,9 @@
 import { ErrorCode, PROTOCOL_V2 } from '@mpc-relay/protocol';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { handler as authorizer } from '../src/handlers/authorizer.js';
 import { KEY } from '../src/store/keys.js';
 import { authorizerEvent, connectEvent, disconnectEvent, newConnectionId } from './helpers/events.js';
-import { type Harness, startHarness } from './helpers/harness.js';
+import { useHarness } from './helpers/harness.js';
 
 describe('authorizer (static mode, the seed)', () => {
   const query = { type: 'cli', cliId: 'cli123' };
@@ -67,16 +67,7 @@ describe('authorizer (static mode, the seed)', () => {
 });
 
 describe('$connect and $disconnect', () => {
-  let harness: Harness;
-  beforeAll(async () => {
-    harness = await startHarness('src');
-  });
-  afterAll(async () => {
-    await harness?.close();
-  });
-  beforeEach(async () => {
-    await harness.reset();
-  });
+  const harness = useHarness();
 
   it('records the connection with its keys, expiry and protocol', async () => {
     const client = await harness.relay.connect({ type: 'mpc', id: 'IgniterC56D' });

@@ -1,25 +1,13 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ErrorCode } from '@mpc-relay/protocol';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { epochSeconds } from '../src/config.js';
 import { inboxSortKey, KEY } from '../src/store/keys.js';
-import { expectErrorFrame, fullSig, partialSig } from './helpers/frames.js';
-import { type Harness, startHarness, TABLE_NAME } from './helpers/harness.js';
-
-const CLI = { type: 'cli', id: 'cli123' } as const;
-const MPC = { type: 'mpc', id: 'IgniterC56D' } as const;
+import { CLI, expectErrorFrame, fullSig, MPC, partialSig } from './helpers/frames.js';
+import { TABLE_NAME, useHarness } from './helpers/harness.js';
 
 describe('delivery: offline peers, stale connections, expiry, several connections', () => {
-  let harness: Harness;
-  beforeAll(async () => {
-    harness = await startHarness('src');
-  });
-  afterAll(async () => {
-    await harness?.close();
-  });
-  beforeEach(async () => {
-    await harness.reset();
-  });
+  const harness = useHarness();
 
   it('keeps messages for an offline cli and delivers them in order at its getConnectionId', async () => {
     const mpc = await harness.relay.connect(MPC);

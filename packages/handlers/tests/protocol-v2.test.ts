@@ -1,15 +1,13 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { decodeRelayFrame, PROTOCOL_V2 } from '@mpc-relay/protocol';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { epochSeconds } from '../src/config.js';
 import { documentClient } from '../src/store/client.js';
 import { countRequests } from '../src/store/request-counter.js';
-import { fullSig, partialSig } from './helpers/frames.js';
-import { type Harness, startHarness, TABLE_NAME } from './helpers/harness.js';
+import { CLI, fullSig, MPC, partialSig } from './helpers/frames.js';
+import { startHarness, TABLE_NAME, useHarness } from './helpers/harness.js';
 import type { TestClient } from './helpers/relay.js';
 
-const CLI = { type: 'cli', id: 'cli123' } as const;
-const MPC = { type: 'mpc', id: 'IgniterC56D' } as const;
 const V2 = { headers: { 'Sec-WebSocket-Protocol': PROTOCOL_V2 } };
 
 const withId = <T extends object>(frame: T, clientMsgId: string) => ({ ...frame, clientMsgId });
@@ -17,17 +15,8 @@ const parsed = (frames: string[]) => frames.map((text) => JSON.parse(text) as Re
 const body = (result: { body?: string }) => JSON.parse(result.body ?? 'null') as Record<string, unknown>;
 
 describe('protocol v2 (handlers, dynalite, fake management API)', () => {
-  let harness: Harness;
   const env = { ...process.env };
-  beforeAll(async () => {
-    harness = await startHarness('src');
-  });
-  afterAll(async () => {
-    await harness?.close();
-  });
-  beforeEach(async () => {
-    await harness.reset();
-  });
+  const harness = useHarness();
   afterEach(() => {
     for (const key of ['REDELIVERY_DELAY_SECONDS', 'DEDUPE_TTL_SECONDS']) {
       if (env[key] === undefined) delete process.env[key];

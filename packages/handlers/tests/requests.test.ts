@@ -1,25 +1,13 @@
 import { PROTOCOL_V2 } from '@mpc-relay/protocol';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { countRequests } from '../src/store/request-counter.js';
-import { fullSig, partialSig } from './helpers/frames.js';
-import { type Harness, startHarness } from './helpers/harness.js';
-
-const CLI = { type: 'cli', id: 'cli123' } as const;
-const MPC = { type: 'mpc', id: 'IgniterC56D' } as const;
+import { CLI, fullSig, MPC, partialSig } from './helpers/frames.js';
+import { useHarness } from './helpers/harness.js';
 
 // Counts the DynamoDB commands each handler sends, with the SDK middleware every handler client
 // carries (the benchmark reads the same process-wide counter).
 describe('DynamoDB requests per relayed message', () => {
-  let harness: Harness;
-  beforeAll(async () => {
-    harness = await startHarness('src');
-  });
-  afterAll(async () => {
-    await harness?.close();
-  });
-  beforeEach(async () => {
-    await harness.reset();
-  });
+  const harness = useHarness();
 
   it('hot path, target online: mpc -> cli is PutItem + Query, cli -> mpc is GetItem + Query', async () => {
     const cli = await harness.relay.connect(CLI);

@@ -1,20 +1,11 @@
 import { ErrorCode, MAX_MESSAGE_BYTES } from '@mpc-relay/protocol';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { KEY } from '../src/store/keys.js';
 import { expectErrorFrame, fullSig, partialSig } from './helpers/frames.js';
-import { type Harness, startHarness } from './helpers/harness.js';
+import { useHarness } from './helpers/harness.js';
 
 describe('sendServer refusals: an error frame, nothing delivered, nothing stored', () => {
-  let harness: Harness;
-  beforeAll(async () => {
-    harness = await startHarness('src');
-  });
-  afterAll(async () => {
-    await harness?.close();
-  });
-  beforeEach(async () => {
-    await harness.reset();
-  });
+  const harness = useHarness();
 
   it('refuses a spoofed sourceId (mpc claiming another mpc)', async () => {
     const cli = await harness.relay.connect({ type: 'cli', id: 'cli123' });

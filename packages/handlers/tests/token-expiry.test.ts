@@ -1,29 +1,17 @@
 import { decodeRelayFrame, ErrorCode, PROTOCOL_V2 } from '@mpc-relay/protocol';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FUNCTIONS, type HandlerName } from '../src/routes.js';
 import { countRequests } from '../src/store/request-counter.js';
 import { messageEvent } from './helpers/events.js';
-import { partialSig } from './helpers/frames.js';
-import { type Harness, startHarness } from './helpers/harness.js';
+import { CLI, MPC, partialSig } from './helpers/frames.js';
+import { useHarness } from './helpers/harness.js';
 import { nowSeconds } from './helpers/jwt.js';
-
-const CLI = { type: 'cli', id: 'cli123' } as const;
-const MPC = { type: 'mpc', id: 'IgniterC56D' } as const;
 
 // jwt mode after connect: the authorizer context carries the token's `exp` (and the clock-skew
 // tolerance, `expSkew`); every message handler refuses a frame once exp + expSkew has passed:
 // TOKEN_EXPIRED posted to the caller, then DeleteConnection, no DynamoDB request, nothing relayed.
 describe('token expiry after connect (jwt mode)', () => {
-  let harness: Harness;
-  beforeAll(async () => {
-    harness = await startHarness('src');
-  });
-  afterAll(async () => {
-    await harness?.close();
-  });
-  beforeEach(async () => {
-    await harness.reset();
-  });
+  const harness = useHarness();
 
   const frames: Record<
     Exclude<HandlerName, 'authorizer' | 'connect' | 'disconnect' | 'broadcast'>,

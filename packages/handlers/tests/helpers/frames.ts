@@ -12,6 +12,10 @@ export function expectErrorFrame(result: WebSocketResult, code: string) {
   return decoded.value.frame.error;
 }
 
+/** The seed's peers, as most tests name them. */
+export const CLI = { type: 'cli', id: 'cli123' } as const;
+export const MPC = { type: 'mpc', id: 'IgniterC56D' } as const;
+
 export const partialSig = (mpcId: string, cliId: string, transactionId = 'tx-1') => ({
   action: 'sendServer',
   sourceId: mpcId,

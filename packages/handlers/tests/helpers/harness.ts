@@ -1,4 +1,5 @@
 import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { type DynaliteServer, startDynalite } from './dynalite.js';
 import { type FakeManagementApi, startManagementApi } from './management.js';
 import { loadHandlers, TestRelay } from './relay.js';
@@ -73,4 +74,22 @@ export async function startHarness(from: 'src' | 'dist', env: Record<string, str
       await dynalite.close();
     },
   };
+}
+
+/**
+ * The usual per-describe setup: a harness started in beforeAll, emptied before each test, closed in
+ * afterAll. Call it inside `describe`; the returned object is filled in by beforeAll.
+ */
+export function useHarness(from: 'src' | 'dist' = 'src', env: Record<string, string> = {}): Harness {
+  const harness = {} as Harness;
+  beforeAll(async () => {
+    Object.assign(harness, await startHarness(from, env));
+  });
+  afterAll(async () => {
+    await harness.close?.();
+  });
+  beforeEach(async () => {
+    await harness.reset();
+  });
+  return harness;
 }
