@@ -7,17 +7,10 @@
  * Bounded in count (PAIRS x PER_PAIR) and time; the figures are printed, never asserted.
  */
 import { readFileSync } from 'node:fs';
-import {
-  attachCosigner,
-  type Delivery,
-  RelayClient,
-  type SignedFields,
-  SingleKeyCosigner,
-  verifyFullSig,
-} from '@mpc-relay/signer';
+import type { RelayClient, SignedFields } from '@mpc-relay/signer';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DeliveryCounter } from './helpers/counter.js';
 import { RelayProcess } from './helpers/relay-process.js';
+import { newSignerTally, signerPair } from './helpers/signer-pairs.js';
 import { removeTempDirs, tempDir, waitFor } from './helpers/wait.js';
 
 /** CPU seconds used so far by a process (Linux /proc; includes its start-up), or undefined elsewhere. */
@@ -46,11 +39,8 @@ describe.each(['seed', 'v2'] as const)('load, %s protocol', (protocol) => {
     const started = await RelayProcess.start({ port: 0, dataDir: tempDir(`load-${protocol}`) });
     relay = started.relay;
     const { url } = started;
-    const cosigner = SingleKeyCosigner.generate();
-    const partialAtCli = new DeliveryCounter('PartialSig at cli');
-    const fullAtMpc = new DeliveryCounter('FullSig at mpc');
-    const sent = new Map<string, SignedFields>();
-    const invalid: string[] = [];
+    const tally = newSignerTally();
+    const { partialAtCli, fullAtMpc, sent, invalid } = tally;
     const relayErrors: string[] = [];
     // Bounded retries (a refused or failed handshake is reported below, never waited on forever).
     const options = {
@@ -61,26 +51,8 @@ describe.each(['seed', 'v2'] as const)('load, %s protocol', (protocol) => {
     const reconnects: string[] = [];
 
     const pairs = Array.from({ length: PAIRS }, (_, p) => {
-      const cli = new RelayClient({ ...options, peer: { type: 'cli', id: `load-cli-${p}` } });
-      const mpc = new RelayClient({ ...options, peer: { type: 'mpc', id: `load-mpc-${p}` } });
+      const { cli, mpc } = signerPair(options, { cli: `load-cli-${p}`, mpc: `load-mpc-${p}` }, tally);
       clients.push(cli, mpc);
-      cli.on('message', (d: Delivery) => {
-        if (d.operationType === 'PartialSig')
-          partialAtCli.add(String((d.message as SignedFields).transactionId));
-      });
-      attachCosigner(cli, cosigner);
-      mpc.on('message', (d: Delivery) => {
-        if (d.operationType !== 'FullSig') return;
-        const full = d.message as SignedFields & {
-          signatureR: string;
-          signatureS: string;
-          signatureV: string;
-        };
-        fullAtMpc.add(full.transactionId);
-        const request = sent.get(full.transactionId);
-        const verdict = request ? verifyFullSig(request, full, cosigner.publicKeyHex) : undefined;
-        if (!verdict?.ok) invalid.push(full.transactionId);
-      });
       for (const client of [cli, mpc]) {
         client.on('relayError', (report) => relayErrors.push(report.raw));
         client.on('state', (change) => {

@@ -6,17 +6,10 @@
  * redeliveries. Every PartialSig reaches its cli application exactly once and every FullSig its
  * mpc application exactly once, with a valid signature.
  */
-import {
-  attachCosigner,
-  type Delivery,
-  RelayClient,
-  type SignedFields,
-  SingleKeyCosigner,
-  verifyFullSig,
-} from '@mpc-relay/signer';
+import type { RelayClient, SignedFields } from '@mpc-relay/signer';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DeliveryCounter } from './helpers/counter.js';
 import { RelayProcess } from './helpers/relay-process.js';
+import { newSignerTally, signerPair } from './helpers/signer-pairs.js';
 import { freePort, removeTempDirs, tempDir, waitFor } from './helpers/wait.js';
 
 const PAIRS = 8;
@@ -40,11 +33,8 @@ describe('signer library, protocol v2, relay SIGKILLed twice mid-stream', () => 
       return url;
     };
     const url = await start();
-    const cosigner = SingleKeyCosigner.generate();
-    const partialAtCli = new DeliveryCounter('PartialSig at cli');
-    const fullAtMpc = new DeliveryCounter('FullSig at mpc');
-    const sent = new Map<string, SignedFields>();
-    const invalid: string[] = [];
+    const tally = newSignerTally();
+    const { partialAtCli, fullAtMpc, sent, invalid } = tally;
     const refused: string[] = [];
     const options = {
       url,
@@ -52,28 +42,10 @@ describe('signer library, protocol v2, relay SIGKILLed twice mid-stream', () => 
       reconnect: { initialDelayMs: 50, maxDelayMs: 500, stableAfterMs: 500 },
     } as const;
     const pairs = Array.from({ length: PAIRS }, (_, p) => {
-      const cli = new RelayClient({ ...options, peer: { type: 'cli', id: `sk-cli-${p}` } });
-      const mpc = new RelayClient({ ...options, peer: { type: 'mpc', id: `sk-mpc-${p}` } });
-      clients.push(cli, mpc);
-      cli.on('message', (d: Delivery) => {
-        if (d.operationType === 'PartialSig')
-          partialAtCli.add(String((d.message as SignedFields).transactionId));
-      });
-      attachCosigner(cli, cosigner, {
+      const { cli, mpc } = signerPair(options, { cli: `sk-cli-${p}`, mpc: `sk-mpc-${p}` }, tally, {
         onSendFailed: ({ transactionId, error }) => refused.push(`${transactionId}: ${error.message}`),
       });
-      mpc.on('message', (d: Delivery) => {
-        if (d.operationType !== 'FullSig') return;
-        const full = d.message as SignedFields & {
-          signatureR: string;
-          signatureS: string;
-          signatureV: string;
-        };
-        fullAtMpc.add(full.transactionId);
-        const request = sent.get(full.transactionId);
-        if (!request || !verifyFullSig(request, full, cosigner.publicKeyHex).ok)
-          invalid.push(full.transactionId);
-      });
+      clients.push(cli, mpc);
       return { cli, mpc, p };
     });
     await Promise.all(clients.map((client) => client.connect()));
