@@ -1,9 +1,8 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { UnsecuredJWT } from 'jose';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { prefetchJwtKeys, resetJwtCaches } from '../src/auth/jwt.js';
 import { handler as authorizer } from '../src/handlers/authorizer.js';
-import { logger } from '../src/logger.js';
 import { authorizerEvent } from './helpers/events.js';
 import {
   hsToken,
@@ -17,6 +16,7 @@ import {
   TEST_SECRET,
   type TestKey,
 } from './helpers/jwt.js';
+import { useLogCapture } from './helpers/logs.js';
 
 // The jwt authorizer against real jose-signed tokens, a real JWKS server and the real SSM client.
 
@@ -404,23 +404,8 @@ describe('jwt mode, HS256 secret read from SSM (JWT_SECRET_PARAMETER)', () => {
 });
 
 describe('tokens never reach the logs', () => {
-  let lines: string[] = [];
+  const { lines, capture } = useLogCapture();
   beforeEach(() => setEnv({ JWT_SECRET: TEST_SECRET }));
-  afterEach(() => {
-    vi.restoreAllMocks();
-    logger.setLogLevel('SILENT');
-  });
-
-  function capture() {
-    lines = [];
-    logger.setLogLevel('DEBUG');
-    const record = (chunk: unknown) => {
-      lines.push(String(chunk));
-      return true;
-    };
-    vi.spyOn(process.stdout, 'write').mockImplementation(record as never);
-    vi.spyOn(process.stderr, 'write').mockImplementation(record as never);
-  }
 
   it('valid, invalid, mismatched, query-string tokens: reasons logged, token strings absent', async () => {
     const valid = await hsToken({ sub: 'cli:cli123', teams: ['t1'] });

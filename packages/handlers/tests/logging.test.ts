@@ -1,34 +1,19 @@
 import { createHash } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { logger } from '../src/logger.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { partialSig } from './helpers/frames.js';
 import { type Harness, startHarness } from './helpers/harness.js';
+import { useLogCapture } from './helpers/logs.js';
 
 // Logging policy: ids, sizes, digests and outcomes; never payload contents or tokens.
 describe('logs', () => {
   let harness: Harness;
-  let lines: string[] = [];
+  const { lines, capture } = useLogCapture();
   beforeAll(async () => {
     harness = await startHarness('src');
   });
   afterAll(async () => {
     await harness?.close();
   });
-  afterEach(() => {
-    vi.restoreAllMocks();
-    logger.setLogLevel('SILENT');
-  });
-
-  function capture() {
-    lines = [];
-    logger.setLogLevel('DEBUG');
-    const record = (chunk: unknown) => {
-      lines.push(String(chunk));
-      return true;
-    };
-    vi.spyOn(process.stdout, 'write').mockImplementation(record as never);
-    vi.spyOn(process.stderr, 'write').mockImplementation(record as never);
-  }
 
   it('carry ids, sizes and the sha256 of a relayed frame, never its payload', async () => {
     const cli = await harness.relay.connect({ type: 'cli', id: 'log-cli' });
