@@ -1,33 +1,14 @@
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import {
+  FULL_SIG as FULL_SIG_MESSAGE,
+  REAL_MPC_SENDS as PARTIAL_SIG,
+  REAL_CLI_RECEIVES,
+} from '../../../packages/local-gateway/tests/seed-fixtures.js';
 import { type Relay, startRelay } from '../src/index.js';
 import { Peer, tempDir, waitFor } from './helpers.js';
 
-const PARTIAL_SIG = {
-  action: 'sendServer',
-  sourceId: 'IgniterC56D',
-  cliToMpc: { cli123: 'IgniterC56D' },
-  operationType: 'PartialSig',
-  message: {
-    accountHash: 'accountHash',
-    teamId: 'teamId',
-    transactionId: 'transactionId',
-    partialSig: 'partialSig',
-  },
-};
-const CLI_RECEIVES = JSON.stringify({
-  operationType: 'PartialSig',
-  from: 'IgniterC56D',
-  message: PARTIAL_SIG.message,
-});
-const FULL_SIG_MESSAGE = {
-  accountHash: 'accountHash',
-  signatureR: 'r',
-  signatureS: 's',
-  signatureV: 'v',
-  teamId: 'teamId',
-  transactionId: 'transactionId',
-};
+const CLI_RECEIVES = JSON.stringify(REAL_CLI_RECEIVES);
 
 const dirs: string[] = [];
 const relays: Relay[] = [];

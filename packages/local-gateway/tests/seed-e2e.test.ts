@@ -2,46 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalGateway } from '../src/index.js';
 import { ALLOW, TestClient } from './helpers.js';
 import { startRealRelay, Wscat } from './real-relay.js';
+import { REAL_CLI_RECEIVES, REAL_CLI_SENDS, REAL_MPC_RECEIVES, REAL_MPC_SENDS } from './seed-fixtures.js';
 
 // The seed README, end to end through the gateway and the real handler bundles, exact JSON.
-
-const REAL_MPC_SENDS = {
-  action: 'sendServer',
-  sourceId: 'IgniterC56D',
-  cliToMpc: { cli123: 'IgniterC56D' },
-  operationType: 'PartialSig',
-  message: {
-    accountHash: 'accountHash',
-    teamId: 'teamId',
-    transactionId: 'transactionId',
-    partialSig: 'partialSig',
-  },
-};
-const REAL_CLI_RECEIVES = {
-  operationType: 'PartialSig',
-  from: 'IgniterC56D',
-  message: {
-    accountHash: 'accountHash',
-    teamId: 'teamId',
-    transactionId: 'transactionId',
-    partialSig: 'partialSig',
-  },
-};
-const FULL_SIG = {
-  accountHash: 'accountHash',
-  signatureR: 'r',
-  signatureS: 's',
-  signatureV: 'v',
-  teamId: 'teamId',
-  transactionId: 'transactionId',
-};
-const REAL_CLI_SENDS = {
-  action: 'sendServer',
-  sourceId: 'cli123',
-  operationType: 'FullSig',
-  message: FULL_SIG,
-};
-const REAL_MPC_RECEIVES = { operationType: 'FullSig', from: 'cli123', to: 'IgniterC56D', message: FULL_SIG };
 
 const CLI_ID = '6f3a8b0b-1f7f-4681-ae94-2b213f95f8a0';
 const MPC_ID = 'b61c9f9e-13b8-4c87-a750-16e1cfdabe9c';
