@@ -1,5 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import WebSocket from 'ws';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON in assertions
@@ -144,3 +145,13 @@ export class TestClient {
 }
 
 export const ALLOW = { Authorization: 'Allow' };
+
+/** The real AWS SDK Lambda client, pointed at a gateway's Invoke API (dummy credentials, no retries). */
+export function localLambdaClient(endpoint: string): LambdaClient {
+  return new LambdaClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+}

@@ -1,7 +1,7 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalGateway, resolveFunctionName } from '../src/index.js';
-import { fixtureGateway, fixtureState, type Json, recorded, waitFor } from './helpers.js';
+import { fixtureGateway, fixtureState, type Json, localLambdaClient, recorded, waitFor } from './helpers.js';
 
 // The Lambda Invoke API of the gateway (directly invoked functions), driven by the real LambdaClient.
 
@@ -12,12 +12,7 @@ beforeAll(async () => {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   gateway = await fixtureGateway({ functions: ['notify'], limits: { handlerTimeoutMs: 300 } });
   gateway.on('invoke', (e) => invokeEvents.push(e));
-  lambda = new LambdaClient({
-    endpoint: gateway.lambdaEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  lambda = localLambdaClient(gateway.lambdaEndpoint);
 });
 afterAll(async () => {
   lambda?.destroy();
@@ -204,12 +199,7 @@ describe('Lambda Invoke API (POST /2015-03-31/functions/{name}/invocations)', ()
 
   it('functions: [] switches the Invoke API off (every name is not found)', async () => {
     const closed = await fixtureGateway({ functions: [] });
-    const client = new LambdaClient({
-      endpoint: closed.lambdaEndpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 1,
-    });
+    const client = localLambdaClient(closed.lambdaEndpoint);
     try {
       const error = await client.send(new InvokeCommand({ FunctionName: 'notify' })).catch((e: unknown) => e);
       expect((error as Error).name).toBe('ResourceNotFoundException');

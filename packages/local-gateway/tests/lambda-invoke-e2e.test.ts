@@ -1,7 +1,7 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalGateway } from '../src/index.js';
-import { ALLOW, type Json, TestClient } from './helpers.js';
+import { ALLOW, type Json, localLambdaClient, TestClient } from './helpers.js';
 import { startRealRelay } from './real-relay.js';
 
 // The seed's "Sending Messages" (aws lambda invoke of its broadcast function) against the gateway
@@ -15,12 +15,7 @@ let lambda: LambdaClient;
 beforeAll(async () => {
   relay = await startRealRelay();
   gateway = relay.gateway;
-  lambda = new LambdaClient({
-    endpoint: gateway.lambdaEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  lambda = localLambdaClient(gateway.lambdaEndpoint);
 });
 afterAll(async () => {
   lambda?.destroy();
