@@ -594,7 +594,7 @@ function costSection(results) {
       back,
       mem,
       billed(back),
-      'the answer leg of a seed round trip',
+      'the answer leg of a v1 round trip',
     );
   results.cost = {
     prices: PRICES,

@@ -1,6 +1,6 @@
 /**
- * Raw `ws` clients speaking the seed protocol, and the load patterns of the bench: sequential
- * hops, seed round trips, pipelined throughput with a bounded window, idle connections.
+ * Raw `ws` clients speaking protocol v1, and the load patterns of the bench: sequential
+ * hops, v1 round trips, pipelined throughput with a bounded window, idle connections.
  * Every loop is bounded in count and in time; every wait has a timeout.
  */
 import { nowMs, sleep, summarize } from './stats.mjs';
@@ -90,8 +90,8 @@ export function openSocket(url, { headers = {}, timeoutMs = 10_000 } = {}) {
   });
 }
 
-/** The seed's frames (its "Real Interaction Example"), with a sequence number to match replies. */
-export const seedFrames = {
+/** The original demo's frames (its "Real Interaction Example"), with a sequence number to match replies. */
+export const v1Frames = {
   partialSig(mpcId, cliId, seq) {
     return JSON.stringify({
       action: 'sendServer',
@@ -131,7 +131,7 @@ export function seqOf(text) {
 
 /**
  * A target: how to reach a server. `connect(role, id, pair)` opens a Peer and performs whatever
- * the protocol needs before messages flow (for the relay: getConnectionId, as the seed client does).
+ * the protocol needs before messages flow (for the relay: getConnectionId, as the original demo client does).
  */
 export function relayTarget(url, { authorization = 'Allow' } = {}) {
   return {
@@ -159,7 +159,7 @@ export function baselineTarget(url) {
   };
 }
 
-/** Connect one mpc/cli pair (cli first, as in the seed's example). */
+/** Connect one mpc/cli pair (cli first, as in the original demo's example). */
 export async function connectPair(target, index, tag) {
   const cliId = `bench-${tag}-cli-${index}`;
   const mpcId = `bench-${tag}-mpc-${index}`;
@@ -183,7 +183,7 @@ export async function measureHops(
   const deadline = nowMs() + budgetMs;
   for (let i = 0; i < warmup + count && nowMs() < deadline; i++) {
     const t0 = nowMs();
-    pair.mpc.send(seedFrames.partialSig(pair.mpcId, pair.cliId, i));
+    pair.mpc.send(v1Frames.partialSig(pair.mpcId, pair.cliId, i));
     try {
       const text = await pair.cli.next(timeoutMs);
       const t1 = nowMs();
@@ -198,8 +198,8 @@ export async function measureHops(
 }
 
 /**
- * Sequential seed round trips: mpc sends PartialSig, the cli answers FullSig on receipt (as the
- * seed's Go client does), the mpc receives it.
+ * Sequential v1 round trips: mpc sends PartialSig, the cli answers FullSig on receipt (as the
+ * original demo's Go client does), the mpc receives it.
  */
 export async function measureRoundTrips(
   pair,
@@ -210,13 +210,13 @@ export async function measureRoundTrips(
   let sample;
   pair.cli.onFrame = (text) => {
     const seq = seqOf(text);
-    if (seq >= 0) pair.cli.send(seedFrames.fullSig(pair.cliId, seq));
+    if (seq >= 0) pair.cli.send(v1Frames.fullSig(pair.cliId, seq));
   };
   const deadline = nowMs() + budgetMs;
   try {
     for (let i = 0; i < warmup + count && nowMs() < deadline; i++) {
       const t0 = nowMs();
-      pair.mpc.send(seedFrames.partialSig(pair.mpcId, pair.cliId, i));
+      pair.mpc.send(v1Frames.partialSig(pair.mpcId, pair.cliId, i));
       try {
         const text = await pair.mpc.next(timeoutMs);
         const t1 = nowMs();
@@ -270,7 +270,7 @@ export async function measureThroughput(
         const seq = nextSeq++;
         sent++;
         sendAt.set(`${p}:${seq}`, nowMs());
-        pair.mpc.send(seedFrames.partialSig(pair.mpcId, pair.cliId, seq));
+        pair.mpc.send(v1Frames.partialSig(pair.mpcId, pair.cliId, seq));
       };
       pair.cli.onFrame = (text) => {
         const seq = seqOf(text);

@@ -341,7 +341,7 @@ export function renderMarkdown(r) {
       `bare ws: ${fmt(h.baselineHopMedianMs, 3)} ms, ratio x${fmt(h.hopRatio)}`,
     ]);
     rows.push([
-      'seed round trip PartialSig -> FullSig, median',
+      'v1 round trip PartialSig -> FullSig, median',
       `${fmt(h.roundTripMedianMs, 3)} ms`,
       `ratio to bare ws x${fmt(h.roundTripRatio)}`,
     ]);
@@ -396,8 +396,8 @@ export function renderMarkdown(r) {
     '  (bench/lib/baseline-server.mjs) pairs two sockets and writes each frame to the other, no parsing,',
     '  no handler, no store. It is the floor of two loopback WebSocket hops in Node on that machine.',
     '- The servers run in their own child process (CPU and memory measured alone); the clients are raw',
-    '  `ws` sockets in the bench process speaking the seed protocol (`getConnectionId`, then `sendServer`',
-    "  with the seed's PartialSig / FullSig frames). Loopback only.",
+    '  `ws` sockets in the bench process speaking protocol v1 (`getConnectionId`, then `sendServer`',
+    "  with the original demo's PartialSig / FullSig frames). Loopback only.",
     '- Counts (DynamoDB requests, invocations, posts) are exact, not sampled; they are what AWS bills.',
     '  Times measured locally are not AWS times: dynalite on loopback answers in a fraction of the',
     '  milliseconds DynamoDB takes, and the local gateway has no network between it and the handlers.',

@@ -31,7 +31,7 @@ export class RelayComponent extends pulumi.ComponentResource {
   readonly tableName: pulumi.Output<string>;
   readonly tableArn: pulumi.Output<string>;
   readonly functionNames: pulumi.Output<Record<HandlerName, string>>;
-  /** The function to `aws lambda invoke` for a broadcast (the seed's sendMessage). */
+  /** The function to `aws lambda invoke` for a broadcast (the original demo's sendMessage). */
   readonly broadcastFunctionName: pulumi.Output<string>;
   readonly alarmTopicArn: pulumi.Output<string> | undefined;
   readonly jwtSecretParameterName: pulumi.Output<string> | undefined;

@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 /**
- * `pnpm demo`: the seed's "Real Interaction Example", live. Starts the local relay on a free port
+ * `pnpm demo`: the original demo's "Real Interaction Example", live. Starts the local relay on a free port
  * with a throwaway data folder, connects a signer (Client1, cli `cli123`: the same library code as
- * `mpc-relay-signer`, with a throwaway key) and an mpc (Client2, `IgniterC56D`), sends the seed's
+ * `mpc-relay-signer`, with a throwaway key) and an mpc (Client2, `IgniterC56D`), sends the original demo's
  * PartialSig, and narrates every frame exchanged, exactly as it crosses the wire, ending with the
  * FullSig verified against the signer's public key. Exit 0 only if it verified; always cleans up.
  *
  *   node apps/mpc-sim/dist/demo.js [--url ws://HOST:PORT/STAGE] [--token T] [--timeout MS]
  *
  * With --url it runs against a relay that is already running (local or on AWS) instead.
- * It speaks the seed protocol on purpose, so the frames are the seed README's byte for byte;
+ * It speaks protocol v1 on purpose, so the frames are the original demo's README byte for byte;
  * `--protocol v2` narrates the same exchange with v2's ids and acknowledgements.
  */
 import { realpathSync } from 'node:fs';
@@ -29,6 +29,7 @@ import {
   verifyFullSig,
 } from '@mpc-relay/signer';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { protocolArg } from './args.js';
 
 const CLI_ID = 'cli123';
 const MPC_ID = 'IgniterC56D';
@@ -43,7 +44,7 @@ export interface DemoOptions {
   /** An already running relay; otherwise a local one is started. */
   url?: string;
   token?: string;
-  /** Default `seed`: the frames of the seed's example, exactly. */
+  /** Default `v1`: the frames of the original demo's example, exactly. */
   protocol?: ProtocolChoice;
   timeoutMs?: number;
   out?: (line: string) => void;
@@ -93,7 +94,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const timeoutMs = options.timeoutMs ?? 20_000;
   const token = options.token ?? 'Allow';
-  const protocol = options.protocol ?? 'seed';
+  const protocol = options.protocol ?? 'v1';
   const block = (text: string) => {
     for (const line of text.split('\n')) out(line);
   };
@@ -101,11 +102,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
   let relay: LocalRelay | undefined;
   const clients: RelayClient[] = [];
   try {
-    out('🛰️  mpc-relay demo: the seed\'s "Real Interaction Example", live');
+    out('🛰️  mpc-relay demo: the original demo\'s "Real Interaction Example", live');
     out(
-      protocol === 'seed'
-        ? '   seed protocol: the exact frames of the seed (--protocol v2 shows the same with acknowledgements)'
-        : '   protocol v2: the seed frames plus message ids, ack results and acks',
+      protocol === 'v1'
+        ? '   v1 protocol: the exact frames of the original demo (--protocol v2 shows the same with acknowledgements)'
+        : '   protocol v2: the v1 frames plus message ids, ack results and acks',
     );
     out('');
     let url = options.url;
@@ -125,7 +126,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
     }
     out('');
 
-    // Client1: the signer (cli), as `go run wsClient.go` in the seed.
+    // Client1: the signer (cli), as `go run wsClient.go` in the original demo.
     const cosigner = SingleKeyCosigner.generate();
     const connectAs = (peer: PeerIdentity) => {
       const client = new RelayClient({
@@ -139,7 +140,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
       return client;
     };
     const signer = connectAs({ type: 'cli', id: CLI_ID });
-    // Client2: the mpc, as the seed's wscat session.
+    // Client2: the mpc, as the original demo's wscat session.
     const mpc = connectAs({ type: 'mpc', id: MPC_ID });
 
     /** Data frames (sends, deliveries) as pretty blocks; control frames on one line. */
@@ -166,7 +167,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
     };
     narrate('Client1', signer, '📤 Client1 auto sends:', '📥 Client1 receives:');
     narrate('Client2', mpc, '📨 Client2 sends:', '📬 Client2 receives:');
-    // A delivery block ends with what the application did with it (the signer: the seed's line).
+    // A delivery block ends with what the application did with it (the signer: the original demo's line).
     signer.on('message', (delivery) =>
       out(`   (signer prints) 📨 Message from ${delivery.from}: ${JSON.stringify(delivery.message)}`),
     );
@@ -184,7 +185,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
         options.signal,
       );
 
-    out(`🔌 Client1 connects as \`cli\` server (the signer; like the seed's wsClient.go)`);
+    out(`🔌 Client1 connects as \`cli\` server (the signer; like the original demo's wsClient.go)`);
     out(`   ${signer.displayUrl}   Authorization: ${token === 'Allow' ? 'Allow' : '***'}`);
     out(`   🔑 signer public key ${cosigner.publicKeyHex} (${cosigner.name}, throwaway key)`);
     await connected(signer);
@@ -239,13 +240,14 @@ const entry = process.argv[1];
 const isMain = entry !== undefined && import.meta.url === pathToFileURL(realpathSync(entry)).href;
 if (isMain) {
   const program = new Command('mpc-relay-demo')
-    .description('The seed\'s "Real Interaction Example" on a local relay, narrated frame by frame.')
+    .description('The original demo\'s "Real Interaction Example" on a local relay, narrated frame by frame.')
     .addOption(new Option('--url <url>', 'use this running relay instead of starting a local one'))
     .addOption(new Option('--token <token>', "token for the relay's authorizer").default('Allow'))
     .addOption(
-      new Option('--protocol <protocol>', 'seed (the seed frames, exactly) or v2 (with acknowledgements)')
-        .choices(['seed', 'v2'])
-        .default('seed'),
+      new Option('--protocol <protocol>', 'v1 (the v1 frames, exactly) or v2 (with acknowledgements)')
+        .choices(['v1', 'v2'])
+        .argParser(protocolArg)
+        .default('v1'),
     )
     .addOption(
       new Option('--timeout <ms>', 'how long to wait for each step')

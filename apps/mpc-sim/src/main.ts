@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 /**
- * mpc-relay-mpc-sim: plays the mpc side of the seed's "Real Interaction Example".
+ * mpc-relay-mpc-sim: plays the mpc side of the original demo's "Real Interaction Example".
  *
  *   mpc-relay-mpc-sim --url URL --mpc-id ID --cli-id ID [--token T] [--count N] [--rate R]
- *                     [--signer-pubkey HEX] [--timeout MS] [--protocol v2|seed] [--json]
+ *                     [--signer-pubkey HEX] [--timeout MS] [--protocol v2|v1] [--json]
  *
  * Exit codes: 0 only if every FullSig arrived and verified; 1 otherwise (refused, invalid, timed
  * out, relay refused or unreachable); 2 for bad usage.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { protocolArg } from './args.js';
 import { type Outcome, runMpcSimulation, type SimulationReport } from './simulate.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -61,7 +62,7 @@ interface MainOptions {
   cliId?: string;
   token: string;
   tokenIn: 'header' | 'query' | 'both';
-  protocol: 'v2' | 'seed';
+  protocol: 'v2' | 'v1';
   count: number;
   rate: number;
   signerPubkey?: string;
@@ -88,11 +89,9 @@ const program = new Command('mpc-relay-mpc-sim')
       .default('header'),
   )
   .addOption(
-    new Option(
-      '--protocol <protocol>',
-      'v2 (acks, redelivery; falls back to seed) or seed (seed-only relays)',
-    )
-      .choices(['v2', 'seed'])
+    new Option('--protocol <protocol>', 'v2 (acks, redelivery; falls back to v1) or v1 (v1-only relays)')
+      .choices(['v2', 'v1'])
+      .argParser(protocolArg)
       .env('MPC_RELAY_PROTOCOL')
       .default('v2'),
   )
@@ -153,7 +152,7 @@ const program = new Command('mpc-relay-mpc-sim')
                     ? '✅ Connected (protocol v2)'
                     : '✅ Connected'
                   : change.reason?.includes('protocol v2')
-                    ? '↩️  The relay does not speak protocol v2: using the seed protocol'
+                    ? '↩️  The relay does not speak protocol v2: using protocol v1'
                     : change.state === 'reconnecting'
                       ? `🔁 Connection lost (${change.reason}); reconnecting in ${change.delayMs} ms`
                       : undefined;

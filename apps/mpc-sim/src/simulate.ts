@@ -1,5 +1,5 @@
 /**
- * The mpc simulator: connects as an mpc, sends PartialSig requests to a cli as in the seed, waits
+ * The mpc simulator: connects as an mpc, sends PartialSig requests to a cli as in the original demo, waits
  * for each FullSig, verifies its signature, and measures the round trip.
  */
 import { randomBytes } from 'node:crypto';
@@ -25,7 +25,7 @@ export interface SimulationOptions {
   cliId: string;
   token?: string;
   tokenIn?: RelayClientOptions['tokenIn'];
-  /** Default `v2` (acks, redelivery; falls back to seed on a relay without it). */
+  /** Default `v2` (acks, redelivery; falls back to v1 on a relay without it). */
   protocol?: ProtocolChoice;
   /** How many PartialSigs to send. */
   count: number;

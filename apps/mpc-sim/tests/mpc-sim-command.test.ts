@@ -18,7 +18,7 @@ afterEach(async () => {
 type Answer = (partial: Record<string, string>) => { operationType: string; message: unknown } | undefined;
 
 /**
- * A fake relay that also plays the co-signer: answers each PartialSig from the mpc directly. A seed
+ * A fake relay that also plays the co-signer: answers each PartialSig from the mpc directly. A v1
  * relay by default; with `v2` it echoes the subprotocol, acks each send and delivers v2 envelopes.
  */
 async function relayAnswering(answer: Answer, { v2 = false } = {}): Promise<FakeRelay> {
@@ -88,12 +88,12 @@ describe('latency summary', () => {
 });
 
 describe('mpc-relay-mpc-sim', () => {
-  it('--protocol seed: sends the seed PartialSig, verifies each FullSig against the signer key, prints a latency summary, exits 0', async () => {
+  it('--protocol v1: sends the v1 PartialSig, verifies each FullSig against the signer key, prints a latency summary, exits 0', async () => {
     const relay = await relayAnswering(sign, { v2: true });
     const child = start([
       ...base(relay),
       '--protocol',
-      'seed',
+      'v1',
       '--count',
       '5',
       '--rate',
@@ -125,7 +125,7 @@ describe('mpc-relay-mpc-sim', () => {
     );
   });
 
-  it('speaks protocol v2 by default (clientMsgId on each PartialSig, FullSig envelopes acked); falls back to seed', async () => {
+  it('speaks protocol v2 by default (clientMsgId on each PartialSig, FullSig envelopes acked); falls back to v1', async () => {
     const relay = await relayAnswering(sign, { v2: true });
     const child = start([
       ...base(relay),
@@ -146,12 +146,12 @@ describe('mpc-relay-mpc-sim', () => {
     const acked = relay.last.frames.filter((text) => text.startsWith('{"action":"ack"')).join();
     for (const id of ['out-1', 'out-2', 'out-3']) expect(acked).toContain(id);
 
-    const seedRelay = await relayAnswering(sign);
-    const fallback = start([...base(seedRelay), '--signer-pubkey', TEST_PUBLIC_KEY]);
+    const v1Relay = await relayAnswering(sign);
+    const fallback = start([...base(v1Relay), '--signer-pubkey', TEST_PUBLIC_KEY]);
     expect(await fallback.exit()).toBe(0);
-    expect(fallback.stdout).toContain('↩️  The relay does not speak protocol v2: using the seed protocol');
+    expect(fallback.stdout).toContain('↩️  The relay does not speak protocol v2: using protocol v1');
     expect(fallback.stdout).toContain('✅ Connected');
-    expect(Object.keys(seedRelay.sendServerFrames()[0] ?? {})).not.toContain('clientMsgId');
+    expect(Object.keys(v1Relay.sendServerFrames()[0] ?? {})).not.toContain('clientMsgId');
   });
 
   it('exits 1 when a signature does not verify: wrong key, or a tampered FullSig', async () => {

@@ -82,7 +82,7 @@ describe('mpc-relay-mpc-sim against the local relay', () => {
 });
 
 describe('pnpm demo (node apps/mpc-sim/dist/demo.js)', () => {
-  it("narrates the seed's Real Interaction Example on a fresh local relay and ends with the verified FullSig", async () => {
+  it("narrates the original demo's Real Interaction Example on a fresh local relay and ends with the verified FullSig", async () => {
     const before = new Set(await readdir(tmpdir()));
     const child = start(DEMO, ['--timeout', '60000']);
     const code = await child.exit(90_000);
@@ -104,7 +104,7 @@ describe('pnpm demo (node apps/mpc-sim/dist/demo.js)', () => {
       expect({ heading, found: found > position }).toEqual({ heading, found: true });
       position = found;
     }
-    // The exact frames of the seed, pretty-printed.
+    // The exact frames of the original demo, pretty-printed.
     expect(text).toContain(
       [
         '📨 Client2 sends:',

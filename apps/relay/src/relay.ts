@@ -9,11 +9,11 @@ export interface RelayOptions {
   host?: string;
   /** Default 3001; 0 picks a free port. */
   port?: number;
-  /** Default `production` (the seed's stage). */
+  /** Default `production` (the original demo's stage). */
   stage?: string;
   /** LevelDB folder of the embedded DynamoDB. Default `./relay-data` (relative to the working directory). */
   dataDir?: string;
-  /** `static` (the seed's `Authorization: Allow`) or `jwt`. Default `static`. */
+  /** `static` (the original demo's `Authorization: Allow`) or `jwt`. Default `static`. */
   authMode?: string;
   /** Default `mpc-relay`. */
   tableName?: string;
@@ -32,7 +32,7 @@ export interface Relay {
   url: string;
   managementEndpoint: string;
   /**
-   * Lambda Invoke API of the directly invoked functions (`broadcast`, the seed's sendMessage):
+   * Lambda Invoke API of the directly invoked functions (`broadcast`, the original demo's sendMessage):
    * `aws lambda invoke --endpoint-url <this> --function-name broadcast ...`.
    */
   lambdaEndpoint: string;

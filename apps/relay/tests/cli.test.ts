@@ -49,7 +49,7 @@ describe('normalizeArgv', () => {
 });
 
 describe('the relay command (a real process)', () => {
-  it('starts, prints its URLs, serves the seed flow, logs one line per event, stops cleanly on SIGTERM', async () => {
+  it('starts, prints its URLs, serves the v1 flow, logs one line per event, stops cleanly on SIGTERM', async () => {
     const dataDir = dir('relay-cli-');
     const relay = start('main', ['--', '--port', '0', '--data-dir', dataDir]);
     const url = await relay.ready();

@@ -4,7 +4,7 @@ import {
   FULL_SIG as FULL_SIG_MESSAGE,
   REAL_MPC_SENDS as PARTIAL_SIG,
   REAL_CLI_RECEIVES,
-} from '../../../packages/local-gateway/tests/seed-fixtures.js';
+} from '../../../packages/local-gateway/tests/v1-fixtures.js';
 import { type Relay, startRelay } from '../src/index.js';
 import { Peer, tempDir, waitFor } from './helpers.js';
 
@@ -65,7 +65,7 @@ describe('startRelay (programmatic API)', () => {
     expect(text).not.toContain('signatureR');
   });
 
-  it("broadcast through the Lambda Invoke API: the seed's sendMessage payload reaches cli and mpc", async () => {
+  it("broadcast through the Lambda Invoke API: the original demo's sendMessage payload reaches cli and mpc", async () => {
     const dataDir = tempDir('relay-invoke-');
     dirs.push(dataDir);
     const lines: string[] = [];

@@ -1,9 +1,16 @@
 #!/usr/bin/env node
-import { generateKeyFile, loadSigningKey, SIGNER_KEY_ENV, SingleKeyCosigner } from '@mpc-relay/signer';
+import {
+  generateKeyFile,
+  loadSigningKey,
+  type ProtocolChoice,
+  parseProtocolChoice,
+  SIGNER_KEY_ENV,
+  SingleKeyCosigner,
+} from '@mpc-relay/signer';
 /**
- * mpc-relay-signer: the co-signer command (the seed's Go client, in TypeScript).
+ * mpc-relay-signer: the co-signer command (the original demo's Go client, in TypeScript).
  *
- *   mpc-relay-signer --url URL --cli-id ID [--token T] [--key-file F] [--protocol v2|seed] [--json]
+ *   mpc-relay-signer --url URL --cli-id ID [--token T] [--key-file F] [--protocol v2|v1] [--json]
  *   mpc-relay-signer keygen FILE
  *
  * Exit codes: 0 after SIGINT/SIGTERM, 1 when the relay refuses the handshake (401/403) or cannot be
@@ -30,12 +37,21 @@ function nonNegativeInteger(value: string): number {
   return parsed;
 }
 
+/** `--protocol` / MPC_RELAY_PROTOCOL: v2 or v1 (`seed`, v1's former name, still works and says so). */
+function protocolArg(value: string): ProtocolChoice {
+  try {
+    return parseProtocolChoice(value, output.err);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
 interface MainOptions {
   url?: string;
   cliId?: string;
   token: string;
   tokenIn: 'header' | 'query' | 'both';
-  protocol: 'v2' | 'seed';
+  protocol: 'v2' | 'v1';
   keyFile?: string;
   ephemeralKey?: boolean;
   json?: boolean;
@@ -45,6 +61,8 @@ interface MainOptions {
 }
 
 const program = new Command('mpc-relay-signer')
+  // Bad usage exits 2, like every other usage error of this command (commander's own is 1).
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE))
   .description(
     'Co-signer client of mpc-relay: connects as a cli, prints every message, answers each PartialSig with a FullSig.',
   )
@@ -60,11 +78,9 @@ const program = new Command('mpc-relay-signer')
       .default('header'),
   )
   .addOption(
-    new Option(
-      '--protocol <protocol>',
-      'v2 (acks, redelivery; falls back to seed) or seed (seed-only relays)',
-    )
-      .choices(['v2', 'seed'])
+    new Option('--protocol <protocol>', 'v2 (acks, redelivery; falls back to v1) or v1 (v1-only relays)')
+      .choices(['v2', 'v1'])
+      .argParser(protocolArg)
       .env('MPC_RELAY_PROTOCOL')
       .default('v2'),
   )

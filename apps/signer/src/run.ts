@@ -1,6 +1,6 @@
 /**
  * The signer command's behaviour, separate from argument parsing: connect as a cli, print every
- * message like the seed's Go client, answer each PartialSig with a FullSig, stop cleanly.
+ * message like the original demo's Go client, answer each PartialSig with a FullSig, stop cleanly.
  */
 import {
   attachCosigner,
@@ -19,7 +19,7 @@ export interface SignerRunOptions {
   cliId: string;
   token: string;
   tokenIn: TokenPlacement;
-  /** `v2` (acks, redelivery; falls back to seed on a relay without it) or `seed`. */
+  /** `v2` (acks, redelivery; falls back to v1 on a relay without it) or `v1`. */
   protocol: ProtocolChoice;
   json: boolean;
   /** Consecutive failed reconnect attempts before giving up (0: never give up). */
@@ -105,13 +105,13 @@ export async function runSigner(
         human = `🔌 Connecting to ${client.displayUrl} as cli ${options.cliId}${change.attempt && change.attempt > 1 ? ` (attempt ${change.attempt})` : ''}`;
         break;
       case 'open':
-        // The seed's line when speaking seed; v2 says so (a fallback was announced just before).
+        // The original demo's line when speaking v1; v2 says so (a fallback was announced just before).
         human = client.protocol === 'v2' ? '✅ Connected (protocol v2)' : '✅ Connected';
         break;
       case 'reconnecting':
-        // The library's fallback from v2 to seed is not a lost connection: say what it is.
+        // The library's fallback from v2 to v1 is not a lost connection: say what it is.
         human = change.reason?.includes('protocol v2')
-          ? `↩️  The relay does not speak protocol v2: using the seed protocol`
+          ? `↩️  The relay does not speak protocol v2: using protocol v1`
           : `🔁 Connection lost (${change.reason ?? 'unknown'}); reconnecting in ${change.delayMs} ms`;
         break;
       case 'closed':
@@ -126,7 +126,7 @@ export async function runSigner(
   client.on('connectionId', (connectionId) =>
     emit({ event: 'connectionId', connectionId }, `🆔 Connection id: ${connectionId}`),
   );
-  // The seed's line, whatever the protocol: v2's ids are for --json only.
+  // The original demo's line, whatever the protocol: v2's ids are for --json only.
   client.on('message', (delivery: Delivery) =>
     emit(
       {

@@ -98,10 +98,10 @@ function expectVerified(received: Map<string, Delivery[]>, ids: string[]): void 
 }
 
 describe('library against the local relay', () => {
-  it('protocol seed: connects, gets connection ids, PartialSig in, FullSig out and verified, in the seed shapes', async () => {
+  it('protocol v1: connects, gets connection ids, PartialSig in, FullSig out and verified, in the original demo shapes', async () => {
     const relay = await relayOn();
-    const signer = client(relay.url, { type: 'cli', id: 'cli123' }, { protocol: 'seed' });
-    const mpc = client(relay.url, { type: 'mpc', id: 'IgniterC56D' }, { protocol: 'seed' });
+    const signer = client(relay.url, { type: 'cli', id: 'cli123' }, { protocol: 'v1' });
+    const mpc = client(relay.url, { type: 'mpc', id: 'IgniterC56D' }, { protocol: 'v1' });
     attachCosigner(signer, cosigner);
     const received = recordFullSigs(mpc);
     const partials: Delivery[] = [];
@@ -305,7 +305,7 @@ describe('keepalive and connection lifetime against the local gateway', () => {
 });
 
 describe('mpc-relay-signer against the local relay', () => {
-  it('answers a PartialSig with a verifiable FullSig, prints the seed line, exits 0 on SIGINT', async () => {
+  it('answers a PartialSig with a verifiable FullSig, prints the original demo line, exits 0 on SIGINT', async () => {
     const relay = await relayOn();
     const keyFile = join(root, 'signer.key');
     await writeFile(keyFile, TEST_KEY, { mode: 0o600 });

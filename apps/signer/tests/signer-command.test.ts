@@ -10,7 +10,7 @@ import { Child } from './process.js';
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const TEST_KEY = '4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318';
 const TEST_PUBLIC_KEY = '024e3b81af9c2234cad09d679ce6035ed1392347ce64ce405f5dcd36228a25de6e';
-const SEED_PARTIAL = {
+const V1_PARTIAL = {
   accountHash: 'accountHash',
   teamId: 'teamId',
   transactionId: 'transactionId',
@@ -57,16 +57,16 @@ const signerArgs = (url: string, ...extra: string[]) => [
 ];
 
 describe('mpc-relay-signer', () => {
-  it('--protocol seed: prints each message like the seed client, answers the PartialSig with a verifiable FullSig, exits 0 on SIGINT', async () => {
+  it('--protocol v1: prints each message like the original demo client, answers the PartialSig with a verifiable FullSig, exits 0 on SIGINT', async () => {
     const relay = await fakeRelay({ v2: true });
-    const child = start(signerArgs(relay.url, '--protocol', 'seed'));
+    const child = start(signerArgs(relay.url, '--protocol', 'v1'));
     expect(await child.line(/Signer public key/)).toContain(TEST_PUBLIC_KEY);
     expect(await child.line(/✅ Connected/)).toBe('✅ Connected');
     expect(relay.last.protocol).toBe('');
     await child.line(/🆔 Connection id: conn-1/);
     expect(relay.last.request.headers.authorization).toBe('Allow');
     relay.last.socket.send(
-      JSON.stringify({ operationType: 'PartialSig', from: 'IgniterC56D', message: SEED_PARTIAL }),
+      JSON.stringify({ operationType: 'PartialSig', from: 'IgniterC56D', message: V1_PARTIAL }),
     );
     expect(await child.line(/📨/)).toBe(
       '📨 Message from IgniterC56D: {"accountHash":"accountHash","teamId":"teamId","transactionId":"transactionId","partialSig":"partialSig"}',
@@ -77,14 +77,14 @@ describe('mpc-relay-signer', () => {
     expect(Object.keys(frame)).toEqual(['action', 'sourceId', 'operationType', 'message']);
     expect(frame.sourceId).toBe('cli123');
     expect(frame.operationType).toBe('FullSig');
-    expect(verifyFullSig(SEED_PARTIAL, frame.message, TEST_PUBLIC_KEY).ok).toBe(true);
+    expect(verifyFullSig(V1_PARTIAL, frame.message, TEST_PUBLIC_KEY).ok).toBe(true);
     child.process.kill('SIGINT');
     expect(await child.exit()).toBe(0);
     expect(child.stdout.join('\n')).toMatch(/SIGINT: shutting down/);
     expect(child.stdout.join('\n') + child.stderr.join('\n')).not.toContain(TEST_KEY);
   });
 
-  it('speaks protocol v2 by default: the same seed line for a v2 envelope, acks it, FullSig with a clientMsgId', async () => {
+  it('speaks protocol v2 by default: the same v1 line for a v2 envelope, acks it, FullSig with a clientMsgId', async () => {
     const relay = await fakeRelay({ v2: true });
     const child = start(signerArgs(relay.url));
     expect(await child.line(/✅ Connected/)).toBe('✅ Connected (protocol v2)');
@@ -94,7 +94,7 @@ describe('mpc-relay-signer', () => {
       JSON.stringify({
         operationType: 'PartialSig',
         from: 'IgniterC56D',
-        message: SEED_PARTIAL,
+        message: V1_PARTIAL,
         messageId: 'relay-id-1',
         clientMsgId: 'their-1',
         sentAt: 1,
@@ -114,14 +114,14 @@ describe('mpc-relay-signer', () => {
     expect(await child.exit()).toBe(0);
   });
 
-  it('falls back to the seed protocol on a relay that does not speak v2, and says so', async () => {
+  it('falls back to protocol v1 on a relay that does not speak v2, and says so', async () => {
     const relay = await fakeRelay();
     const child = start(signerArgs(relay.url));
     expect(await child.line(/✅ Connected/)).toBe('✅ Connected');
-    expect(child.stdout).toContain('↩️  The relay does not speak protocol v2: using the seed protocol');
+    expect(child.stdout).toContain('↩️  The relay does not speak protocol v2: using protocol v1');
     await child.line(/🆔 Connection id: conn-2/);
     relay.last.socket.send(
-      JSON.stringify({ operationType: 'PartialSig', from: 'IgniterC56D', message: SEED_PARTIAL }),
+      JSON.stringify({ operationType: 'PartialSig', from: 'IgniterC56D', message: V1_PARTIAL }),
     );
     await relay.waitFor(() => relay.sendServerFrames().length === 1, 'the FullSig');
     expect(Object.keys(relay.sendServerFrames()[0] ?? {})).toEqual([
@@ -134,6 +134,24 @@ describe('mpc-relay-signer', () => {
     expect(await child.exit()).toBe(0);
   });
 
+  it("--protocol seed, v1's former name, still works as v1 and says it is deprecated", async () => {
+    const relay = await fakeRelay({ v2: true });
+    const child = start(signerArgs(relay.url, '--protocol', 'seed'));
+    await child.line(/🆔 Connection id:/);
+    expect(child.stderr).toContain("--protocol seed is deprecated: it is called 'v1' now");
+    // v1 from the start, on a relay that would have accepted v2: the subprotocol was never offered.
+    expect(relay.connections).toHaveLength(1);
+    expect(relay.last.request.headers['sec-websocket-protocol']).toBeUndefined();
+    child.process.kill('SIGINT');
+    expect(await child.exit()).toBe(0);
+  });
+
+  it('refuses an unknown --protocol with the choices', async () => {
+    const child = start(signerArgs('ws://127.0.0.1:9/production', '--protocol', 'v3'));
+    expect(await child.exit()).toBe(2);
+    expect(child.stderr.join('\n')).toContain('unknown protocol "v3"; expected v2 or v1');
+  });
+
   it('--json prints one JSON line per event, reads its settings from the environment, exits 0 on SIGTERM', async () => {
     const relay = await fakeRelay();
     const child = start(['--json'], {
@@ -142,14 +160,12 @@ describe('mpc-relay-signer', () => {
       MPC_RELAY_TOKEN: 'secret-token',
       MPC_RELAY_TOKEN_IN: 'query',
       MPC_RELAY_SIGNER_KEY: TEST_KEY,
-      MPC_RELAY_PROTOCOL: 'seed',
+      MPC_RELAY_PROTOCOL: 'v1',
     });
     await child.line(/"event":"connectionId"/);
     expect(relay.last.url.searchParams.get('cliId')).toBe('cli-env');
     expect(relay.last.url.searchParams.get('token')).toBe('secret-token');
-    relay.last.socket.send(
-      JSON.stringify({ operationType: 'PartialSig', from: 'm1', message: SEED_PARTIAL }),
-    );
+    relay.last.socket.send(JSON.stringify({ operationType: 'PartialSig', from: 'm1', message: V1_PARTIAL }));
     await child.line(/"event":"signed"/);
     relay.last.socket.send('garbage');
     await child.line(/"event":"badFrame"/);
@@ -172,11 +188,11 @@ describe('mpc-relay-signer', () => {
       publicKey: TEST_PUBLIC_KEY,
       keySource: 'env MPC_RELAY_SIGNER_KEY',
       cliId: 'cli-env',
-      protocol: 'seed',
+      protocol: 'v1',
     });
-    expect(events[2]).toMatchObject({ state: 'open', protocol: 'seed' });
+    expect(events[2]).toMatchObject({ state: 'open', protocol: 'v1' });
     expect(events[0]?.url).toContain('token=***');
-    expect(events[4]).toMatchObject({ operationType: 'PartialSig', from: 'm1', message: SEED_PARTIAL });
+    expect(events[4]).toMatchObject({ operationType: 'PartialSig', from: 'm1', message: V1_PARTIAL });
     expect(child.stdout.join('\n')).not.toContain('secret-token');
   });
 

@@ -8,7 +8,7 @@
  * - DynamoDB answering ProvisionedThroughputExceededException, ConditionalCheckFailedException, or
  *   losing the answer of a write that was applied: a fault proxy behind DYNAMODB_ENDPOINT in front
  *   of the relay's dynalite.
- * Seed clients (raw ws, the seed's frames) reconnect and send getConnectionId, and send again what
+ * v1 clients (raw ws, the original demo's frames) reconnect and send getConnectionId, and send again what
  * the relay refused as INTERNAL; every message must reach the application at least once.
  */
 import { type Relay, startRelay } from '@mpc-relay/relay';
@@ -16,8 +16,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Decision, FaultProxy, Faults, FORWARD, faultBurst } from './helpers/fault-proxy.js';
 import { Gate } from './helpers/gate.js';
 import { pairReport, settlePairs } from './helpers/pairs.js';
-import { SeedPair } from './helpers/seed-client.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
+import { V1Pair } from './helpers/v1-client.js';
 import { removeTempDirs, tempDir, waitFor } from './helpers/wait.js';
 
 let relay: Relay;
@@ -25,7 +25,7 @@ let dynamo: FaultProxy;
 let management: FaultProxy;
 let tcp: TcpProxy;
 let url: string;
-const pairs: SeedPair[] = [];
+const pairs: V1Pair[] = [];
 
 beforeAll(async () => {
   dynamo = await FaultProxy.start();
@@ -59,13 +59,13 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-function newPairs(prefix: string, n: number, options: ConstructorParameters<typeof SeedPair>[2] = {}) {
-  const created = Array.from({ length: n }, (_, i) => new SeedPair(() => url, `${prefix}${i}`, options));
+function newPairs(prefix: string, n: number, options: ConstructorParameters<typeof V1Pair>[2] = {}) {
+  const created = Array.from({ length: n }, (_, i) => new V1Pair(() => url, `${prefix}${i}`, options));
   pairs.push(...created);
   return created;
 }
 
-function stream(list: SeedPair[], prefix: string, perPair: number, gate = new Gate()): Promise<void> {
+function stream(list: V1Pair[], prefix: string, perPair: number, gate = new Gate()): Promise<void> {
   const all = Promise.all(
     list.map(async (pair, p) => {
       for (let i = 0; i < perPair; i++) {
@@ -77,9 +77,9 @@ function stream(list: SeedPair[], prefix: string, perPair: number, gate = new Ga
   return all.then(() => undefined);
 }
 
-/** Seed clients: every message at least once. v2 clients: exactly once at the application. */
+/** v1 clients: every message at least once. v2 clients: exactly once at the application. */
 async function expectDelivered(
-  list: SeedPair[],
+  list: V1Pair[],
   mode: Mode,
   label: string,
   extra: Record<string, unknown> = {},
@@ -107,9 +107,9 @@ async function expectDelivered(
   return report;
 }
 
-type Mode = 'seed' | 'v2';
-const MODES: Mode[] = ['seed', 'v2'];
-const GUARANTEE = { seed: 'at least once', v2: 'exactly once' } as const;
+type Mode = 'v1' | 'v2';
+const MODES: Mode[] = ['v1', 'v2'];
+const GUARANTEE = { v1: 'at least once', v2: 'exactly once' } as const;
 
 for (const mode of MODES) {
   const v2 = mode === 'v2';
@@ -143,8 +143,8 @@ for (const mode of MODES) {
           `progress before "${name}"`,
         );
         if (!v2) {
-          // Seed deliveries are post-and-forget: a frame in flight when a connection dies is lost
-          // by design (the signer README says so). For seed clients the drop happens between two
+          // v1 deliveries are post-and-forget: a frame in flight when a connection dies is lost
+          // by design (the signer README says so). For v1 clients the drop happens between two
           // exchanges; the stream goes on at once, while the dropped side is still away. v2 clients
           // are dropped wherever they are: unacknowledged messages come again.
           gate.close();

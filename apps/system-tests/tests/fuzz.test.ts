@@ -4,7 +4,7 @@
  * 32 KB / 128 KB limits, deep nesting, binary frames, invalid UTF-8. The relay answers every frame
  * it keeps (frames a client can decode) or closes as API Gateway does (1009 too big, 1003 binary,
  * 1007 invalid UTF-8, the code `ws` uses), the process never dies, and after every property an
- * unrelated seed pair still relays exactly once.
+ * unrelated v1 pair still relays exactly once.
  */
 import { MAX_FRAME_BYTES, MAX_JSON_DEPTH, MAX_MESSAGE_BYTES, PROTOCOL_V2 } from '@mpc-relay/protocol';
 import fc from 'fast-check';
@@ -12,23 +12,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allDecodable, FuzzConnection, sendFragmented } from './helpers/fuzz-conn.js';
 import { pairReport, settlePairs } from './helpers/pairs.js';
 import { RelayProcess } from './helpers/relay-process.js';
-import { SeedPair } from './helpers/seed-client.js';
+import { V1Pair } from './helpers/v1-client.js';
 import { removeTempDirs, tempDir } from './helpers/wait.js';
 
 let relay: RelayProcess;
 let url: string;
-let sentinel: SeedPair;
+let sentinel: V1Pair;
 let mpc: FuzzConnection;
 let cli: FuzzConnection;
 let mpcV2: FuzzConnection;
 let cliV2: FuzzConnection;
-let sentinelV2: SeedPair;
+let sentinelV2: V1Pair;
 let checks = 0;
 
 beforeAll(async () => {
   ({ relay, url } = await RelayProcess.start({ port: 0, dataDir: tempDir('fuzz') }));
-  sentinel = new SeedPair(() => url, 'sentinel-7f3a9c');
-  sentinelV2 = new SeedPair(() => url, 'sentinel-v2-7f3a9c', { v2: true });
+  sentinel = new V1Pair(() => url, 'sentinel-7f3a9c');
+  sentinelV2 = new V1Pair(() => url, 'sentinel-v2-7f3a9c', { v2: true });
   await Promise.all([sentinel.connect(), sentinelV2.connect()]);
   mpc = new FuzzConnection(() => url, { type: 'mpc', id: 'fuzz-mpc' });
   cli = new FuzzConnection(() => url, { type: 'cli', id: 'fuzz-cli' });
@@ -44,7 +44,7 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-/** The relay process is alive and two unrelated pairs (seed, v2) relay PartialSig/FullSig exactly once. */
+/** The relay process is alive and two unrelated pairs (v1, v2) relay PartialSig/FullSig exactly once. */
 async function expectSentinelRelays(): Promise<void> {
   expect(relay.running).toBe(true);
   checks += 1;
@@ -118,7 +118,7 @@ describe('fuzzing the gateway and handlers', () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 3 }), frame, async (which, body) => {
         const exchange = await [mpc, cli, mpcV2, cliV2][which]!.exchange((s) => s.send(body));
-        // A valid sendServer is accepted without an answer (the seed's behaviour); a valid ack may be
+        // A valid sendServer is accepted without an answer (the original demo's behaviour); a valid ack may be
         // settled silently (protocol v2).
         expectAnswered(exchange, body.action !== 'sendServer' && body.action !== 'ack');
       }),

@@ -3,7 +3,7 @@
  * (the relay command as its own process, loopback only), with the signer library on both sides
  * (RelayClient; the cli co-signs with attachCosigner + SingleKeyCosigner). Every message is counted
  * by its transactionId at the application: zero lost, zero duplicated, every FullSig verified.
- * Run once with the seed protocol and once with protocol v2 (acks, dedupe, redelivery).
+ * Run once with protocol v1 and once with protocol v2 (acks, dedupe, redelivery).
  * Bounded in count (PAIRS x PER_PAIR) and time; the figures are printed, never asserted.
  */
 import { readFileSync } from 'node:fs';
@@ -34,7 +34,7 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-describe.each(['seed', 'v2'] as const)('load, %s protocol', (protocol) => {
+describe.each(['v1', 'v2'] as const)('load, %s protocol', (protocol) => {
   it(`${PAIRS} mpc/cli pairs x ${PER_PAIR} PartialSig/FullSig exchanges at once: none lost, none duplicated`, async () => {
     const started = await RelayProcess.start({ port: 0, dataDir: tempDir(`load-${protocol}`) });
     relay = started.relay;

@@ -4,7 +4,7 @@
  * after the write: the SDK retries it) used to meet its own item: the retry failed with
  * ConditionalCheckFailedException, read as `duplicate`; the sender got
  * `{"ack":{...,"status":"duplicate"}}` for its FIRST copy and the message was never posted although
- * the receiver was connected (a seed receiver got it only at its next reconnect, a v2 one at a
+ * the receiver was connected (a v1 receiver got it only at its next reconnect, a v2 one at a
  * later redelivery, and after INBOX_TTL_SECONDS it was lost). The write now carries a write id that
  * its own retry matches.
  *
@@ -15,7 +15,7 @@
 import { type Relay, startRelay } from '@mpc-relay/relay';
 import { afterAll, expect, it } from 'vitest';
 import { FaultProxy, Faults, FORWARD, faultBurst } from './helpers/fault-proxy.js';
-import { ackOf, partialSig, SeedPeer, toCli } from './helpers/seed-client.js';
+import { ackOf, partialSig, toCli, V1Peer } from './helpers/v1-client.js';
 import { removeTempDirs, sleep, tempDir } from './helpers/wait.js';
 
 let relay: Relay | undefined;
@@ -26,7 +26,7 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-for (const receiver of ['seed', 'v2'] as const) {
+for (const receiver of ['v1', 'v2'] as const) {
   it(`a v2 send whose conditional write answer was lost still reaches the connected ${receiver} receiver`, async () => {
     dynamo ??= await FaultProxy.start();
     relay ??= await startRelay({
@@ -36,8 +36,8 @@ for (const receiver of ['seed', 'v2'] as const) {
     });
     dynamo.target = relay.dynamoEndpoint;
     const r = relay;
-    const mpc = new SeedPeer(() => r.url, { type: 'mpc', id: `mpc-lost-${receiver}` }, { v2: true });
-    const cli = new SeedPeer(
+    const mpc = new V1Peer(() => r.url, { type: 'mpc', id: `mpc-lost-${receiver}` }, { v2: true });
+    const cli = new V1Peer(
       () => r.url,
       { type: 'cli', id: `cli-lost-${receiver}` },
       { v2: receiver === 'v2' },

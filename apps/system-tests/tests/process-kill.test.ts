@@ -1,18 +1,18 @@
 /**
  * Fault: the relay PROCESS is killed with SIGKILL in the middle of a stream (no shutdown code runs:
  * no 1001 close, no $disconnect, no store flush) and started again on the same data folder and port,
- * twice. Seed clients (stop-and-wait sends, getConnectionId after each reconnect): at least once.
+ * twice. v1 clients (stop-and-wait sends, getConnectionId after each reconnect): at least once.
  * v2 clients (clientMsgId resent until acked, deliveries acked and deduplicated by messageId):
  * exactly once at the application.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { pairReport, settlePairs } from './helpers/pairs.js';
 import { RelayProcess } from './helpers/relay-process.js';
-import { SeedPair } from './helpers/seed-client.js';
+import { V1Pair } from './helpers/v1-client.js';
 import { freePort, removeTempDirs, tempDir, waitFor } from './helpers/wait.js';
 
 const relays: RelayProcess[] = [];
-const pairs: SeedPair[] = [];
+const pairs: V1Pair[] = [];
 afterAll(async () => {
   await Promise.allSettled(pairs.map((pair) => pair.stop()));
   await Promise.allSettled(relays.map((relay) => relay.kill()));
@@ -25,19 +25,19 @@ async function start(port: number, dataDir: string): Promise<string> {
   return url;
 }
 
-for (const mode of ['seed', 'v2'] as const) {
+for (const mode of ['v1', 'v2'] as const) {
   const v2 = mode === 'v2';
   describe(`relay process killed with SIGKILL mid-stream, restarted on the same data folder (${mode} clients)`, () => {
     it(
       v2
         ? 'v2 clients get every message exactly once at the application'
-        : 'seed clients that reconnect (and send getConnectionId) get every message at least once',
+        : 'v1 clients that reconnect (and send getConnectionId) get every message at least once',
       async () => {
         const port = await freePort();
         const dataDir = tempDir(`kill-${mode}`);
         let url = await start(port, dataDir);
         const base = () => url;
-        const list = Array.from({ length: 4 }, (_, i) => new SeedPair(base, `kill${mode}${i}`, { v2 }));
+        const list = Array.from({ length: 4 }, (_, i) => new V1Pair(base, `kill${mode}${i}`, { v2 }));
         pairs.push(...list);
         await Promise.all(list.map((pair) => pair.connect()));
 

@@ -1,7 +1,7 @@
 /**
  * Regression test (found by this suite, fixed in b671bbd "reconnect race fix"): a message stored
  * for an offline peer whose inbox PutItem lands AFTER the peer reconnected and drained its inbox
- * (getConnectionId) used to stay in the inbox while the peer was connected: a seed client, which
+ * (getConnectionId) used to stay in the inbox while the peer was connected: a v1 client, which
  * sends getConnectionId once per connection, got it only at its next reconnect, and never if that
  * was later than INBOX_TTL_SECONDS. The relay now Queries the target's connections again after
  * storing and drains to a connection that appeared meanwhile.
@@ -13,7 +13,7 @@
 import { type Relay, startRelay } from '@mpc-relay/relay';
 import { afterAll, expect, it } from 'vitest';
 import { FaultProxy, FORWARD } from './helpers/fault-proxy.js';
-import { partialSig, SeedPeer, SeedSocket, toCli } from './helpers/seed-client.js';
+import { partialSig, toCli, V1Peer, V1Socket } from './helpers/v1-client.js';
 import { removeTempDirs, tempDir, waitFor } from './helpers/wait.js';
 
 let relay: Relay | undefined;
@@ -32,7 +32,7 @@ it('a message stored while its target reconnects reaches the connected target wi
     env: { DYNAMODB_ENDPOINT: dynamo.url, LOG_LEVEL: 'SILENT' },
   });
   dynamo.target = relay.dynamoEndpoint;
-  const mpc = new SeedPeer(() => relay!.url, { type: 'mpc', id: 'mpc-race' });
+  const mpc = new V1Peer(() => relay!.url, { type: 'mpc', id: 'mpc-race' });
   await mpc.connect();
 
   // The cli is offline; hold the inbox PutItem of the next message until the cli is back.
@@ -47,7 +47,7 @@ it('a message stored while its target reconnects reaches the connected target wi
   const sending = mpc.sendConfirmed(toCli(partialSig('mpc-race', 'race-1'), 'cli-race', 'mpc-race'));
   await waitFor(() => dynamo!.stats.held === 1, 'the inbox PutItem to be held');
 
-  const cli = await SeedSocket.openPeer(relay.url, { type: 'cli', id: 'cli-race' });
+  const cli = await V1Socket.openPeer(relay.url, { type: 'cli', id: 'cli-race' });
   const mark = cli.frames.length;
   cli.send({ action: 'getConnectionId' });
   await cli.waitFrame((text) => text.startsWith('{"connectionId":'), mark);
@@ -55,7 +55,7 @@ it('a message stored while its target reconnects reaches the connected target wi
   expect(await sending).toBe(1);
   dynamo.rule = () => FORWARD;
 
-  // The cli stays connected (as the seed's Go client does, with WebSocket pings only).
+  // The cli stays connected (as the original demo's Go client does, with WebSocket pings only).
   const delivered = await cli
     .waitFrame((text) => text.includes('race-1'), 0, 10_000)
     .then(() => true)

@@ -9,7 +9,7 @@ export type AuthModeName = 'static' | 'jwt';
 export interface RelayConfig {
   /** TABLE_NAME (required for every handler that touches DynamoDB). */
   tableName: string;
-  /** AUTH_MODE: `static` (the seed's `Authorization: Allow`) or `jwt` (issue 7). */
+  /** AUTH_MODE: `static` (the original demo's `Authorization: Allow`) or `jwt`. */
   authMode: AuthModeName;
   /** MAPPING_TTL_SECONDS: how long a cli may answer the mpc that contacted it (default 3600). */
   mappingTtlSeconds: number;
@@ -18,7 +18,7 @@ export interface RelayConfig {
   /** CONNECTION_TTL_SECONDS: expiry of a connection record (default 7200, API Gateway's max lifetime). */
   connectionTtlSeconds: number;
   /**
-   * DEDUPE_TTL_SECONDS (protocol v2): how long, after it was delivered to a seed connection or
+   * DEDUPE_TTL_SECONDS (protocol v2): how long, after it was delivered to a v1 connection or
    * acknowledged by a v2 one, a message's `clientMsgId` still suppresses duplicates (default 3600).
    * While the message waits (up to INBOX_TTL_SECONDS) duplicates are suppressed too.
    */
@@ -31,7 +31,7 @@ export interface RelayConfig {
   redeliveryDelaySeconds: number;
   /** ALLOWED_OPERATION_TYPES: comma list; undefined means any operation type. */
   allowedOperationTypes: ReadonlySet<string> | undefined;
-  /** TENANT_ISOLATION: `on` restricts traffic to peers sharing a team (issue 7; parsed, not enforced yet). */
+  /** TENANT_ISOLATION: `on` restricts traffic to peers sharing a team (parsed, not enforced yet). */
   tenantIsolation: boolean;
   /** DYNAMODB_ENDPOINT: local DynamoDB (dynalite) instead of the regional endpoint. */
   dynamodbEndpoint: string | undefined;

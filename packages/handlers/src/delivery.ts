@@ -37,7 +37,7 @@ export function isV2Connection(connection: { protocol?: string }): boolean {
   return connection.protocol === PROTOCOL_V2;
 }
 
-/** The text to post for a stored message: the seed frame, or the v2 envelope around it. */
+/** The text to post for a stored message: the original demo frame, or the v2 envelope around it. */
 export function frameFor(item: InboxItem, v2: boolean): string {
   const frame = item.frame ?? '';
   if (!v2) return frame;
@@ -49,7 +49,7 @@ export function frameFor(item: InboxItem, v2: boolean): string {
 }
 
 /**
- * Posts to every given connection at once (`frame` may depend on the connection: v2 or seed). A
+ * Posts to every given connection at once (`frame` may depend on the connection: v2 or v1). A
  * 410 (GoneException) marks the connection stale: its record is deleted (1 DeleteItem each, off
  * the hot path). Never throws.
  */
@@ -107,7 +107,7 @@ async function removeStaleConnection(table: TableRef, connection: Target): Promi
 /**
  * What becomes of a stored message once a connection took it: a v2 receiver's copy stays until
  * acknowledged (recording the delivery time, without a deferred mapping: written by then); for a
- * seed receiver a v2 sender's message becomes a dedupe marker and a seed sender's is deleted.
+ * v1 receiver a v2 sender's message becomes a dedupe marker and a v1 sender's is deleted.
  */
 function afterDelivery(
   item: InboxItem,
@@ -152,12 +152,12 @@ export interface RelayMessageInput {
 
 /**
  * Protocol-aware delivery of one message (the general case of `deliverOrStore`):
- * - v2 connections of the target get the v2 envelope (messageId, clientMsgId, sentAt), seed ones
- *   the seed frame, exactly as before;
+ * - v2 connections of the target get the v2 envelope (messageId, clientMsgId, sentAt), v1 ones
+ *   the original demo frame, exactly as before;
  * - a message that reaches a v2 connection stays stored until acknowledged (written before the
- *   post, so an ack can never arrive before its item); a seed sender's message to a v2 receiver
+ *   post, so an ack can never arrive before its item); a v1 sender's message to a v2 receiver
  *   costs that one PutItem more;
- * - a v2 sender's message (written by the caller with its dedupe condition) that only seed
+ * - a v2 sender's message (written by the caller with its dedupe condition) that only v1
  *   connections took becomes a dedupe marker (1 PutItem);
  * - when no connection took it, it stays (or is put) in the inbox, then the target's connections
  *   are Queried again: one that appeared meanwhile (a reconnect racing this send: its
@@ -185,7 +185,7 @@ export async function relayMessage(
   if (fanOut.delivered > 0) {
     count('MessagesDelivered');
     if (stored && !fanOut.tookIt.some(isV2Connection)) {
-      // Only seed connections took it: nothing to wait an ack for.
+      // Only v1 connections took it: nothing to wait an ack for.
       const done = afterDelivery(item, false, input.dedupeTtlSeconds);
       if ('put' in done) await putInboxItem(table, done.put);
       else await deleteInboxItem(table, done.delete);
@@ -267,13 +267,13 @@ export interface DrainOptions {
    * Undefined (a new connection: getConnectionId, the race re-check): resend every one.
    */
   redeliveryDelayMs?: number;
-  /** DEDUPE_TTL_SECONDS: a v2 sender's message delivered to a seed connection leaves a marker. */
+  /** DEDUPE_TTL_SECONDS: a v2 sender's message delivered to a v1 connection leaves a marker. */
   dedupeTtlSeconds?: number;
 }
 
 /**
  * Delivers what waits for a peer to one of its connections, in stored order.
- * - Seed connection: the seed frames; delivered items are deleted (a v2 sender's message leaves a
+ * - v1 connection: the v1 frames; delivered items are deleted (a v2 sender's message leaves a
  *   dedupe marker).
  * - v2 connection: the v2 envelopes; items stay until acknowledged and record the delivery time
  *   (1 BatchWriteItem per 25), so the redelivery delay can skip them on the next frames.
@@ -376,7 +376,7 @@ function isNotDue(item: InboxItem, redeliveryDelayMs: number | undefined, nowMs:
 /**
  * Tells the v2 senders of expired messages, when connected: an `EXPIRED` error frame with the
  * message's `clientMsgId`, posted to each of the sender's v2 connections (1 Query per sender).
- * Seed senders gave no clientMsgId and get nothing (no unsolicited frames for seed clients).
+ * v1 senders gave no clientMsgId and get nothing (no unsolicited frames for v1 clients).
  */
 export async function reportExpired(
   table: TableRef,

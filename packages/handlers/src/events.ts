@@ -10,7 +10,7 @@ import { parseTeams } from './policy.js';
 export interface AuthorizerContext {
   peerType?: string;
   peerId?: string;
-  /** Teams the peer serves, comma separated (issue 7). */
+  /** Teams the peer serves, comma separated. */
   teams?: string;
   /** jwt mode: the token's `exp` (epoch seconds; a number, or its decimal string). */
   exp?: number | string;

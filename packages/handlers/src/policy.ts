@@ -9,7 +9,7 @@ import type { ConnectionItem } from './store/connections.js';
  * - TENANT_ISOLATION=on: a message flows only between peers that share a team (teams come from the
  *   token's `teams` claim, through the authorizer context; a receiver's teams are stored on its
  *   connection items at `$connect` and on nothing else). A message whose `message` is an object with
- *   a string `teamId` (the seed's PartialSig / FullSig) must name one of the sender's teams, and
+ *   a string `teamId` (the original demo's PartialSig / FullSig) must name one of the sender's teams, and
  *   only a receiver serving that very team gets it. A peer without teams talks to nobody.
  */
 export function checkOperationType(config: RelayConfig, operationType: string): ErrorFrameInput | undefined {
@@ -30,7 +30,7 @@ export function parseTeams(value: unknown): string[] {
     .filter((team) => team !== '');
 }
 
-/** The seed's `message.teamId`, when the message is an object carrying a string one. */
+/** The original demo's `message.teamId`, when the message is an object carrying a string one. */
 export function messageTeamId(message: unknown): string | undefined {
   if (message === null || typeof message !== 'object' || Array.isArray(message)) return undefined;
   const teamId = (message as Record<string, unknown>).teamId;

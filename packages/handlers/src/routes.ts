@@ -65,7 +65,7 @@ export const AUTHORIZER = {
   handler: 'authorizer' as const,
   /**
    * Identity sources API Gateway checks before invoking the authorizer (401 when one is missing).
-   * Static mode (the seed) needs the header; jwt mode accepts the token in the header or in the
+   * Static mode (v1) needs the header; jwt mode accepts the token in the header or in the
    * `token` query parameter, so it declares none and the authorizer itself answers 401.
    */
   identitySources: {
@@ -140,7 +140,7 @@ export const FUNCTIONS: Readonly<Record<HandlerName, FunctionDefinition>> = {
   ping: {
     handler: 'ping',
     description: 'Application keepalive; protocol v2: redelivers unacknowledged messages',
-    // Seed pings touch nothing; v2 pings run the same inbox drain as getConnectionId.
+    // v1 pings touch nothing; v2 pings run the same inbox drain as getConnectionId.
     permissions: {
       dynamodb: ['dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
       manageConnections: ['POST', 'DELETE'],
@@ -154,7 +154,8 @@ export const FUNCTIONS: Readonly<Record<HandlerName, FunctionDefinition>> = {
   },
   broadcast: {
     handler: 'broadcast',
-    description: "Sends a message to every connected peer (the seed's sendMessage), invoked directly",
+    description:
+      "Sends a message to every connected peer (the original demo's sendMessage), invoked directly",
     permissions: {
       dynamodb: ['dynamodb:Query', 'dynamodb:DeleteItem'],
       manageConnections: ['POST'],

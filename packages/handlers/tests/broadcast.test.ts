@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KEY } from '../src/store/keys.js';
 import { useHarness } from './helpers/harness.js';
 
-describe('broadcast (invoked directly, like the seed sendMessage)', () => {
+describe('broadcast (invoked directly, like the original demo sendMessage)', () => {
   const harness = useHarness();
 
   it('sends to every live connection of both types', async () => {
@@ -11,7 +11,7 @@ describe('broadcast (invoked directly, like the seed sendMessage)', () => {
       await harness.relay.connect({ type: 'cli', id: 'c2' }),
     ];
     const mpc = await harness.relay.connect({ type: 'mpc', id: 'm1' });
-    // The seed's invocation payload, verbatim except for the endpoint.
+    // The original demo's invocation payload, verbatim except for the endpoint.
     const result = await harness.relay.handlers.broadcast({
       action: 'sendmessage',
       message: 'Hello from CLI!',

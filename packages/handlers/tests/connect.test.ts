@@ -5,7 +5,7 @@ import { KEY } from '../src/store/keys.js';
 import { authorizerEvent, connectEvent, disconnectEvent, newConnectionId } from './helpers/events.js';
 import { useHarness } from './helpers/harness.js';
 
-describe('authorizer (static mode, the seed)', () => {
+describe('authorizer (static mode, the original demo)', () => {
   const query = { type: 'cli', cliId: 'cli123' };
 
   it('Allow: an Allow policy whose context carries the peer', async () => {

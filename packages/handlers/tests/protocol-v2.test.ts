@@ -127,17 +127,17 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
     await second.send({ action: 'ack', messageIds: [ids[0] ?? '', ids[2] ?? ''] });
     await second.send({ action: 'ping', v: 2 });
     expect(second.received()).toHaveLength(6);
-    // Seed pings never touch the inbox.
-    const seedPing = await countRequests(() => second.send({ action: 'ping' }));
-    expect(seedPing.requests.total).toBe(0);
+    // v1 pings never touch the inbox.
+    const v1Ping = await countRequests(() => second.send({ action: 'ping' }));
+    expect(v1Ping.requests.total).toBe(0);
   });
 
-  it('mixed pairs: seed clients see exactly the seed shapes, v2 clients get envelopes, both ways', async () => {
-    // seed mpc -> v2 cli, v2 cli -> seed mpc
+  it('mixed pairs: v1 clients see exactly the original demo shapes, v2 clients get envelopes, both ways', async () => {
+    // v1 mpc -> v2 cli, v2 cli -> v1 mpc
     const cli = await harness.relay.connect(CLI, V2);
     const mpc = await harness.relay.connect(MPC);
-    const seedSend = await mpc.send(partialSig(MPC.id, CLI.id));
-    expect(seedSend).toEqual({ statusCode: 200 });
+    const v1Send = await mpc.send(partialSig(MPC.id, CLI.id));
+    expect(v1Send).toEqual({ statusCode: 200 });
     const [envelope] = parsed(cli.received());
     expect(Object.keys(envelope ?? {})).toEqual(['operationType', 'from', 'message', 'messageId', 'sentAt']);
     expect(body(await cli.send(withId(fullSig(CLI.id), 'r-1')))).toMatchObject({
@@ -151,28 +151,28 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
         message: fullSig(CLI.id).message,
       }),
     ]);
-    // The seed receiver's message left only a dedupe marker: its next drain delivers nothing more.
+    // The original demo receiver's message left only a dedupe marker: its next drain delivers nothing more.
     await mpc.send({ action: 'getConnectionId' });
     expect(mpc.received()).toHaveLength(1);
-    // The v2 cli acks the seed sender's message (deleted outright).
+    // The v2 cli acks the original demo sender's message (deleted outright).
     await cli.send({ action: 'ack', messageIds: [String(envelope?.messageId)] });
     expect(await inbox(CLI)).toHaveLength(0);
 
-    // v2 mpc -> seed cli, seed cli -> v2 mpc
+    // v2 mpc -> v1 cli, v1 cli -> v2 mpc
     await harness.reset();
-    const seedCli = await harness.relay.connect(CLI);
+    const v1Cli = await harness.relay.connect(CLI);
     const v2Mpc = await harness.relay.connect(MPC, V2);
     expect(body(await v2Mpc.send(withId(partialSig(MPC.id, CLI.id), 'c-9')))).toMatchObject({
       ack: { status: 'delivered' },
     });
-    expect(seedCli.received()).toEqual([
+    expect(v1Cli.received()).toEqual([
       JSON.stringify({
         operationType: 'PartialSig',
         from: MPC.id,
         message: partialSig(MPC.id, CLI.id).message,
       }),
     ]);
-    expect(await seedCli.send(fullSig(CLI.id))).toEqual({ statusCode: 200 });
+    expect(await v1Cli.send(fullSig(CLI.id))).toEqual({ statusCode: 200 });
     expect(Object.keys(parsed(v2Mpc.received())[0] ?? {})).toEqual([
       'operationType',
       'from',
@@ -181,15 +181,15 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
       'messageId',
       'sentAt',
     ]);
-    // Seed getConnectionId and ping answers are unchanged.
-    expect(body(await seedCli.send({ action: 'getConnectionId' }))).toEqual({
-      connectionId: seedCli.connectionId,
+    // v1 getConnectionId and ping answers are unchanged.
+    expect(body(await v1Cli.send({ action: 'getConnectionId' }))).toEqual({
+      connectionId: v1Cli.connectionId,
     });
   });
 
   it('a message that expired unacknowledged is logged, deleted, and reported EXPIRED to its connected v2 sender', async () => {
     const mpc = await harness.relay.connect(MPC, V2);
-    const seedMpc = await harness.relay.connect(MPC);
+    const v1Mpc = await harness.relay.connect(MPC);
     const stored = body(await mpc.send(withId(partialSig(MPC.id, CLI.id), 'c-exp')));
     expect(stored).toMatchObject({ ack: { status: 'stored' } });
     const [item] = await inbox(CLI);
@@ -214,8 +214,8 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
         },
       },
     ]);
-    // The same peer's seed connection gets no unsolicited frame.
-    expect(seedMpc.received()).toHaveLength(0);
+    // The same peer's v1 connection gets no unsolicited frame.
+    expect(v1Mpc.received()).toHaveLength(0);
     expect(await inbox(CLI)).toHaveLength(0);
   });
 
@@ -243,7 +243,7 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
       );
     }
 
-    for (const protocol of ['seed', 'v2'] as const) {
+    for (const protocol of ['v1', 'v2'] as const) {
       it(`${protocol} clients: the old connection answers 410, the new one drained an empty inbox before the store`, async () => {
         const options = protocol === 'v2' ? V2 : {};
         const mpc = await harness.relay.connect(MPC, options);
@@ -268,11 +268,11 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
           operationType: 'PartialSig',
           message: { transactionId: 'race' },
         });
-        if (protocol === 'seed')
+        if (protocol === 'v1')
           expect(Object.keys(received[0] ?? {})).toEqual(['operationType', 'from', 'message']);
         else expect(received[0]).toMatchObject({ clientMsgId: 'c-race' });
-        // Seed: delivered means deleted; v2: kept until acknowledged.
-        expect((await inbox(CLI)).filter((item) => item.frame)).toHaveLength(protocol === 'seed' ? 0 : 1);
+        // v1: delivered means deleted; v2: kept until acknowledged.
+        expect((await inbox(CLI)).filter((item) => item.frame)).toHaveLength(protocol === 'v1' ? 0 : 1);
       });
     }
   });
@@ -309,18 +309,18 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
     const hello = await countRequests(() => cli.send({ action: 'getConnectionId', v: 2 }));
     expect(hello.requests).toEqual({ total: 1, byCommand: { Query: 1 } });
 
-    // Mixed: seed mpc -> v2 cli: the seed path + 1 PutItem (kept until acked).
-    const seedMpc = await harness.relay.connect({ type: 'mpc', id: 'seed-mpc' });
-    const seedToV2 = await countRequests(() => seedMpc.send(partialSig('seed-mpc', CLI.id)));
-    expect(seedToV2.requests).toEqual({ total: 3, byCommand: { PutItem: 2, Query: 1 } });
-    // v2 mpc -> seed cli: + 1 PutItem turning the item into a dedupe marker once delivered.
-    const seedCli = await harness.relay.connect({ type: 'cli', id: 'seed-cli' });
-    const v2ToSeed = await countRequests(() => mpc.send(withId(partialSig(MPC.id, 'seed-cli'), 'k-3')));
-    expect(v2ToSeed.requests).toEqual({ total: 4, byCommand: { PutItem: 3, Query: 1 } });
-    expect(seedCli.received()).toHaveLength(1);
-    // Seed pair: unchanged (2).
-    const seedPair = await countRequests(() => seedMpc.send(partialSig('seed-mpc', 'seed-cli')));
-    expect(seedPair.requests).toEqual({ total: 2, byCommand: { PutItem: 1, Query: 1 } });
+    // Mixed: v1 mpc -> v2 cli: the original demo path + 1 PutItem (kept until acked).
+    const v1Mpc = await harness.relay.connect({ type: 'mpc', id: 'v1-mpc' });
+    const v1ToV2 = await countRequests(() => v1Mpc.send(partialSig('v1-mpc', CLI.id)));
+    expect(v1ToV2.requests).toEqual({ total: 3, byCommand: { PutItem: 2, Query: 1 } });
+    // v2 mpc -> v1 cli: + 1 PutItem turning the item into a dedupe marker once delivered.
+    const v1Cli = await harness.relay.connect({ type: 'cli', id: 'v1-cli' });
+    const v2ToV1 = await countRequests(() => mpc.send(withId(partialSig(MPC.id, 'v1-cli'), 'k-3')));
+    expect(v2ToV1.requests).toEqual({ total: 4, byCommand: { PutItem: 3, Query: 1 } });
+    expect(v1Cli.received()).toHaveLength(1);
+    // v1 pair: unchanged (2).
+    const v1Pair = await countRequests(() => v1Mpc.send(partialSig('v1-mpc', 'v1-cli')));
+    expect(v1Pair.requests).toEqual({ total: 2, byCommand: { PutItem: 1, Query: 1 } });
   });
 });
 

@@ -32,7 +32,7 @@ export interface LocalGatewayOptions {
   host?: string;
   /** 0 picks a free port. Default 3001. */
   port?: number;
-  /** Default `production` (the seed's stage). */
+  /** Default `production` (the original demo's stage). */
   stage?: string;
   /** Folder holding `<handler>/index.mjs` bundles. Default: `dist` of `@mpc-relay/handlers`. */
   handlersDir?: string;

@@ -4,7 +4,7 @@ import type { LocalGateway } from '../src/index.js';
 import { ALLOW, type Json, localLambdaClient, TestClient } from './helpers.js';
 import { startRealRelay } from './real-relay.js';
 
-// The seed's "Sending Messages" (aws lambda invoke of its broadcast function) against the gateway
+// The original demo's "Sending Messages" (aws lambda invoke of its broadcast function) against the gateway
 // running the real handler bundles, through the real LambdaClient.
 
 const DELIVERY = JSON.stringify({ operationType: 'broadcast', from: 'relay', message: 'Hello from CLI!' });
@@ -43,8 +43,8 @@ describe('broadcast through the Lambda Invoke API (real bundles, real LambdaClie
     expect(gateway.functions).toEqual(['broadcast']);
   });
 
-  it("the seed's payload verbatim reaches every connected peer (cli and mpc)", async () => {
-    const { cli, mpc, close } = await peers('seed');
+  it("the original demo's payload verbatim reaches every connected peer (cli and mpc)", async () => {
+    const { cli, mpc, close } = await peers('v1');
     const result = await lambda.send(
       new InvokeCommand({
         FunctionName: 'broadcast',

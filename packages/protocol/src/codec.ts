@@ -232,7 +232,7 @@ function tagged(kind: RelayFrame['kind'], value: unknown): DecodeResult<RelayFra
 
 /**
  * Decodes a frame received from the relay (for clients). Never throws. Tells apart the connection
- * id answer, deliveries (seed and v2), acknowledgements, pongs, relay errors and API Gateway's own
+ * id answer, deliveries (v1 and v2), acknowledgements, pongs, relay errors and API Gateway's own
  * `{"message":"Forbidden",...}` frames. Unknown extra fields are kept, so newer relays stay readable.
  */
 export function decodeRelayFrame(text: string, maxBytes = MAX_MESSAGE_BYTES): DecodeResult<RelayFrame> {
@@ -254,7 +254,7 @@ export function decodeRelayFrame(text: string, maxBytes = MAX_MESSAGE_BYTES): De
   ]);
 }
 
-// Encoders: the relay's frames, built field by field so their key order is exactly the seed's.
+// Encoders: the relay's frames, built field by field so their key order is exactly the original demo's.
 
 export function encodeConnectionId(connectionId: string): string {
   return JSON.stringify({ connectionId } satisfies ConnectionIdFrame);
@@ -286,19 +286,19 @@ export function encodeV2Delivery(frame: V2DeliveryFrame): string {
 }
 
 /**
- * The v2 delivery of a seed delivery text (`encodeCliDelivery` / `encodeMpcDelivery` output): the
+ * The v2 delivery of a v1 delivery text (`encodeCliDelivery` / `encodeMpcDelivery` output): the
  * same bytes as `encodeV2Delivery` of its fields plus the ids, built by appending to the text (the
- * relay stores the seed text once and serves both kinds of receivers from it, without a re-parse).
+ * relay stores the original demo text once and serves both kinds of receivers from it, without a re-parse).
  */
 export function upgradeToV2Delivery(
-  seedDelivery: string,
+  v1Delivery: string,
   ids: { messageId: string; clientMsgId?: string | undefined; sentAt: number },
 ): string {
-  if (!seedDelivery.endsWith('}')) throw new Error('not a delivery frame');
+  if (!v1Delivery.endsWith('}')) throw new Error('not a delivery frame');
   const extra = `,"messageId":${JSON.stringify(ids.messageId)}${
     ids.clientMsgId === undefined ? '' : `,"clientMsgId":${JSON.stringify(ids.clientMsgId)}`
   },"sentAt":${JSON.stringify(ids.sentAt)}}`;
-  return `${seedDelivery.slice(0, -1)}${extra}`;
+  return `${v1Delivery.slice(0, -1)}${extra}`;
 }
 
 export function encodeAckResult(ack: AckResultFrame['ack']): string {

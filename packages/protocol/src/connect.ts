@@ -10,7 +10,7 @@ export const PROTOCOL_V2 = 'mpc-relay.v2';
  * The marker a v2 client puts in its `getConnectionId` and `ping` frames (`"v":2`): API Gateway's
  * authorizer context cannot carry the negotiated subprotocol, so this tells the relay, without a
  * DynamoDB read, that the caller speaks v2 (its `sendServer` frames say so with `clientMsgId`).
- * Seed clients never send it. Extra fields are allowed on every client frame, so the marker is
+ * v1 clients never send it. Extra fields are allowed on every client frame, so the marker is
  * backward compatible.
  */
 export const PROTOCOL_V2_MARKER = 2;

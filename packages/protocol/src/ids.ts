@@ -8,7 +8,7 @@ export const PeerTypeSchema = z
 export type PeerType = z.infer<typeof PeerTypeSchema>;
 
 /**
- * A peer id: 1 to 128 characters among letters, digits, `_`, `-` and `.`. UUIDs and the seed's
+ * A peer id: 1 to 128 characters among letters, digits, `_`, `-` and `.`. UUIDs and the original demo's
  * ids (`cli123`, `IgniterC56D`) fit; `:` is excluded because token subjects are `TYPE:ID`.
  */
 export const PeerIdSchema = z

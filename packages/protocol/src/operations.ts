@@ -14,7 +14,7 @@ export const OperationTypeSchema = z
 
 const text = z.string();
 
-/** The mpc's partial signature sent to a co-signer (seed: "Real Interaction Example"). */
+/** The mpc's partial signature sent to a co-signer (v1: "Real Interaction Example"). */
 export const PartialSigMessageSchema = z
   .looseObject({ accountHash: text, teamId: text, transactionId: text, partialSig: text })
   .describe('PartialSig: a partial signature an mpc sends to a cli');
@@ -31,13 +31,13 @@ export const FullSigMessageSchema = z
   })
   .describe('FullSig: the completed signature a cli answers with');
 
-/** The seed's wscat walkthrough uses `signing` and `fullSig` with a transaction id and a signature. */
+/** The original demo's wscat walkthrough uses `signing` and `fullSig` with a transaction id and a signature. */
 export const SigningMessageSchema = z
   .looseObject({ txId: text, signature: text })
-  .describe('signing: the seed walkthrough message');
+  .describe('signing: the original demo walkthrough message');
 export const FullSigLowerMessageSchema = z
   .looseObject({ txId: text, signature: text })
-  .describe('fullSig: the seed walkthrough answer');
+  .describe('fullSig: the original demo walkthrough answer');
 
 /** Operation types the relay knows, each with the schema its message must satisfy. */
 export const KNOWN_OPERATIONS = {
@@ -53,7 +53,7 @@ export type FullSigMessage = z.infer<typeof FullSigMessageSchema>;
 export type SigningMessage = z.infer<typeof SigningMessageSchema>;
 export type FullSigLowerMessage = z.infer<typeof FullSigLowerMessageSchema>;
 
-/** The known operation types' names, in the seed's order. */
+/** The known operation types' names, in the original demo's order. */
 export const KNOWN_OPERATION_TYPES = Object.keys(KNOWN_OPERATIONS) as KnownOperationType[];
 
 export function isKnownOperationType(operationType: string): operationType is KnownOperationType {

@@ -12,12 +12,12 @@ export const ConnectionIdFrameSchema = z
   .looseObject({ connectionId: z.string().min(1) })
   .describe("The caller's connection id");
 
-/** What a cli receives from an mpc: exactly the seed's `{operationType, from, message}`. */
+/** What a cli receives from an mpc: exactly the original demo's `{operationType, from, message}`. */
 export const CliDeliveryFrameSchema = z
   .strictObject({ operationType: OperationTypeSchema, from: PeerIdSchema, message: JsonValueSchema })
   .describe('A message delivered to a cli');
 
-/** What an mpc receives from a cli: exactly the seed's `{operationType, from, to, message}`. */
+/** What an mpc receives from a cli: exactly the original demo's `{operationType, from, to, message}`. */
 export const MpcDeliveryFrameSchema = z
   .strictObject({
     operationType: OperationTypeSchema,
@@ -28,7 +28,7 @@ export const MpcDeliveryFrameSchema = z
   .describe('A message delivered to an mpc');
 
 /**
- * A delivered message in protocol v2: the seed fields plus the relay's message id (to acknowledge),
+ * A delivered message in protocol v2: the original demo fields plus the relay's message id (to acknowledge),
  * the sender's client message id when it gave one, and when the relay accepted it.
  */
 export const V2DeliveryFrameSchema = z

@@ -136,7 +136,7 @@ describe('decodeClientFrame: sendServer fields', () => {
     ]);
   });
 
-  it('uuid ids and the seed ids pass', () => {
+  it('uuid ids and the original demo ids pass', () => {
     const uuid = '6f3a8b0b-1f7f-4681-ae94-2b213f95f8a0';
     expect(decodeClientFrame(send({ sourceId: uuid, cliToMpc: { [uuid]: uuid } })).ok).toBe(true);
     expect(decodeClientFrame(send({ sourceId: 'node_1.eu-west' })).ok).toBe(true);

@@ -1,5 +1,5 @@
 // The JSON Schema files the build ships (schemas/*.json), for services in other languages: one per
-// frame, up to date, and they accept the seed's frames and refuse what the decoder refuses.
+// frame, up to date, and they accept the original demo's frames and refuse what the decoder refuses.
 import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ import {
   JSON_SCHEMA_ID_BASE,
   KNOWN_OPERATION_TYPES,
 } from '../src/index.js';
-import { fixture, GET_CONNECTION_ID_FIXTURE, SEED_EXAMPLES } from './helpers.js';
+import { fixture, GET_CONNECTION_ID_FIXTURE, V1_EXAMPLES } from './helpers.js';
 import { type Schema, validate } from './mini-json-schema.js';
 
 const schemasDir = new URL('../schemas/', import.meta.url);
@@ -162,7 +162,7 @@ describe('client.sendServer.json', () => {
   });
 });
 
-describe('the seed frames satisfy their schemas', () => {
+describe('the v1 frames satisfy their schemas', () => {
   it('getConnectionId', () => {
     expectValid('client.getConnectionId', JSON.parse(fixture(GET_CONNECTION_ID_FIXTURE)));
   });
@@ -173,7 +173,7 @@ describe('the seed frames satisfy their schemas', () => {
     realPartialSig: ['relay.cliDelivery', 'message.PartialSig'],
     realFullSig: ['relay.mpcDelivery', 'message.FullSig'],
   } as const;
-  for (const [example, files] of Object.entries(SEED_EXAMPLES)) {
+  for (const [example, files] of Object.entries(V1_EXAMPLES)) {
     it(example, () => {
       const [relaySchema, messageSchema] = received[example as keyof typeof received];
       const sent = JSON.parse(fixture(files.sent));

@@ -1,4 +1,4 @@
-// Operation types: the seed's known ones have named message schemas; any other type is relayed as
+// Operation types: the original demo's known ones have named message schemas; any other type is relayed as
 // opaque JSON, so the relay needs no release for a new operation type.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ function sendServer(operationType: string, message: unknown): string {
 }
 
 describe('known operation types', () => {
-  it('are the seed’s four, each with a named message schema', () => {
+  it('are the original demo’s four, each with a named message schema', () => {
     expect(KNOWN_OPERATION_TYPES).toEqual(['PartialSig', 'FullSig', 'signing', 'fullSig']);
     expect(KNOWN_OPERATIONS.PartialSig).toBe(PartialSigMessageSchema);
     expect(KNOWN_OPERATIONS.FullSig).toBe(FullSigMessageSchema);

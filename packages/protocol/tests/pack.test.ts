@@ -1,5 +1,5 @@
 // The package as a stranger gets it: `pnpm pack`, then a plain Node ESM project OUTSIDE the workspace
-// installs the tarball with npm (zod comes from the registry), imports it, decodes a seed frame, reads
+// installs the tarball with npm (zod comes from the registry), imports it, decodes a v1 frame, reads
 // a JSON Schema file through the exports map, and type-checks against the shipped .d.ts.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, SEED_EXAMPLES } from './helpers.js';
+import { fixture, V1_EXAMPLES } from './helpers.js';
 
 const run = promisify(execFile);
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
@@ -110,10 +110,10 @@ describe('packed tarball', () => {
   );
 
   it(
-    'a plain Node ESM project imports it, decodes a seed frame and reads a JSON Schema via exports',
+    'a plain Node ESM project imports it, decodes a v1 frame and reads a JSON Schema via exports',
     async () => {
-      const seedFrame = fixture(SEED_EXAMPLES.realPartialSig.sent);
-      writeFileSync(join(consumerDir, 'seed-frame.json'), seedFrame);
+      const v1Frame = fixture(V1_EXAMPLES.realPartialSig.sent);
+      writeFileSync(join(consumerDir, 'v1-frame.json'), v1Frame);
       writeFileSync(
         join(consumerDir, 'check.mjs'),
         `import { readFileSync } from 'node:fs';
@@ -122,7 +122,7 @@ import { decodeClientFrame, encodeCliDelivery, MAX_MESSAGE_BYTES, PROTOCOL_V2 } 
 import sendServerSchema from '@mpc-relay/protocol/schemas/client.sendServer.json' with { type: 'json' };
 
 const require = createRequire(import.meta.url);
-const decoded = decodeClientFrame(readFileSync(new URL('./seed-frame.json', import.meta.url), 'utf8'));
+const decoded = decodeClientFrame(readFileSync(new URL('./v1-frame.json', import.meta.url), 'utf8'));
 const delivery = decoded.ok
   ? encodeCliDelivery({ operationType: decoded.value.operationType, from: decoded.value.sourceId, message: decoded.value.message })
   : null;
@@ -145,7 +145,7 @@ console.log(JSON.stringify({
       expect(output).toEqual({
         ok: true,
         action: 'sendServer',
-        delivery: JSON.stringify(JSON.parse(fixture(SEED_EXAMPLES.realPartialSig.received))),
+        delivery: JSON.stringify(JSON.parse(fixture(V1_EXAMPLES.realPartialSig.received))),
         badCode: 'INVALID_FRAME',
         maxMessageBytes: 131072,
         protocolV2: 'mpc-relay.v2',

@@ -41,7 +41,7 @@ describe('protocol v2 helpers', () => {
         fc.nat(),
         (toMpc, message, messageId, clientMsgId, sentAt) => {
           const base = { operationType: 'PartialSig', from: 'IgniterC56D', message };
-          const seed = toMpc ? encodeMpcDelivery({ ...base, to: 'mpc1' }) : encodeCliDelivery(base);
+          const v1 = toMpc ? encodeMpcDelivery({ ...base, to: 'mpc1' }) : encodeCliDelivery(base);
           const expected = encodeV2Delivery({
             ...base,
             ...(toMpc ? { to: 'mpc1' } : {}),
@@ -49,7 +49,7 @@ describe('protocol v2 helpers', () => {
             ...(clientMsgId === undefined ? {} : { clientMsgId }),
             sentAt,
           });
-          expect(upgradeToV2Delivery(seed, { messageId, clientMsgId, sentAt })).toBe(expected);
+          expect(upgradeToV2Delivery(v1, { messageId, clientMsgId, sentAt })).toBe(expected);
         },
       ),
     );

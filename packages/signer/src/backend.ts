@@ -4,7 +4,7 @@
  * It is shaped for a real MPC library: asynchronous (a threshold protocol takes rounds), told who
  * asked (the mpc id) and given the whole request, cancellable, and free to refuse with a reason
  * (policy, unknown account, a share it does not hold, a malformed partial signature). The result
- * carries the FullSig fields of the seed (`signatureR`, `signatureS`, `signatureV`); the service
+ * carries the FullSig fields of the original demo (`signatureR`, `signatureS`, `signatureV`); the service
  * copies `accountHash`, `teamId` and `transactionId` from the request.
  */
 import type { PartialSigMessage } from '@mpc-relay/protocol';

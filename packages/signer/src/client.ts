@@ -80,9 +80,9 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
   }
 
   /** The protocol of the current connection (`v2` once the relay echoed it), undefined when closed. */
-  get protocol(): 'v2' | 'seed' | undefined {
+  get protocol(): 'v2' | 'v1' | undefined {
     if (!this.#ws || this.#state !== 'open') return undefined;
-    return this.#v2 ? 'v2' : 'seed';
+    return this.#v2 ? 'v2' : 'v1';
   }
 
   get state(): ConnectionState {
@@ -133,10 +133,10 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
   }
 
   /**
-   * Sends a message to the other peer through the relay's `sendServer` route, building the seed's
+   * Sends a message to the other peer through the relay's `sendServer` route, building the original demo's
    * frame: `sourceId` is this client's own id; an mpc names the cli (`cliToMpc: {cliId: ownId}`).
    * The frame is validated first (throws InvalidSendError), then queued in the outbox: written now
-   * if connected, or after the next reconnect. Seed connection: the promise resolves once the frame
+   * if connected, or after the next reconnect. v1 connection: the promise resolves once the frame
    * is written to the socket (`status: 'written'`). v2 connection: once the relay's ack result
    * arrives (`delivered`, `stored` or `duplicate`, with its `messageId`); until then the frame is
    * resent, with the same `clientMsgId`, after every reconnect. It rejects if the client is closed
@@ -269,7 +269,7 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
       this.#setState('reconnecting', {
         attempt: 1,
         delayMs: 0,
-        reason: 'the relay does not speak protocol v2: falling back to the seed protocol',
+        reason: 'the relay does not speak protocol v2: falling back to protocol v1',
       });
       this.#openSocket(attempt);
       return;

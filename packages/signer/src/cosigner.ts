@@ -1,8 +1,8 @@
 /**
- * The co-signer service: answers every PartialSig the client receives with a FullSig (the seed's
+ * The co-signer service: answers every PartialSig the client receives with a FullSig (the original demo's
  * "Client1 auto sends"), or with a SignRefused when the backend refuses or fails.
  *
- * - FullSig message, keys in the seed's order:
+ * - FullSig message, keys in the original demo's order:
  *   `{accountHash, signatureR, signatureS, signatureV, teamId, transactionId}`.
  * - SignRefused message: `{accountHash, teamId, transactionId, code, reason}` (ids copied from the
  *   request when they are strings). Codes: `INVALID_REQUEST` (not a valid PartialSig), the backend's

@@ -4,7 +4,7 @@
  *   digest = SHA-256( UTF-8( "mpc-relay/single-key-cosigner/v1\n" + JSON.stringify([accountHash, teamId, transactionId, partialSig]) ) )
  *
  * The domain tag keeps these signatures from being valid for any other purpose; the JSON array
- * makes the encoding unambiguous (no field can spill into the next). Only the four seed fields are
+ * makes the encoding unambiguous (no field can spill into the next). Only the four v1 fields are
  * signed; extra fields of the PartialSig are not covered.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -12,10 +12,10 @@ import { utf8ToBytes } from '@noble/hashes/utils.js';
 
 export const COSIGNER_DOMAIN = 'mpc-relay/single-key-cosigner/v1';
 
-/** Operation type of the co-signer's answer (the seed's). */
+/** Operation type of the co-signer's answer (the original demo's). */
 export const FULL_SIG_OPERATION = 'FullSig';
 
-/** Operation type of the mpc's request (the seed's). */
+/** Operation type of the mpc's request (the original demo's). */
 export const PARTIAL_SIG_OPERATION = 'PartialSig';
 
 /**

@@ -16,7 +16,7 @@ export interface StateChange {
   error?: Error;
 }
 
-/** A message the relay delivered from the other peer (seed shapes, or v2 with its ids). */
+/** A message the relay delivered from the other peer (v1 shapes, or v2 with its ids). */
 export interface Delivery {
   operationType: string;
   from: string;

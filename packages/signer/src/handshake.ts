@@ -28,7 +28,7 @@ export interface AttemptEnd {
   refused?: HandshakeRefusedError;
   /** The first failure seen (network error, retryable handshake answer). */
   error?: Error;
-  /** v2 was offered and the relay did not echo it: it speaks the seed protocol only. */
+  /** v2 was offered and the relay did not echo it: it speaks protocol v1 only. */
   v2Unsupported: boolean;
 }
 

@@ -12,6 +12,7 @@ export {
   DEFAULT_RECONNECT,
   DEFAULT_TOKEN,
   type ProtocolChoice,
+  parseProtocolChoice,
   type ReconnectOptions,
   type RelayClientOptions,
 } from './options.js';

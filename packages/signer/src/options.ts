@@ -4,7 +4,7 @@ import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
 import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from './keepalive.js';
 import type { TokenPlacement } from './url.js';
 
-/** The seed's static authorizer accepts the token `Allow`. */
+/** The original demo's static authorizer accepts the token `Allow`. */
 export const DEFAULT_TOKEN = 'Allow';
 
 /** API Gateway closes a connection after 2 hours; the client reconnects a little before. */
@@ -15,9 +15,22 @@ export const DEFAULT_MAX_CONNECTION_AGE_MS = 115 * 60_000;
  * `clientMsgId` and settle on the relay's ack result (resent after a reconnect until then,
  * duplicates suppressed by the relay), deliveries are acknowledged and deduplicated by `messageId`.
  * When the handshake does not echo it (an older relay), the client reconnects at once without
- * offering it and speaks the seed protocol. `seed`: the seed protocol only.
+ * offering it and speaks protocol v1. `v1`: protocol v1 only.
  */
-export type ProtocolChoice = 'v2' | 'seed';
+export type ProtocolChoice = 'v2' | 'v1';
+
+/**
+ * Parses a command-line protocol name. `seed` (the name v1 had before it was called v1) still works
+ * and calls `onDeprecated` with a line saying so; anything else throws naming the choices.
+ */
+export function parseProtocolChoice(value: string, onDeprecated?: (line: string) => void): ProtocolChoice {
+  if (value === 'v1' || value === 'v2') return value;
+  if (value === 'seed') {
+    onDeprecated?.("--protocol seed is deprecated: it is called 'v1' now");
+    return 'v1';
+  }
+  throw new Error(`unknown protocol ${JSON.stringify(value)}; expected v2 or v1`);
+}
 
 export interface ReconnectOptions extends BackoffOptions {
   /** Reconnect on its own after a connection is lost. Default true. */
@@ -46,7 +59,7 @@ export interface RelayClientOptions {
   url: string;
   /** Who this client is: `{type: 'cli', id}` or `{type: 'mpc', id}`. */
   peer: PeerIdentity;
-  /** The token; default `Allow` (the seed's static authorizer). */
+  /** The token; default `Allow` (the original demo's static authorizer). */
   token?: string;
   /** `header` (Authorization, default), `query` (`?token=`, where headers are impossible) or `both`. */
   tokenIn?: TokenPlacement;
@@ -60,7 +73,7 @@ export interface RelayClientOptions {
   handshakeTimeoutMs?: number;
   /** Source of randomness for the jitter (tests). */
   random?: () => number;
-  /** `v2` (acknowledged delivery, default; falls back to seed on a relay without it) or `seed`. */
+  /** `v2` (acknowledged delivery, default; falls back to v1 on a relay without it) or `v1`. */
   protocol?: ProtocolChoice;
   /** v2: how many recent delivery message ids are remembered to drop duplicates. Default 10,000. */
   dedupeCacheSize?: number;

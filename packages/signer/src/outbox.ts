@@ -5,10 +5,10 @@
  * `settle` (done, removed, its promise resolves) or `requeue` (the socket failed before it took
  * the frame: back into pending at its original position, so order is preserved).
  *
- * Release policy. With the seed protocol there are no acknowledgements, so the client settles an
+ * Release policy. With protocol v1 there are no acknowledgements, so the client settles an
  * entry as soon as the socket reports the frame written (the `ws.send` callback). A frame written
- * to a connection that dies before the relay processed it cannot be detected and is lost: the seed
- * protocol is at-most-once for the frame in flight at that moment, and exactly-once for every frame
+ * to a connection that dies before the relay processed it cannot be detected and is lost: protocol v1
+ * is at-most-once for the frame in flight at that moment, and exactly-once for every frame
  * queued while disconnected (it is written once, after the reconnect). Nothing is ever written
  * twice by the library.
  *
@@ -26,16 +26,16 @@ export interface OutboxEntry {
   readonly clientMsgId: string;
   /** The exact text to write (on a v2 connection: with `clientMsgId`). */
   readonly text: string;
-  /** The text to write on a seed connection (without `clientMsgId`); defaults to `text`. */
-  readonly seedText: string;
+  /** The text to write on a v1 connection (without `clientMsgId`); defaults to `text`. */
+  readonly v1Text: string;
   /** How many times it has been handed to a socket. */
   attempts: number;
 }
 
-/** How an entry was settled: written (seed), or the relay's ack result (v2). */
+/** How an entry was settled: written (v1), or the relay's ack result (v2). */
 export interface SendResult {
   clientMsgId: string;
-  /** `written`: seed connection, the socket took it (no acknowledgement exists in the seed protocol). */
+  /** `written`: v1 connection, the socket took it (no acknowledgement exists in protocol v1). */
   status: 'written' | 'delivered' | 'stored' | 'duplicate';
   /** The relay's message id (v2). */
   messageId?: string;
@@ -86,13 +86,13 @@ export class Outbox {
    */
   enqueue(
     text: string | ((clientMsgId: string) => string),
-    seedText?: string,
+    v1Text?: string,
   ): { entry: OutboxEntry; done: Promise<SendResult> } {
     if (this.size >= this.#maxEntries) throw new OutboxFullError(this.#maxEntries);
     const seq = ++this.#seq;
     const clientMsgId = `${this.#idPrefix}${seq}`;
     const full = typeof text === 'function' ? text(clientMsgId) : text;
-    const entry: OutboxEntry = { seq, clientMsgId, text: full, seedText: seedText ?? full, attempts: 0 };
+    const entry: OutboxEntry = { seq, clientMsgId, text: full, v1Text: v1Text ?? full, attempts: 0 };
     let resolve!: (result: SendResult) => void;
     let reject!: (error: Error) => void;
     const done = new Promise<SendResult>((res, rej) => {

@@ -1,4 +1,4 @@
-/** Builds the seed's `sendServer` frame for a send request, validated before it is queued. */
+/** Builds the original demo's `sendServer` frame for a send request, validated before it is queued. */
 import { decodeClientFrame, MAX_FRAME_BYTES, type PeerIdentity, utf8Length } from '@mpc-relay/protocol';
 import { InvalidSendError } from './errors.js';
 
@@ -12,7 +12,7 @@ export interface SendRequest {
 /**
  * The frame text: `sourceId` is the sender's own id; an mpc names the cli (`cliToMpc: {cliId:
  * ownId}`), a cli names nobody (the relay answers the mpc that contacted it). With a `clientMsgId`
- * (protocol v2) it is appended last, so the seed fields keep the seed's order. Throws
+ * (protocol v2) it is appended last, so the original demo fields keep the original demo's order. Throws
  * InvalidSendError for anything the relay would refuse or API Gateway would close the connection on.
  */
 export function buildSendServerFrame(peer: PeerIdentity, request: SendRequest, clientMsgId?: string): string {

@@ -1,6 +1,6 @@
 /**
  * The sending side: every send goes through the outbox and is written, in order, to the open
- * connection. Seed connection: settled once the socket took the frame (the seed has no acks). v2
+ * connection. v1 connection: settled once the socket took the frame (the original demo has no acks). v2
  * connection: settled by the relay's ack result; until then it is resent (same clientMsgId) after
  * every reconnect and after a retryable error, and a refusal naming it rejects it.
  */
@@ -39,10 +39,10 @@ export class SendTracker {
 
   /** Validates and queues a send (throws InvalidSendError / OutboxFullError), then writes what it can. */
   send(request: SendRequest): Promise<SendResult> {
-    const seedText = buildSendServerFrame(this.peer, request);
+    const v1Text = buildSendServerFrame(this.peer, request);
     const { done } = this.#outbox.enqueue(
       (clientMsgId) => buildSendServerFrame(this.peer, request, clientMsgId),
-      seedText,
+      v1Text,
     );
     this.flush();
     return done;
@@ -54,7 +54,7 @@ export class SendTracker {
     if (!link) return;
     for (let entry = this.#outbox.take(); entry; entry = this.#outbox.take()) {
       const id = entry.clientMsgId;
-      link.write(link.v2 ? entry.text : entry.seedText, (error) => {
+      link.write(link.v2 ? entry.text : entry.v1Text, (error) => {
         if (error) {
           // Never written: back into the outbox, in order, for the next connection.
           this.#outbox.requeue(id);

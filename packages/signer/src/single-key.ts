@@ -59,7 +59,7 @@ export class SingleKeyCosigner implements SigningBackend {
     return new SingleKeyCosigner(secp256k1.utils.randomSecretKey());
   }
 
-  /** Signs the four seed fields synchronously. */
+  /** Signs the four v1 fields synchronously. */
   signFields(fields: SignedFields): SignatureFields {
     const digest = signingDigest(fields);
     const signature = secp256k1.Signature.fromBytes(

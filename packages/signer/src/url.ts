@@ -1,7 +1,7 @@
 import { type PeerIdentity, TOKEN_QUERY_PARAMETER } from '@mpc-relay/protocol';
 import { InvalidUrlError } from './errors.js';
 
-/** Where the token goes: the `Authorization` header (the seed), the `?token=` query, or both. */
+/** Where the token goes: the `Authorization` header (v1), the `?token=` query, or both. */
 export type TokenPlacement = 'header' | 'query' | 'both';
 
 /**

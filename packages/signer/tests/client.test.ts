@@ -16,10 +16,10 @@ import {
 import { until } from './helpers/fake-relay.js';
 import { fakeRelaySuite } from './helpers/suite.js';
 
-/** This suite pins the seed protocol's behaviour (v2 and the fallback: v2-client.test.ts). */
+/** This suite pins protocol v1's behaviour (v2 and the fallback: v2-client.test.ts). */
 const { cleanups, startRelay, makeClient } = fakeRelaySuite({
   peer: { type: 'cli', id: 'cli123' },
-  protocol: 'seed',
+  protocol: 'v1',
 });
 
 function record(client: RelayClient) {
@@ -153,7 +153,7 @@ describe('RelayClient: backoff', () => {
 });
 
 describe('RelayClient: sending and the outbox', () => {
-  it('builds the seed sendServer frames: cli without cliToMpc, mpc with {cliId: ownId}', async () => {
+  it('builds the original demo sendServer frames: cli without cliToMpc, mpc with {cliId: ownId}', async () => {
     const relay = await startRelay();
     const cli = makeClient({ url: relay.url });
     const mpc = makeClient({ url: relay.url, peer: { type: 'mpc', id: 'IgniterC56D' } });

@@ -10,16 +10,16 @@ import {
 import { FakeRelay } from './helpers/fake-relay.js';
 
 const TEST_KEY = '4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318';
-const SEED_PARTIAL = {
+const V1_PARTIAL = {
   accountHash: 'accountHash',
   teamId: 'teamId',
   transactionId: 'transactionId',
   partialSig: 'partialSig',
 };
-const SEED_DELIVERY = JSON.stringify({
+const V1_DELIVERY = JSON.stringify({
   operationType: 'PartialSig',
   from: 'IgniterC56D',
-  message: SEED_PARTIAL,
+  message: V1_PARTIAL,
 });
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -47,18 +47,18 @@ async function setup(backend: SigningBackend, signTimeoutMs?: number) {
 }
 
 describe('attachCosigner', () => {
-  it('answers the seed PartialSig with the seed FullSig frame, carrying a verifiable signature', async () => {
+  it('answers the v1 PartialSig with the v1 FullSig frame, carrying a verifiable signature', async () => {
     const cosigner = SingleKeyCosigner.fromHex(TEST_KEY);
     const { relay, events } = await setup(cosigner);
-    relay.last.socket.send(SEED_DELIVERY);
+    relay.last.socket.send(V1_DELIVERY);
     await relay.waitFor(() => relay.sendServerFrames().length === 1, 'the FullSig');
     const text = relay.last.frames.find((frame) => frame.includes('FullSig'));
-    const { signatureR, signatureS, signatureV } = cosigner.signFields(SEED_PARTIAL);
+    const { signatureR, signatureS, signatureV } = cosigner.signFields(V1_PARTIAL);
     expect(text).toBe(
       `{"action":"sendServer","sourceId":"cli123","operationType":"FullSig","message":{"accountHash":"accountHash","signatureR":"${signatureR}","signatureS":"${signatureS}","signatureV":"${signatureV}","teamId":"teamId","transactionId":"transactionId"}}`,
     );
     const fullSig = relay.sendServerFrames()[0]?.message as Parameters<typeof verifyFullSig>[1];
-    expect(verifyFullSig(SEED_PARTIAL, fullSig, cosigner.publicKeyHex).ok).toBe(true);
+    expect(verifyFullSig(V1_PARTIAL, fullSig, cosigner.publicKeyHex).ok).toBe(true);
     expect(events).toEqual(['signed transactionId']);
   });
 
@@ -72,7 +72,7 @@ describe('attachCosigner', () => {
       },
     };
     const { relay, events } = await setup(backend);
-    relay.last.socket.send(SEED_DELIVERY);
+    relay.last.socket.send(V1_DELIVERY);
     await relay.waitFor(() => relay.sendServerFrames().length === 1, 'the refusal');
     await new Promise((resolve) => setTimeout(resolve, 100));
     const frames = relay.sendServerFrames();
@@ -105,8 +105,8 @@ describe('attachCosigner', () => {
     const { relay } = await setup(backend, 50);
     const deliver = (message: unknown) =>
       relay.last.socket.send(JSON.stringify({ operationType: 'PartialSig', from: 'm1', message }));
-    deliver({ ...SEED_PARTIAL, transactionId: 'throws' });
-    deliver({ ...SEED_PARTIAL, transactionId: 'hangs' });
+    deliver({ ...V1_PARTIAL, transactionId: 'throws' });
+    deliver({ ...V1_PARTIAL, transactionId: 'hangs' });
     deliver({ teamId: 'teamId', transactionId: 'broken' });
     await relay.waitFor(() => relay.sendServerFrames().length === 3, 'three refusals');
     const refusals = relay.sendServerFrames().map((frame) => frame.message as SignRefusedMessage);

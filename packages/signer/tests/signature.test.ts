@@ -22,7 +22,7 @@ import {
 // The well-known web3.js documentation key (public, never use it for anything real).
 const TEST_KEY = '4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318';
 const TEST_PUBLIC_KEY = '024e3b81af9c2234cad09d679ce6035ed1392347ce64ce405f5dcd36228a25de6e';
-const SEED_REQUEST = {
+const V1_REQUEST = {
   accountHash: 'accountHash',
   teamId: 'teamId',
   transactionId: 'transactionId',
@@ -39,24 +39,24 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-function fullSigFor(cosigner: SingleKeyCosigner, request = SEED_REQUEST) {
+function fullSigFor(cosigner: SingleKeyCosigner, request = V1_REQUEST) {
   const { partialSig: _partialSig, ...ids } = request;
   return { ...ids, ...cosigner.signFields(request) };
 }
 
 describe('the signed digest', () => {
-  it('is SHA-256 of a domain-separated JSON array of the four seed fields (known answer)', () => {
-    expect(canonicalSigningString(SEED_REQUEST)).toBe(
+  it('is SHA-256 of a domain-separated JSON array of the four v1 fields (known answer)', () => {
+    expect(canonicalSigningString(V1_REQUEST)).toBe(
       'mpc-relay/single-key-cosigner/v1\n["accountHash","teamId","transactionId","partialSig"]',
     );
-    expect(bytesToHex(signingDigest(SEED_REQUEST))).toBe(
+    expect(bytesToHex(signingDigest(V1_REQUEST))).toBe(
       'b2578575301768168425eea6fbc1f21f20c15bb901e811672fdddffa34c2d87e',
     );
   });
 
   it('cannot be confused by fields that spill into each other', () => {
-    const a = signingDigest({ ...SEED_REQUEST, accountHash: 'ab', teamId: 'c' });
-    const b = signingDigest({ ...SEED_REQUEST, accountHash: 'a', teamId: 'bc' });
+    const a = signingDigest({ ...V1_REQUEST, accountHash: 'ab', teamId: 'c' });
+    const b = signingDigest({ ...V1_REQUEST, accountHash: 'a', teamId: 'bc' });
     expect(bytesToHex(a)).not.toBe(bytesToHex(b));
   });
 });
@@ -64,9 +64,9 @@ describe('the signed digest', () => {
 describe('SingleKeyCosigner', () => {
   const cosigner = SingleKeyCosigner.fromHex(TEST_KEY);
 
-  it('derives the known public key and signs the seed request deterministically (known answer)', () => {
+  it('derives the known public key and signs the original demo request deterministically (known answer)', () => {
     expect(cosigner.publicKeyHex).toBe(TEST_PUBLIC_KEY);
-    expect(cosigner.signFields(SEED_REQUEST)).toEqual({
+    expect(cosigner.signFields(V1_REQUEST)).toEqual({
       signatureR: '237a3a880f648553eaf8c496bbc8417ea968b550d29199b731b39f4f94744d21',
       signatureS: '1fd1fd031ca8733c1addbb20008e123af3ee54a7c98c5f586e9ba7a384cde2c7',
       signatureV: '1',
@@ -74,7 +74,7 @@ describe('SingleKeyCosigner', () => {
   });
 
   it('produces a standard ECDSA signature that an independent implementation (node:crypto) accepts', () => {
-    const { signatureR, signatureS } = cosigner.signFields(SEED_REQUEST);
+    const { signatureR, signatureS } = cosigner.signFields(V1_REQUEST);
     const point = secp256k1.Point.fromHex(cosigner.publicKeyHex).toBytes(false);
     const key = createPublicKey({
       key: {
@@ -86,7 +86,7 @@ describe('SingleKeyCosigner', () => {
       format: 'jwk',
     });
     const signature = Buffer.from(signatureR + signatureS, 'hex');
-    const data = Buffer.from(canonicalSigningString(SEED_REQUEST), 'utf8');
+    const data = Buffer.from(canonicalSigningString(V1_REQUEST), 'utf8');
     expect(nodeVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature)).toBe(true);
     expect(nodeVerify('sha256', Buffer.from('other'), { key, dsaEncoding: 'ieee-p1363' }, signature)).toBe(
       false,
@@ -95,7 +95,7 @@ describe('SingleKeyCosigner', () => {
 
   it('round-trips: verify against the public key (compressed or uncompressed) and recover it', () => {
     for (let i = 0; i < 20; i++) {
-      const request = { ...SEED_REQUEST, transactionId: `tx-${i}`, partialSig: `0x${i.toString(16)}` };
+      const request = { ...V1_REQUEST, transactionId: `tx-${i}`, partialSig: `0x${i.toString(16)}` };
       const fullSig = fullSigFor(cosigner, request);
       expect(verifyFullSig(request, fullSig, TEST_PUBLIC_KEY)).toEqual({
         ok: true,
@@ -111,7 +111,7 @@ describe('SingleKeyCosigner', () => {
     const fullSig = fullSigFor(cosigner);
     const v = String(Number(fullSig.signatureV) + 27);
     const variant = { ...fullSig, signatureR: `0x${fullSig.signatureR}`, signatureV: v };
-    expect(verifyFullSig(SEED_REQUEST, variant, `0x${TEST_PUBLIC_KEY}`).ok).toBe(true);
+    expect(verifyFullSig(V1_REQUEST, variant, `0x${TEST_PUBLIC_KEY}`).ok).toBe(true);
   });
 
   it('fails on any tampered field, a wrong key, a flipped v, or a malleable high-S form', () => {
@@ -123,40 +123,35 @@ describe('SingleKeyCosigner', () => {
       Parameters<typeof verifyFullSig>[1],
       string,
     ][] = [
-      [
-        'accountHash',
-        { ...SEED_REQUEST, accountHash: 'x' },
-        { ...fullSig, accountHash: 'x' },
-        TEST_PUBLIC_KEY,
-      ],
-      ['teamId', { ...SEED_REQUEST, teamId: 'x' }, { ...fullSig, teamId: 'x' }, TEST_PUBLIC_KEY],
+      ['accountHash', { ...V1_REQUEST, accountHash: 'x' }, { ...fullSig, accountHash: 'x' }, TEST_PUBLIC_KEY],
+      ['teamId', { ...V1_REQUEST, teamId: 'x' }, { ...fullSig, teamId: 'x' }, TEST_PUBLIC_KEY],
       [
         'transactionId',
-        { ...SEED_REQUEST, transactionId: 'x' },
+        { ...V1_REQUEST, transactionId: 'x' },
         { ...fullSig, transactionId: 'x' },
         TEST_PUBLIC_KEY,
       ],
-      ['partialSig', { ...SEED_REQUEST, partialSig: 'x' }, fullSig, TEST_PUBLIC_KEY],
-      ['ids differ from the request', SEED_REQUEST, { ...fullSig, transactionId: 'other' }, TEST_PUBLIC_KEY],
-      ['wrong key', SEED_REQUEST, fullSig, other.publicKeyHex],
+      ['partialSig', { ...V1_REQUEST, partialSig: 'x' }, fullSig, TEST_PUBLIC_KEY],
+      ['ids differ from the request', V1_REQUEST, { ...fullSig, transactionId: 'other' }, TEST_PUBLIC_KEY],
+      ['wrong key', V1_REQUEST, fullSig, other.publicKeyHex],
       [
         'flipped v',
-        SEED_REQUEST,
+        V1_REQUEST,
         { ...fullSig, signatureV: fullSig.signatureV === '0' ? '1' : '0' },
         TEST_PUBLIC_KEY,
       ],
-      ['bad v', SEED_REQUEST, { ...fullSig, signatureV: '2' }, TEST_PUBLIC_KEY],
-      ['bad r', SEED_REQUEST, { ...fullSig, signatureR: 'zz' }, TEST_PUBLIC_KEY],
-      ['r = 0', SEED_REQUEST, { ...fullSig, signatureR: '0' }, TEST_PUBLIC_KEY],
+      ['bad v', V1_REQUEST, { ...fullSig, signatureV: '2' }, TEST_PUBLIC_KEY],
+      ['bad r', V1_REQUEST, { ...fullSig, signatureR: 'zz' }, TEST_PUBLIC_KEY],
+      ['r = 0', V1_REQUEST, { ...fullSig, signatureR: '0' }, TEST_PUBLIC_KEY],
       [
         's changed',
-        SEED_REQUEST,
+        V1_REQUEST,
         { ...fullSig, signatureS: (BigInt(`0x${fullSig.signatureS}`) + 1n).toString(16) },
         TEST_PUBLIC_KEY,
       ],
       [
         'high S',
-        SEED_REQUEST,
+        V1_REQUEST,
         {
           ...fullSig,
           signatureS: (secp256k1.Point.CURVE().n - BigInt(`0x${fullSig.signatureS}`)).toString(16),
@@ -164,7 +159,7 @@ describe('SingleKeyCosigner', () => {
         },
         TEST_PUBLIC_KEY,
       ],
-      ['not a key', SEED_REQUEST, fullSig, 'abcd'],
+      ['not a key', V1_REQUEST, fullSig, 'abcd'],
     ];
     for (const [name, request, candidate, key] of cases) {
       const result = verifyFullSig(request, candidate, key);

@@ -69,15 +69,18 @@ describe('RelayClient protocol v2', () => {
     expect(client.pendingCount).toBe(0);
   });
 
-  it('falls back to the seed protocol when the relay does not echo the subprotocol, and stays there', async () => {
+  it('falls back to protocol v1 when the relay does not echo the subprotocol, and stays there', async () => {
     const relay = await startRelay({ v2: false });
     const client = makeClient({ url: relay.url });
     const reasons: string[] = [];
     client.on('state', (change) => change.state === 'reconnecting' && reasons.push(change.reason ?? ''));
     await client.connect();
-    await until(() => relay.connections.length === 2 && relay.last.frames.length > 0, 'the seed connection');
-    expect(client.protocol).toBe('seed');
-    expect(reasons).toEqual(['the relay does not speak protocol v2: falling back to the seed protocol']);
+    await until(
+      () => relay.connections.length === 2 && relay.last.frames.length > 0,
+      'the original demo connection',
+    );
+    expect(client.protocol).toBe('v1');
+    expect(reasons).toEqual(['the relay does not speak protocol v2: falling back to protocol v1']);
     expect(relay.connections[0]?.request.headers['sec-websocket-protocol']).toBe('mpc-relay.v2');
     expect(relay.last.request.headers['sec-websocket-protocol']).toBeUndefined();
     const result = await client.sendWithResult({ operationType: 'Note', cliId: 'cli123', message: {} });
@@ -98,11 +101,11 @@ describe('RelayClient protocol v2', () => {
     expect(reasons).toHaveLength(2);
   });
 
-  it("protocol: 'seed' never offers the subprotocol, even to a relay that speaks v2", async () => {
+  it("protocol: 'v1' never offers the subprotocol, even to a relay that speaks v2", async () => {
     const relay = await startRelay({ v2: true });
-    const client = makeClient({ url: relay.url, protocol: 'seed' });
+    const client = makeClient({ url: relay.url, protocol: 'v1' });
     await client.connect();
-    expect(client.protocol).toBe('seed');
+    expect(client.protocol).toBe('v1');
     expect(relay.connections).toHaveLength(1);
     expect(relay.last.request.headers['sec-websocket-protocol']).toBeUndefined();
     expect(

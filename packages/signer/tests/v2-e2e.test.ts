@@ -205,9 +205,9 @@ describe('protocol v2 through the local relay', () => {
     expect(got).toHaveLength(0);
   });
 
-  it('mixed pair: the seed cli sees exactly the seed shapes, the v2 mpc gets envelopes', async () => {
+  it('mixed pair: the original demo cli sees exactly the original demo shapes, the v2 mpc gets envelopes', async () => {
     const relay = await relayWith();
-    const signer = client(relay, { type: 'cli', id: 'cli-seed' }, { protocol: 'seed' });
+    const signer = client(relay, { type: 'cli', id: 'cli-v1' }, { protocol: 'v1' });
     const mpc = client(relay, { type: 'mpc', id: 'mpc-mixed' });
     attachCosigner(signer, cosigner);
     const partials: Delivery[] = [];
@@ -217,10 +217,10 @@ describe('protocol v2 through the local relay', () => {
     const out: string[] = [];
     signer.on('frameOut', (text) => out.push(text));
     await Promise.all([ready(signer), ready(mpc)]);
-    expect([signer.protocol, mpc.protocol]).toEqual(['seed', 'v2']);
+    expect([signer.protocol, mpc.protocol]).toEqual(['v1', 'v2']);
     const result = await mpc.sendWithResult({
       operationType: 'PartialSig',
-      cliId: 'cli-seed',
+      cliId: 'cli-v1',
       message: partial('m1'),
     });
     expect(result.status).toBe('delivered');
@@ -235,7 +235,7 @@ describe('protocol v2 through the local relay', () => {
       'operationType',
       'message',
     ]);
-    expect(fullSigs[0]).toMatchObject({ messageId: expect.any(String), from: 'cli-seed', to: 'mpc-mixed' });
+    expect(fullSigs[0]).toMatchObject({ messageId: expect.any(String), from: 'cli-v1', to: 'mpc-mixed' });
     expect(fullSigs[0]?.clientMsgId).toBeUndefined();
   });
 });

@@ -4,14 +4,14 @@
  * data. Reopens itself after the relay closed it.
  */
 import { decodeRelayFrame } from '@mpc-relay/protocol';
-import { type PeerRef, SeedSocket } from './seed-client.js';
+import { type PeerRef, V1Socket } from './v1-client.js';
 
 export type Exchange =
   | { closed: false; answers: string[] }
   | { closed: true; code: number; reason: string; answers: string[] };
 
 export class FuzzConnection {
-  socket?: SeedSocket;
+  socket?: V1Socket;
   opened = 0;
   #n = 0;
 
@@ -22,15 +22,15 @@ export class FuzzConnection {
     readonly protocols: string[] = [],
   ) {}
 
-  async ensure(): Promise<SeedSocket> {
+  async ensure(): Promise<V1Socket> {
     if (this.socket?.isOpen) return this.socket;
-    this.socket = await SeedSocket.openPeer(this.url(), this.peer, { protocols: this.protocols });
+    this.socket = await V1Socket.openPeer(this.url(), this.peer, { protocols: this.protocols });
     this.opened += 1;
     return this.socket;
   }
 
   /** Sends `write(ws)` then the marker; resolves with the answers, or how the relay closed. */
-  async exchange(write: (socket: SeedSocket) => void): Promise<Exchange> {
+  async exchange(write: (socket: V1Socket) => void): Promise<Exchange> {
     const socket = await this.ensure();
     const mark = socket.frames.length;
     const marker = `fuzz-end-${++this.#n}`;
@@ -61,7 +61,7 @@ export function allDecodable(answers: readonly string[]): boolean {
 }
 
 /** Sends `bytes` as one text message in frames of at most `frameBytes` (continuation frames). */
-export function sendFragmented(socket: SeedSocket, bytes: Buffer, frameBytes: number): void {
+export function sendFragmented(socket: V1Socket, bytes: Buffer, frameBytes: number): void {
   if (bytes.length <= frameBytes) {
     socket.ws.send(bytes, { binary: false });
     return;

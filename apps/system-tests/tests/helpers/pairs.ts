@@ -1,12 +1,12 @@
-import type { SeedPair } from './seed-client.js';
+import type { V1Pair } from './v1-client.js';
 import { sleep } from './wait.js';
 
 /**
  * Waits (bounded) until every pair saw every PartialSig at the cli and every FullSig back at the
- * mpc, asking for waiting messages (`getConnectionId`) between rounds as a seed client would.
+ * mpc, asking for waiting messages (`getConnectionId`) between rounds as a v1 client would.
  * Returns whether it completed; the test then asserts on the counters.
  */
-export async function settlePairs(pairs: readonly SeedPair[], withinMs = 30_000): Promise<boolean> {
+export async function settlePairs(pairs: readonly V1Pair[], withinMs = 30_000): Promise<boolean> {
   const deadline = Date.now() + withinMs;
   for (let round = 0; round < 1_000 && Date.now() < deadline; round++) {
     for (const pair of pairs) {
@@ -24,8 +24,8 @@ export async function settlePairs(pairs: readonly SeedPair[], withinMs = 30_000)
   return pairs.every((pair) => pair.complete());
 }
 
-export function pairReport(pairs: readonly SeedPair[]) {
-  const sum = (pick: (pair: SeedPair) => number) => pairs.reduce((n, pair) => n + pick(pair), 0);
+export function pairReport(pairs: readonly V1Pair[]) {
+  const sum = (pick: (pair: V1Pair) => number) => pairs.reduce((n, pair) => n + pick(pair), 0);
   return {
     pairs: pairs.length,
     sent: sum((p) => p.sent.length),

@@ -35,14 +35,14 @@ export type AuthDecision =
   | { effect: 'deny'; reason: string; log?: Record<string, unknown> }
   | { effect: 'unauthorized'; reason: string; log?: Record<string, unknown> };
 
-/** The seam for authentication: `static` (the seed) and `jwt` (signed tokens, `./jwt.ts`). */
+/** The seam for authentication: `static` (v1) and `jwt` (signed tokens, `./jwt.ts`). */
 export interface AuthMode {
   readonly name: AuthModeName;
   authorize(request: AuthRequest): Promise<AuthDecision>;
 }
 
 /**
- * The seed's mode: `Authorization: Allow` allows, any other value (`Deny`) denies (403), no header
+ * The original demo's mode: `Authorization: Allow` allows, any other value (`Deny`) denies (403), no header
  * gives 401. The identity is whatever the query names: fine for local and dev stacks only.
  */
 export const staticAuthMode: AuthMode = {

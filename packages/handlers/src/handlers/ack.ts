@@ -14,7 +14,7 @@ documentClient(); // built during the init phase, reused by every invocation
  * caller received; they are not redelivered. Only the caller's own inbox is touched (its identity
  * comes from the authorizer, the ids name items in `INBOX#<its type>#<its id>`), so no read is
  * needed: 1 BatchWriteItem per 25 ids. A v2 sender's message leaves a dedupe marker (its key, no
- * payload, DEDUPE_TTL_SECONDS); a seed sender's is deleted. Acknowledging an unknown or already
+ * payload, DEDUPE_TTL_SECONDS); a v1 sender's is deleted. Acknowledging an unknown or already
  * acknowledged id is harmless (idempotent). Success answers nothing; a malformed ack gets
  * INVALID_JSON / INVALID_FRAME.
  */

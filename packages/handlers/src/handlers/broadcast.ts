@@ -11,7 +11,7 @@ import { type ConnectionItem, queryConnectionsOfType } from '../store/connection
 documentClient(); // built during the init phase, reused by every invocation
 
 /**
- * The direct-invocation event (the seed's `sendMessage`): `{"message": ..., "type"?: "cli"|"mpc",
+ * The direct-invocation event (the original demo's `sendMessage`): `{"message": ..., "type"?: "cli"|"mpc",
  * "operationType"?: "...", "team"?: "...", "apigw_endpoint"?: "https://..."}`; `action` is ignored.
  */
 export interface BroadcastEvent {
@@ -23,7 +23,7 @@ export interface BroadcastEvent {
    */
   team?: string;
   operationType?: string;
-  /** The seed's field: the management endpoint to post to (else MANAGEMENT_ENDPOINT). */
+  /** The original demo's field: the management endpoint to post to (else MANAGEMENT_ENDPOINT). */
   apigw_endpoint?: string;
   action?: string;
 }

@@ -29,7 +29,7 @@ export function offeredProtocols(event: WebSocketEvent): string[] {
  * `$connect`: validates `type` and `cliId`/`mpcId` (400 with an error frame body otherwise, nothing
  * stored), checks the query names the peer the authorizer authenticated (403 otherwise), records
  * the connection (1 PutItem) and answers 200. A client offering the `mpc-relay.v2` subprotocol gets
- * it echoed and the connection is recorded with `protocol: 'mpc-relay.v2'` (issue 8 builds on it).
+ * it echoed and the connection is recorded with `protocol: 'mpc-relay.v2'`.
  * Nothing can be posted to the caller here (AWS answers 410 until the handshake completes): waiting
  * messages are delivered at its `getConnectionId`.
  */

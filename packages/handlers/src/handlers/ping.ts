@@ -10,7 +10,7 @@ import { documentClient } from '../store/client.js';
 documentClient(); // built during the init phase, reused by every invocation
 
 /**
- * `ping` (two-way): answers `{"pong": <epoch ms>}`. Seed clients: no DynamoDB, no post.
+ * `ping` (two-way): answers `{"pong": <epoch ms>}`. v1 clients: no DynamoDB, no post.
  * Protocol v2 (`{"action":"ping","v":2}`): the signer library's periodic ping doubles as the
  * redelivery timer: the caller's unacknowledged messages delivered at least REDELIVERY_DELAY_SECONDS
  * ago (or never) are resent first (1 Query; +1 BatchWriteItem per 25 resent, + the posts).

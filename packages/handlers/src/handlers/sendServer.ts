@@ -10,14 +10,14 @@ import { documentClient } from '../store/client.js';
 documentClient(); // built during the init phase, reused by every invocation
 
 /**
- * `sendServer` (two-way): the seed's routing.
+ * `sendServer` (two-way): the original demo's routing.
  * - From an mpc: `cliToMpc: {CLI_ID: MPC_ID}` (MPC_ID must be the sender) names the cli; remember
  *   that the cli answers to this mpc (MAPPING_TTL_SECONDS) and deliver `{operationType, from, message}`.
  *   DynamoDB: PutItem mapping + Query the cli's connections, in parallel (2 requests).
  * - From a cli (no `cliToMpc`): look up its mpc and deliver `{operationType, from, to, message}`.
  *   DynamoDB: GetItem mapping, then Query the mpc's connections (2 requests).
  * `from` is the authenticated peer, never the body. Delivered to every live connection of the
- * target; kept in its inbox (+1 PutItem) when none takes it. Success answers nothing (as the seed);
+ * target; kept in its inbox (+1 PutItem) when none takes it. Success answers nothing (as the original demo);
  * every refusal answers an error frame and the connection stays open.
  *
  * Protocol v2 sender (`clientMsgId`): + 1 conditional PutItem of the message (durable and

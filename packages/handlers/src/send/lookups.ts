@@ -69,7 +69,7 @@ function writeMapping(send: Send, mapping: { cliId: string; mpcId: string }): Pr
 
 /**
  * Protocol v2: a sender that gives a clientMsgId speaks v2 (the authorizer context cannot carry
- * the subprotocol; seed clients never send one): its message is written with a dedupe condition,
+ * the subprotocol; v1 clients never send one): its message is written with a dedupe condition,
  * pending until delivered or acknowledged. Its OWN unacknowledged messages are not looked at here
  * (that Query would be a 4th request on every v2 send): its v2 ping and getConnectionId resend them.
  */

@@ -10,7 +10,7 @@ import type { Send } from './request.js';
 
 /**
  * Delivers (or stores) the message, logs the outcome (ids, sizes and a digest, never the payload)
- * and answers the sender: nothing for a seed sender (as the seed), an ack result for a v2 sender.
+ * and answers the sender: nothing for a v1 sender (as the original demo), an ack result for a v2 sender.
  */
 export async function relayAndAnswer(send: Send, poster: Poster, lookups: Lookups): Promise<WebSocketResult> {
   const { request, route, tenancy, config, table } = send;

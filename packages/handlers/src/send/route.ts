@@ -9,10 +9,10 @@ import type { TableRef } from '../store/connections.js';
 import { getMapping } from '../store/mappings.js';
 import { accepted, type Checked, refused, refuseSend, type SendRequest, sendError } from './request.js';
 
-/** Where a message goes, the exact seed text it arrives as, and the mapping the send writes. */
+/** Where a message goes, the exact v1 text it arrives as, and the mapping the send writes. */
 export interface Route {
   target: PeerIdentity;
-  /** The seed delivery frame (v2 receivers get it wrapped, see `frameFor`). */
+  /** The original demo delivery frame (v2 receivers get it wrapped, see `frameFor`). */
   delivery: string;
   /** mpc -> cli: the cli may answer this mpc from now on (`MAP#<cliId>`). */
   mapping?: { cliId: string; mpcId: string };

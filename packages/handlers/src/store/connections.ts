@@ -14,7 +14,7 @@ export interface ConnectionItem {
   connectedAt: number;
   /** Epoch seconds; DynamoDB TTL. */
   expiresAt: number;
-  /** `v1` (the seed's frames) or the negotiated subprotocol, e.g. `mpc-relay.v2`. */
+  /** `v1` (the original demo's frames) or the negotiated subprotocol, e.g. `mpc-relay.v2`. */
   protocol: string;
   /**
    * Teams the peer serves on this connection (comma string, from the token through the authorizer

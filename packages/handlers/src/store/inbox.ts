@@ -7,21 +7,21 @@ import { inboxSortKey, KEY } from './keys.js';
 
 /**
  * A message for a peer: pk `INBOX#<type>#<peerId>`. Two kinds of sort keys:
- * - from a seed sender: `MSG#<ms>#<seq>#<rand>` (time ordered, as before protocol v2);
+ * - from a v1 sender: `MSG#<ms>#<seq>#<rand>` (time ordered, as before protocol v2);
  * - from a v2 sender (it gave a `clientMsgId`): `MSG#c<hash of sender + clientMsgId>`, so the same
  *   message sent twice lands on the same key and a conditional write (`attribute_not_exists`)
  *   suppresses the duplicate. `order` keeps the stored order (reads sort on it).
  * The relay's `messageId` is the sort key without `MSG#`: an ack names its item directly.
  *
- * An item with a `frame` is a message to deliver (seed receivers: deleted once delivered; v2
+ * An item with a `frame` is a message to deliver (v1 receivers: deleted once delivered; v2
  * receivers: kept until acknowledged or expired). An item without `frame` is a **dedupe marker**:
- * what remains of a v2 sender's message once delivered (seed receiver) or acknowledged (v2
+ * what remains of a v2 sender's message once delivered (v1 receiver) or acknowledged (v2
  * receiver), kept DEDUPE_TTL_SECONDS so a late duplicate is still recognised.
  */
 export interface InboxItem {
   pk: string;
   sk: string;
-  /** The exact seed delivery text (v2 receivers get it with the ids appended). Absent on markers. */
+  /** The exact v1 delivery text (v2 receivers get it with the ids appended). Absent on markers. */
   frame?: string;
   from: string;
   operationType: string;
@@ -46,7 +46,7 @@ export interface InboxItem {
   attempts?: number;
   /** Id of the conditional write that stored it (an SDK retry of that write is not a duplicate). */
   writeId?: string;
-  /** On markers: when the message was delivered (seed receiver) or acknowledged (epoch ms). */
+  /** On markers: when the message was delivered (v1 receiver) or acknowledged (epoch ms). */
   doneAt?: number;
   /** The sender's teams (comma string) when it had any: checked against the receiver at delivery. */
   teams?: string;
@@ -183,7 +183,7 @@ export async function deleteInboxItem(table: TableRef, key: Pick<InboxItem, 'pk'
 }
 
 /**
- * Keeps a frame for a peer for `ttlSeconds` (1 PutItem). Returns the stored item. (Seed senders;
+ * Keeps a frame for a peer for `ttlSeconds` (1 PutItem). Returns the stored item. (v1 senders;
  * `sender` makes the key of a v2 sender's message.)
  */
 export async function putInboxMessage(

@@ -54,7 +54,7 @@ export function authorizerContext(peer: PeerIdentity, extra: Record<string, stri
   };
 }
 
-/** `$connect` with `?type=..&cliId|mpcId=..` and the seed's `Authorization: Allow`. */
+/** `$connect` with `?type=..&cliId|mpcId=..` and the original demo's `Authorization: Allow`. */
 export function connectEvent(options: {
   connectionId: string;
   query: Record<string, string>;

@@ -12,7 +12,7 @@ export function expectErrorFrame(result: WebSocketResult, code: string) {
   return decoded.value.frame.error;
 }
 
-/** The seed's peers, as most tests name them. */
+/** The original demo's peers, as most tests name them. */
 export const CLI = { type: 'cli', id: 'cli123' } as const;
 export const MPC = { type: 'mpc', id: 'IgniterC56D' } as const;
 

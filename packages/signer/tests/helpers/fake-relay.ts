@@ -26,7 +26,7 @@ export interface FakeRelayOptions {
   autoPong?: boolean;
   /** Called for every frame received (after the built-in answers). */
   onFrame?: (connection: FakeConnection, text: string) => void;
-  /** Echo the `mpc-relay.v2` subprotocol when offered (default false: a seed relay echoes nothing). */
+  /** Echo the `mpc-relay.v2` subprotocol when offered (default false: a v1 relay echoes nothing). */
   v2?: boolean;
 }
 

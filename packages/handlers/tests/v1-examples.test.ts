@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from './helpers/harness.js';
 
-// The seed README's examples, payload in and exact payload out.
+// The original demo's README examples, payload in and exact payload out.
 
 const REAL_MPC_SENDS = `{
   "action": "sendServer",
@@ -55,7 +55,7 @@ const REAL_MPC_RECEIVES = `{
   }
 }`;
 
-// The wscat walkthrough, with `from` as the sender's own id (the seed's first example mixes ids up;
+// The wscat walkthrough, with `from` as the sender's own id (the original demo's first example mixes ids up;
 // the design takes the "Real Interaction Example" as the reference).
 const CLI_ID = '6f3a8b0b-1f7f-4681-ae94-2b213f95f8a0';
 const MPC_ID = 'b61c9f9e-13b8-4c87-a750-16e1cfdabe9c';
@@ -84,7 +84,7 @@ const WSCAT_CLI_SENDS = `{
 /** The exact compact text the relay must post for an expected (pretty-printed) frame. */
 const compact = (text: string) => JSON.stringify(JSON.parse(text));
 
-describe('seed examples (sources)', () => {
+describe('v1 examples (sources)', () => {
   let harness: Harness;
   beforeAll(async () => {
     harness = await startHarness('src');
@@ -101,7 +101,7 @@ describe('seed examples (sources)', () => {
     expect(idAnswer).toEqual({ statusCode: 200, body: JSON.stringify({ connectionId: cli.connectionId }) });
 
     const sent = await mpc.send(REAL_MPC_SENDS);
-    expect(sent).toEqual({ statusCode: 200 }); // the seed answers nothing on success
+    expect(sent).toEqual({ statusCode: 200 }); // the original demo answers nothing on success
     expect(cli.received()).toEqual([compact(REAL_CLI_RECEIVES)]);
 
     const reply = await cli.send(REAL_CLI_SENDS);

@@ -1,4 +1,4 @@
-// The seed README's "Real Interaction Example", exact JSON: what the mpc sends, what the cli
+// The original demo's README "Real Interaction Example", exact JSON: what the mpc sends, what the cli
 // receives, the cli's FullSig answer and what the mpc receives. Shared (relative import) by the
 // relay's own tests (apps/relay), which depend on this package; no imports on purpose.
 

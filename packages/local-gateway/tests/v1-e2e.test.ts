@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalGateway } from '../src/index.js';
 import { ALLOW, TestClient } from './helpers.js';
 import { startRealRelay, Wscat } from './real-relay.js';
-import { REAL_CLI_RECEIVES, REAL_CLI_SENDS, REAL_MPC_RECEIVES, REAL_MPC_SENDS } from './seed-fixtures.js';
+import { REAL_CLI_RECEIVES, REAL_CLI_SENDS, REAL_MPC_RECEIVES, REAL_MPC_SENDS } from './v1-fixtures.js';
 
-// The seed README, end to end through the gateway and the real handler bundles, exact JSON.
+// The original demo README, end to end through the gateway and the real handler bundles, exact JSON.
 
 const CLI_ID = '6f3a8b0b-1f7f-4681-ae94-2b213f95f8a0';
 const MPC_ID = 'b61c9f9e-13b8-4c87-a750-16e1cfdabe9c';
@@ -43,7 +43,7 @@ afterAll(async () => {
   await relay?.close();
 });
 
-describe('seed examples over real WebSocket connections (ws client)', () => {
+describe('v1 examples over real WebSocket connections (ws client)', () => {
   it('getConnectionId answers the connection id the gateway assigned', async () => {
     const cli = await TestClient.open(`${gateway.url}?type=cli&cliId=idcheck`, { headers: ALLOW });
     cli.send({ action: 'getConnectionId' });
@@ -52,10 +52,10 @@ describe('seed examples over real WebSocket connections (ws client)', () => {
     cli.close();
   });
 
-  it('Real Interaction Example: exact seed JSON both ways', async () => {
+  it('Real Interaction Example: exact v1 JSON both ways', async () => {
     const cli = await TestClient.open(`${gateway.url}?type=cli&cliId=cli123`, { headers: ALLOW });
     const mpc = await TestClient.open(`${gateway.url}?type=mpc&mpcId=IgniterC56D`, { headers: ALLOW });
-    mpc.send(JSON.stringify(REAL_MPC_SENDS, null, 2)); // pretty-printed, as in the seed
+    mpc.send(JSON.stringify(REAL_MPC_SENDS, null, 2)); // pretty-printed, as in the original demo
     expect(await cli.next()).toBe(JSON.stringify(REAL_CLI_RECEIVES));
     cli.send(REAL_CLI_SENDS);
     expect(await mpc.next()).toBe(JSON.stringify(REAL_MPC_RECEIVES));
@@ -76,12 +76,12 @@ describe('seed examples over real WebSocket connections (ws client)', () => {
     mpc.close();
   });
 
-  it('the seed connection without Authorization is refused with 401', async () => {
+  it('the original demo connection without Authorization is refused with 401', async () => {
     expect((await TestClient.refusal(`${gateway.url}?type=cli&cliId=cli123`)).status).toBe(401);
   });
 });
 
-describe('seed examples driven with the real wscat binary', () => {
+describe('v1 examples driven with the real wscat binary', () => {
   const open = async (query: string) => {
     let id = '';
     const listener = (c: { connectionId: string; query: Record<string, string> }) => {

@@ -1,5 +1,5 @@
 /**
- * Seed-protocol clients over raw `ws`: exactly the frames wscat or the seed's Go client send, plus a
+ * v1-protocol clients over raw `ws`: exactly the frames wscat or the original demo's Go client send, plus a
  * small application layer (reconnect, `getConnectionId` after each connect to collect waiting
  * messages, stop-and-wait sends confirmed by a `ping`, retries of refused-as-INTERNAL sends) so
  * that fault tests can state "every message was delivered at least once".
@@ -25,7 +25,7 @@ export interface OpenOptions {
 }
 
 /** One WebSocket connection that records every frame it receives, and waits on them. */
-export class SeedSocket {
+export class V1Socket {
   readonly frames: string[] = [];
   closeCode?: number;
   closeReason?: string;
@@ -49,13 +49,13 @@ export class SeedSocket {
     ws.on('error', () => {});
   }
 
-  static open(url: string, options: OpenOptions = {}): Promise<SeedSocket> {
+  static open(url: string, options: OpenOptions = {}): Promise<V1Socket> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, options.protocols ?? [], {
         headers: options.headers ?? { Authorization: 'Allow' },
         handshakeTimeout: options.timeoutMs ?? 10_000,
       });
-      ws.once('open', () => resolve(new SeedSocket(ws)));
+      ws.once('open', () => resolve(new V1Socket(ws)));
       ws.once('unexpected-response', (_req, res) => {
         ws.terminate();
         reject(new Error(`handshake refused: HTTP ${res.statusCode}`));
@@ -64,8 +64,8 @@ export class SeedSocket {
     });
   }
 
-  static openPeer(base: string, peer: PeerRef, options: OpenOptions = {}): Promise<SeedSocket> {
-    return SeedSocket.open(connectUrl(base, peer), options);
+  static openPeer(base: string, peer: PeerRef, options: OpenOptions = {}): Promise<V1Socket> {
+    return V1Socket.open(connectUrl(base, peer), options);
   }
 
   get isOpen(): boolean {
@@ -196,8 +196,8 @@ function errorFor(text: string, clientMsgId: string): { code: string } | undefin
   return undefined;
 }
 
-/** A seed delivery `{operationType, from, (to), message}` (or a v2 one, which adds fields). */
-export interface SeedDelivery {
+/** A v1 delivery `{operationType, from, (to), message}` (or a v2 one, which adds fields). */
+export interface V1Delivery {
   operationType: string;
   /** v2 only. */
   messageId?: string;
@@ -206,25 +206,25 @@ export interface SeedDelivery {
   message: { transactionId?: string; [key: string]: unknown };
 }
 
-export function deliveryOf(text: string): SeedDelivery | undefined {
+export function deliveryOf(text: string): V1Delivery | undefined {
   if (!text.startsWith('{"operationType":')) return undefined;
   try {
-    return JSON.parse(text) as SeedDelivery;
+    return JSON.parse(text) as V1Delivery;
   } catch {
     return undefined;
   }
 }
 
-/** Codes a seed application may retry: the relay says the frame was not accepted. */
+/** Codes a v1 application may retry: the relay says the frame was not accepted. */
 const RETRYABLE = new Set(['INTERNAL', 'THROTTLED', 'gateway:Internal server error']);
 
-export interface SeedPeerOptions {
+export interface V1PeerOptions {
   /** Bound on one (re)connection: attempts every `retryDelayMs` until then. */
   reconnectWithinMs?: number;
   retryDelayMs?: number;
   /** Bound on the attempts of one confirmed send. */
   maxSendAttempts?: number;
-  /** Reconnect on its own when the connection drops (seed clients such as the Go client do). */
+  /** Reconnect on its own when the connection drops (v1 clients such as the Go client do). */
   autoReconnect?: boolean;
   /**
    * Protocol v2 (subprotocol `mpc-relay.v2`): sends carry a `clientMsgId` and are confirmed by the
@@ -269,14 +269,14 @@ export function fullSig(cliId: string, transactionId: string) {
 }
 
 /**
- * A seed application: counts deliveries by `message.transactionId`, reconnects (then sends
+ * A v1 application: counts deliveries by `message.transactionId`, reconnects (then sends
  * `getConnectionId`, which collects waiting messages), and sends with stop-and-wait: each frame is
  * followed by a `ping`; one connection's frames are handled in order, so an error frame before the
  * pong belongs to the frame, and the pong says it was handled. A frame whose connection died before
  * the pong, or refused as INTERNAL, is sent again (at-least-once).
  */
-export class SeedPeer {
-  socket?: SeedSocket;
+export class V1Peer {
+  socket?: V1Socket;
   readonly received: DeliveryCounter;
   readonly errorFrames: string[] = [];
   /** Confirmed sends that needed more than one attempt. */
@@ -289,13 +289,13 @@ export class SeedPeer {
   readonly #seen = new Set<string>();
   #chain: Promise<unknown> = Promise.resolve();
   #stopped = false;
-  #options: Required<SeedPeerOptions>;
-  onDelivery?: (delivery: SeedDelivery) => void;
+  #options: Required<V1PeerOptions>;
+  onDelivery?: (delivery: V1Delivery) => void;
 
   constructor(
     readonly baseUrl: () => string,
     readonly peer: PeerRef,
-    options: SeedPeerOptions = {},
+    options: V1PeerOptions = {},
   ) {
     this.received = new DeliveryCounter(`${peer.type}:${peer.id}`);
     this.#options = {
@@ -315,7 +315,7 @@ export class SeedPeer {
     return next;
   }
 
-  #attach(socket: SeedSocket): void {
+  #attach(socket: V1Socket): void {
     socket.onFrame((text) => {
       const delivery = deliveryOf(text);
       if (delivery) {
@@ -340,13 +340,13 @@ export class SeedPeer {
     });
   }
 
-  async #ensureConnected(): Promise<SeedSocket> {
+  async #ensureConnected(): Promise<V1Socket> {
     if (this.socket?.isOpen) return this.socket;
     const deadline = Date.now() + this.#options.reconnectWithinMs;
     let lastError: unknown;
     while (!this.#stopped && Date.now() < deadline) {
       try {
-        const socket = await SeedSocket.openPeer(
+        const socket = await V1Socket.openPeer(
           this.baseUrl(),
           this.peer,
           this.#options.v2 ? { protocols: [PROTOCOL_V2] } : {},
@@ -374,7 +374,7 @@ export class SeedPeer {
    * getConnectionId, asked again (bounded) when the relay answers an error instead (e.g. INTERNAL
    * when its store failed while delivering what waited: what was posted stays and comes again).
    */
-  async #getConnectionId(socket: SeedSocket): Promise<string> {
+  async #getConnectionId(socket: V1Socket): Promise<string> {
     for (let attempt = 1; ; attempt++) {
       const mark = socket.frames.length;
       // v2 clients mark it (`"v":2`): what waits comes as v2 envelopes, every unacknowledged one.
@@ -391,7 +391,7 @@ export class SeedPeer {
   }
 
   /** Connects (bounded retries) and sends getConnectionId. */
-  connect(): Promise<SeedSocket> {
+  connect(): Promise<V1Socket> {
     return this.#serial(() => this.#ensureConnected());
   }
 
@@ -405,7 +405,7 @@ export class SeedPeer {
     return this.#serial(async () => {
       for (let attempt = 1; attempt <= this.#options.maxSendAttempts; attempt++) {
         if (this.#stopped) throw new Error('stopped');
-        let socket: SeedSocket;
+        let socket: V1Socket;
         try {
           socket = await this.#ensureConnected();
         } catch (error) {
@@ -459,7 +459,7 @@ export class SeedPeer {
    * frame for it ('retry' when retryable: INTERNAL / THROTTLED, also without clientMsgId).
    */
   async #sendV2(
-    socket: SeedSocket,
+    socket: V1Socket,
     frame: { clientMsgId?: unknown },
     mark: number,
   ): Promise<'acked' | 'retry'> {
@@ -496,22 +496,22 @@ export class FatalRefusal extends Error {
 }
 
 /**
- * A co-signing pair of seed applications: the mpc sends PartialSig ids, the cli answers each
- * delivered PartialSig with a FullSig of the same id (every delivery, duplicates included, as a seed
+ * A co-signing pair of v1 applications: the mpc sends PartialSig ids, the cli answers each
+ * delivered PartialSig with a FullSig of the same id (every delivery, duplicates included, as a v1
  * cli without deduplication would).
  */
-export class SeedPair {
-  readonly mpc: SeedPeer;
-  readonly cli: SeedPeer;
+export class V1Pair {
+  readonly mpc: V1Peer;
+  readonly cli: V1Peer;
   readonly sent: string[] = [];
   readonly replies: Promise<number>[] = [];
 
   readonly v2: boolean;
 
-  constructor(baseUrl: () => string, name: string, options: SeedPeerOptions = {}) {
+  constructor(baseUrl: () => string, name: string, options: V1PeerOptions = {}) {
     this.v2 = options.v2 ?? false;
-    this.mpc = new SeedPeer(baseUrl, { type: 'mpc', id: `mpc-${name}` }, options);
-    this.cli = new SeedPeer(baseUrl, { type: 'cli', id: `cli-${name}` }, options);
+    this.mpc = new V1Peer(baseUrl, { type: 'mpc', id: `mpc-${name}` }, options);
+    this.cli = new V1Peer(baseUrl, { type: 'cli', id: `cli-${name}` }, options);
     this.cli.onDelivery = (delivery) => {
       const id = delivery.message?.transactionId;
       if (delivery.operationType === 'PartialSig' && typeof id === 'string') {
