@@ -3,6 +3,7 @@ import {
   DeleteConnectionCommand,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import { environmentCredentials } from './aws/credentials.js';
 import type { WebSocketRequestContext } from './events.js';
 
 /**
@@ -18,6 +19,7 @@ export function managementClient(endpoint: string): ApiGatewayManagementApiClien
     client = new ApiGatewayManagementApiClient({
       endpoint,
       region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1',
+      credentials: environmentCredentials(),
       // The middleware stack is resolved once per command class instead of on every send (about
       // 0.15 ms per PostToConnection); nothing here adds per-command middleware. Not for the
       // DynamoDB document client: lib-dynamodb's cached handler would reuse the first command's input.

@@ -34,6 +34,16 @@ describe('built bundles (dist/<handler>/index.mjs)', () => {
     expect(code).not.toMatch(/import\(\s*["']@aws-sdk\//);
   });
 
+  it('take credentials from the environment only (no SSO / STS / container credential chain)', () => {
+    for (const name of HANDLER_NAMES) {
+      const code = readFileSync(join(dist, name, 'index.mjs'), 'utf8');
+      expect(code).toContain('AWS_ACCESS_KEY_ID');
+      expect(code).not.toContain('AssumeRoleWithWebIdentity');
+      expect(code).not.toContain('AWS_CONTAINER_CREDENTIALS_FULL_URI');
+      expect(code).not.toContain('AWS_WEB_IDENTITY_TOKEN_FILE');
+    }
+  });
+
   it('run the Real Interaction Example end to end', async () => {
     const cli = await harness.relay.connect({ type: 'cli', id: 'cli123' });
     const mpc = await harness.relay.connect({ type: 'mpc', id: 'IgniterC56D' });

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { environmentCredentials } from '../aws/credentials.js';
 import { attachRequestCounter } from './request-counter.js';
 
 /**
@@ -16,7 +17,11 @@ export function documentClient(
   const key = `${region} ${endpoint ?? ''}`;
   let client = clients.get(key);
   if (!client) {
-    const base = new DynamoDBClient({ region, ...(endpoint ? { endpoint } : {}) });
+    const base = new DynamoDBClient({
+      region,
+      credentials: environmentCredentials(),
+      ...(endpoint ? { endpoint } : {}),
+    });
     client = DynamoDBDocumentClient.from(base, {
       marshallOptions: { removeUndefinedValues: true },
     });
