@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { PeerIdSchema } from './ids.js';
-import { CLIENT_MESSAGE_ID_MAX_LENGTH, MAX_ACK_IDS } from './limits.js';
+import { CLIENT_MESSAGE_ID_MAX_LENGTH, MAX_ACK_IDS, SESSION_ID_MAX_LENGTH } from './limits.js';
 import { OperationTypeSchema } from './operations.js';
 
 /** Any JSON value: the relay forwards unknown operation types' messages untouched. */
@@ -17,6 +17,18 @@ export const ClientMessageIdSchema = z
   .max(CLIENT_MESSAGE_ID_MAX_LENGTH, `must be at most ${CLIENT_MESSAGE_ID_MAX_LENGTH} characters`)
   .describe('A sender-chosen id for one message, unique per sender (protocol v2)');
 
+/**
+ * The conversation a message belongs to, named by its sender (any operation type, v1 and v2): the
+ * relay routes a cli's reply carrying it to the mpc that opened that conversation. 1 to 128
+ * visible ASCII characters (no spaces).
+ */
+export const SessionIdSchema = z
+  .string()
+  .min(1, { message: 'must not be empty', abort: true })
+  .max(SESSION_ID_MAX_LENGTH, { message: `must be at most ${SESSION_ID_MAX_LENGTH} characters`, abort: true })
+  .regex(/^[\x21-\x7E]+$/, 'may only contain visible ASCII characters (no spaces)')
+  .describe('The conversation this message belongs to; a reply carrying it goes to that conversation');
+
 /** `{"action":"getConnectionId"}`: asks for the caller's connection id. */
 export const GetConnectionIdFrameSchema = z
   .looseObject({ action: z.literal('getConnectionId') })
@@ -24,8 +36,9 @@ export const GetConnectionIdFrameSchema = z
 
 /**
  * `{"action":"sendServer", ...}`: relays a message. From an mpc, `cliToMpc` (`{CLI_ID: MPC_ID}`,
- * exactly one entry whose value is the sender's own id) names the cli. From a cli, no `cliToMpc`:
- * the relay answers the mpc that last contacted it.
+ * exactly one entry whose value is the sender's own id) names the cli and opens (or continues) the
+ * conversation of its key (`conversationKey`). From a cli, no `cliToMpc`: the relay answers the
+ * mpc of the conversation the reply's key names, or without a key the mpc that last contacted it.
  */
 export const SendServerFrameSchema = z
   .looseObject({
@@ -40,6 +53,7 @@ export const SendServerFrameSchema = z
       .describe('From an mpc: {CLI_ID: MPC_ID} naming the cli to deliver to'),
     operationType: OperationTypeSchema,
     message: MessageSchema,
+    sessionId: SessionIdSchema.optional(),
     clientMsgId: ClientMessageIdSchema.optional(),
   })
   .describe('Relays a message to the peer');

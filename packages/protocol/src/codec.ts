@@ -260,8 +260,15 @@ export function encodeConnectionId(connectionId: string): string {
   return JSON.stringify({ connectionId } satisfies ConnectionIdFrame);
 }
 
+// `sessionId` follows `message` only when the sender gave one: a v1 exchange keeps its exact bytes.
+
 export function encodeCliDelivery(frame: CliDeliveryFrame): string {
-  return JSON.stringify({ operationType: frame.operationType, from: frame.from, message: frame.message });
+  return JSON.stringify({
+    operationType: frame.operationType,
+    from: frame.from,
+    message: frame.message,
+    ...(frame.sessionId === undefined ? {} : { sessionId: frame.sessionId }),
+  });
 }
 
 export function encodeMpcDelivery(frame: MpcDeliveryFrame): string {
@@ -270,6 +277,7 @@ export function encodeMpcDelivery(frame: MpcDeliveryFrame): string {
     from: frame.from,
     to: frame.to,
     message: frame.message,
+    ...(frame.sessionId === undefined ? {} : { sessionId: frame.sessionId }),
   });
 }
 
@@ -279,6 +287,7 @@ export function encodeV2Delivery(frame: V2DeliveryFrame): string {
     from: frame.from,
     ...(frame.to === undefined ? {} : { to: frame.to }),
     message: frame.message,
+    ...(frame.sessionId === undefined ? {} : { sessionId: frame.sessionId }),
     messageId: frame.messageId,
     ...(frame.clientMsgId === undefined ? {} : { clientMsgId: frame.clientMsgId }),
     sentAt: frame.sentAt,

@@ -17,7 +17,10 @@ export const ErrorCode = {
   InvalidTarget: 'INVALID_TARGET',
   /** A cli replied but no mpc contacted it (or the mapping expired). */
   NoMapping: 'NO_MAPPING',
-  /** Sender and receiver share no team, or the message's `teamId` is not one of the sender's. */
+  /**
+   * Sender and receiver share no team, the message's `teamId` is not one of the sender's, or the
+   * token's `peers` claim (the counterparts it may talk to) leaves the other party out.
+   */
   Forbidden: 'FORBIDDEN',
   /** The operation type is not allowed on this relay. */
   OperationNotAllowed: 'OPERATION_NOT_ALLOWED',
@@ -32,6 +35,17 @@ export const ErrorCode = {
    * relay closes the connection. Reconnect with a fresh token (the same token is refused, 403).
    */
   TokenExpired: 'TOKEN_EXPIRED',
+  /**
+   * Another mpc holds a live conversation under this key with this cli (`sessionId`, or the
+   * message's `transactionId` / `txId`): nothing was delivered or stored. Use another key, or wait
+   * until that conversation expires.
+   */
+  ConversationTaken: 'CONVERSATION_TAKEN',
+  /**
+   * The receiver has too many messages (or bytes) waiting for it: this one was not stored or
+   * delivered; what waits already is untouched. Retry once the receiver has drained its inbox.
+   */
+  InboxFull: 'INBOX_FULL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,6 +1,7 @@
 export * from './client-frames.js';
 export * from './codec.js';
 export * from './connect.js';
+export * from './conversation.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './json-schema.js';

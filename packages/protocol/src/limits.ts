@@ -18,6 +18,9 @@ export const OPERATION_TYPE_MAX_LENGTH = 64;
 /** Longest client message id (protocol v2). */
 export const CLIENT_MESSAGE_ID_MAX_LENGTH = 128;
 
+/** Longest `sessionId` (the conversation key a sender names explicitly). */
+export const SESSION_ID_MAX_LENGTH = 128;
+
 /** Most message ids one `ack` frame may carry. */
 export const MAX_ACK_IDS = 100;
 

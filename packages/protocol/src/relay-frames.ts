@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ClientMessageIdSchema, JsonValueSchema } from './client-frames.js';
+import { ClientMessageIdSchema, JsonValueSchema, SessionIdSchema } from './client-frames.js';
 import { ERROR_CODES } from './errors.js';
 import { PeerIdSchema } from './ids.js';
 import { OperationTypeSchema } from './operations.js';
@@ -12,18 +12,30 @@ export const ConnectionIdFrameSchema = z
   .looseObject({ connectionId: z.string().min(1) })
   .describe("The caller's connection id");
 
-/** What a cli receives from an mpc: exactly the original demo's `{operationType, from, message}`. */
+/**
+ * What a cli receives from an mpc: exactly the original demo's `{operationType, from, message}`,
+ * plus `sessionId` only when the sender gave one.
+ */
 export const CliDeliveryFrameSchema = z
-  .strictObject({ operationType: OperationTypeSchema, from: PeerIdSchema, message: JsonValueSchema })
+  .strictObject({
+    operationType: OperationTypeSchema,
+    from: PeerIdSchema,
+    message: JsonValueSchema,
+    sessionId: SessionIdSchema.optional(),
+  })
   .describe('A message delivered to a cli');
 
-/** What an mpc receives from a cli: exactly the original demo's `{operationType, from, to, message}`. */
+/**
+ * What an mpc receives from a cli: exactly the original demo's `{operationType, from, to, message}`,
+ * plus `sessionId` only when the sender gave one.
+ */
 export const MpcDeliveryFrameSchema = z
   .strictObject({
     operationType: OperationTypeSchema,
     from: PeerIdSchema,
     to: PeerIdSchema,
     message: JsonValueSchema,
+    sessionId: SessionIdSchema.optional(),
   })
   .describe('A message delivered to an mpc');
 
@@ -37,6 +49,7 @@ export const V2DeliveryFrameSchema = z
     from: PeerIdSchema,
     to: PeerIdSchema.optional(),
     message: JsonValueSchema,
+    sessionId: SessionIdSchema.optional(),
     messageId: z.string().min(1),
     clientMsgId: ClientMessageIdSchema.optional(),
     sentAt: z.number().int().nonnegative(),
