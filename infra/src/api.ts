@@ -3,9 +3,11 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { RelayConfig } from './config.js';
 import type { RelayFunction } from './functions.js';
+import type { RelayNames } from './names.js';
 
 export function createApi(
   name: string,
+  names: RelayNames,
   config: RelayConfig,
   tags: Record<string, string>,
   opts: pulumi.CustomResourceOptions,
@@ -13,6 +15,7 @@ export function createApi(
   return new aws.apigatewayv2.Api(
     name,
     {
+      name: names.api(),
       description: `mpc-relay WebSocket relay (${config.stack})`,
       protocolType: 'WEBSOCKET',
       routeSelectionExpression: '$request.body.action',
@@ -47,6 +50,7 @@ export interface RoutesResult {
  */
 export function createRoutes(
   prefix: string,
+  names: RelayNames,
   api: aws.apigatewayv2.Api,
   functions: Record<HandlerName, RelayFunction>,
   config: RelayConfig,
@@ -58,7 +62,7 @@ export function createRoutes(
     `${prefix}-authorizer`,
     {
       apiId: api.id,
-      name: `mpc-relay-${config.stack}-${config.authMode}`,
+      name: names.authorizer(config.authMode),
       authorizerType: 'REQUEST',
       authorizerUri: authorizerFn.invokeArn,
       // Missing identity sources make API Gateway answer 401 without invoking the function.
@@ -69,6 +73,7 @@ export function createRoutes(
   const authorizerPermission = new aws.lambda.Permission(
     `${prefix}-authorizer-invoke`,
     {
+      statementId: names.statementId('authorizer-invoke'),
       action: 'lambda:InvokeFunction',
       function: authorizerFn.name,
       principal: 'apigateway.amazonaws.com',
@@ -116,6 +121,7 @@ export function createRoutes(
     const permission = new aws.lambda.Permission(
       `${slug}-invoke`,
       {
+        statementId: names.statementId(`${routeSlug(route.routeKey)}-invoke`),
         action: 'lambda:InvokeFunction',
         function: fn.name,
         principal: 'apigateway.amazonaws.com',
@@ -153,23 +159,27 @@ export const ACCESS_LOG_FORMAT = JSON.stringify({
   integrationLatency: '$context.integration.latency',
 });
 
+/**
+ * The stage. Access logs only when `config.accessLogs`: AWS refuses a stage with access logs while
+ * the region's API Gateway CloudWatch role is unset, so config validation demands that the role is
+ * either managed here (then `dependsOn` holds the account setting) or declared to exist.
+ */
 export function createStage(
   prefix: string,
+  names: RelayNames,
   api: aws.apigatewayv2.Api,
   config: RelayConfig,
   dependsOn: pulumi.Resource[],
   tags: Record<string, string>,
   opts: pulumi.CustomResourceOptions,
-): { stage: aws.apigatewayv2.Stage; accessLogGroup: aws.cloudwatch.LogGroup } {
-  const accessLogGroup = new aws.cloudwatch.LogGroup(
-    `${prefix}-access-logs`,
-    {
-      name: `/mpc-relay/${config.stack}/api-access`,
-      retentionInDays: config.logRetentionDays,
-      tags,
-    },
-    opts,
-  );
+): { stage: aws.apigatewayv2.Stage; accessLogGroup: aws.cloudwatch.LogGroup | undefined } {
+  const accessLogGroup = config.accessLogs
+    ? new aws.cloudwatch.LogGroup(
+        `${prefix}-access-logs`,
+        { name: names.path('api-access'), retentionInDays: config.logRetentionDays, tags },
+        opts,
+      )
+    : undefined;
   const stage = new aws.apigatewayv2.Stage(
     `${prefix}-stage`,
     {
@@ -184,7 +194,9 @@ export function createStage(
         // Never log message bodies (partial signatures).
         dataTraceEnabled: false,
       },
-      accessLogSettings: { destinationArn: accessLogGroup.arn, format: ACCESS_LOG_FORMAT },
+      ...(accessLogGroup !== undefined
+        ? { accessLogSettings: { destinationArn: accessLogGroup.arn, format: ACCESS_LOG_FORMAT } }
+        : {}),
       tags,
     },
     { ...opts, dependsOn },

@@ -63,7 +63,28 @@ export interface RelayConfig {
   domainName?: string;
   certificateArn?: string;
   hostedZoneId?: string;
-  manageApiGatewayAccount: boolean;
+  /** Stage access logs; on only when the region's API Gateway CloudWatch role is known to exist. */
+  accessLogs: boolean;
+  /**
+   * `managed`: this stack sets the region's API Gateway CloudWatch role (kept on destroy);
+   * `existing`: the account already has one (`aws apigateway get-account`); absent: neither.
+   */
+  apiGatewayCloudWatchRole?: ApiGatewayCloudWatchRole;
+  alarmThresholds: AlarmThresholds;
+}
+
+export type ApiGatewayCloudWatchRole = 'managed' | 'existing';
+
+/** What pages: documented in infra/README.md ("Alarms"). */
+export interface AlarmThresholds {
+  /** Lambda error / throttle rate and API execution error rate, percent of requests, per 5 minutes. */
+  errorRatePercent: number;
+  /** Requests in 5 minutes below which a rate does not page (one failure of two is no outage). */
+  minRequests: number;
+  /** Authorizer failures of the relay's own making (configuration, key sources) per 5 minutes. */
+  authorizerFailures: number;
+  /** DynamoDB throttle events per 5 minutes (the SDK retries them; sustained ones fail requests). */
+  tableThrottleEvents: number;
 }
 
 /** One documented configuration key. The README's reference table mirrors this list. */
@@ -227,12 +248,52 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     meaning: 'Route 53 zone: creates the alias record for `domainName`',
   },
   {
-    key: 'manageApiGatewayAccount',
+    key: 'accessLogs',
     type: 'boolean',
-    default: 'false',
-    meaning: "Sets the region's API Gateway CloudWatch role (needed once per account/region for access logs)",
+    default: '= production',
+    meaning:
+      'Stage access logs (JSON, no query strings or bodies); needs `apiGatewayCloudWatchRole`, AWS refuses the stage otherwise',
+  },
+  {
+    key: 'apiGatewayCloudWatchRole',
+    type: '`managed` \\| `existing`',
+    default: '-',
+    meaning:
+      "The region's API Gateway CloudWatch role: `managed` creates it and sets the account setting from this stack (kept on destroy), `existing` when `aws apigateway get-account` already shows a `cloudwatchRoleArn`",
+  },
+  {
+    key: 'alarmErrorRatePercent',
+    type: 'number 0..100',
+    default: '5',
+    meaning:
+      'Pages when a Lambda error or throttle rate, or the API execution error rate, reaches this percentage over 5 minutes',
+  },
+  {
+    key: 'alarmMinRequests',
+    type: 'integer >= 1',
+    default: '20',
+    meaning: 'Requests per 5 minutes below which the rates above do not page',
+  },
+  {
+    key: 'alarmAuthorizerFailures',
+    type: 'integer >= 1',
+    default: '1',
+    meaning:
+      "Authorizer failures of the relay's own making (configuration, JWKS, SSM) per 5 minutes that page",
+  },
+  {
+    key: 'alarmTableThrottleEvents',
+    type: 'integer >= 1',
+    default: '25',
+    meaning: 'DynamoDB read or write throttle events per 5 minutes (table or index) that page',
   },
 ];
+
+/** Keys that were renamed: a stack still setting one gets the new name, not just "unknown". */
+const RENAMED_KEYS: Readonly<Record<string, string>> = {
+  manageApiGatewayAccount:
+    "replaced by mpc-relay:apiGatewayCloudWatchRole 'managed' (and mpc-relay:accessLogs true for this stage's access logs)",
+};
 
 /** Where configuration comes from; `pulumi.Config` in a program, a map in tests. */
 export interface ConfigSource {
@@ -357,7 +418,9 @@ export function parseRelayConfig(stack: string, source: ConfigSource): RelayConf
   const read = new Reader(source);
   const known = new Set(CONFIG_KEYS.map((doc) => doc.key));
   for (const key of source.keys()) {
-    if (!known.has(key)) read.problem(key, 'unknown configuration key (see infra/README.md for the list)');
+    if (RENAMED_KEYS[key] !== undefined) read.problem(key, RENAMED_KEYS[key]);
+    else if (!known.has(key))
+      read.problem(key, 'unknown configuration key (see infra/README.md for the list)');
   }
 
   const production = read.boolean('production', false);
@@ -404,14 +467,44 @@ export function parseRelayConfig(stack: string, source: ConfigSource): RelayConf
     if (!usesHmac && algorithms.length > 0 && secret !== undefined) {
       read.problem('jwtSecret', 'is set but mpc-relay:jwtAlgorithms lists no HS* algorithm to use it');
     }
+    const audience = read.matching('jwtAudience', /^\S{1,256}$/, 'a non-empty string without spaces');
+    const issuer = read.matching('jwtIssuer', /^\S{1,256}$/, 'a non-empty string without spaces');
+    const placeholders = (
+      [
+        ['jwtJwksUrl', jwksUrl],
+        ['jwtIssuer', issuer],
+        ['jwtAudience', audience],
+      ] as const
+    ).filter(([, value]) => value !== undefined && isPlaceholder(value));
+    if (placeholders.length > 0) {
+      const keys = placeholders.map(([key]) => `${CONFIG_NAMESPACE}:${key}`).join(', ');
+      read.problem(
+        placeholders[0]![0],
+        `${keys} still ${placeholders.length > 1 ? 'hold' : 'holds'} an example value (${placeholders
+          .map(([, value]) => value)
+          .join(', ')}): every handshake would be refused. Set your identity provider's values, e.g. ` +
+          `pulumi config set ${CONFIG_NAMESPACE}:jwtJwksUrl https://<your-idp>/.well-known/jwks.json`,
+      );
+    }
+    if (production) {
+      const missing = (
+        [
+          ['jwtIssuer', issuer],
+          ['jwtAudience', audience],
+        ] as const
+      ).filter(([key, value]) => value === undefined && read.raw(key) === undefined);
+      for (const [key] of missing) {
+        read.problem(
+          key,
+          'is required on a production stack (mpc-relay:production is true): without it any token your keys ever signed, for any service, is accepted',
+        );
+      }
+    }
     jwt = {
       ...(secret !== undefined ? { secret } : {}),
       ...(jwksUrl !== undefined ? { jwksUrl } : {}),
-      ...optional(
-        'audience',
-        read.matching('jwtAudience', /^\S{1,256}$/, 'a non-empty string without spaces'),
-      ),
-      ...optional('issuer', read.matching('jwtIssuer', /^\S{1,256}$/, 'a non-empty string without spaces')),
+      ...optional('audience', audience),
+      ...optional('issuer', issuer),
       algorithms:
         algorithms.length > 0
           ? algorithms
@@ -462,6 +555,21 @@ export function parseRelayConfig(stack: string, source: ConfigSource): RelayConf
   if (alarmEmail !== undefined && !alarms)
     read.problem('alarmEmail', 'only used when mpc-relay:alarms is true');
 
+  const accessLogs = read.boolean('accessLogs', production);
+  const apiGatewayCloudWatchRole = read.oneOf<ApiGatewayCloudWatchRole | ''>(
+    'apiGatewayCloudWatchRole',
+    ['managed', 'existing'],
+    '',
+  );
+  if (accessLogs && apiGatewayCloudWatchRole === '') {
+    read.problem(
+      'accessLogs',
+      "needs the region's API Gateway CloudWatch role, or AWS refuses the stage ('CloudWatch Logs role ARN must be set in account settings to enable logging'). " +
+        "Run `aws apigateway get-account`: with a cloudwatchRoleArn set mpc-relay:apiGatewayCloudWatchRole to 'existing'; " +
+        "without, set it to 'managed' on one stack of this account and region; or set mpc-relay:accessLogs to false",
+    );
+  }
+
   const config: RelayConfig = {
     stack,
     production,
@@ -489,10 +597,31 @@ export function parseRelayConfig(stack: string, source: ConfigSource): RelayConf
     ...optional('domainName', domainName),
     ...optional('certificateArn', certificateArn),
     ...optional('hostedZoneId', hostedZoneId),
-    manageApiGatewayAccount: read.boolean('manageApiGatewayAccount', false),
+    accessLogs,
+    ...(apiGatewayCloudWatchRole !== '' ? { apiGatewayCloudWatchRole } : {}),
+    alarmThresholds: {
+      errorRatePercent: read.positiveNumber('alarmErrorRatePercent', 5, 100),
+      minRequests: read.integer('alarmMinRequests', 20, 1, 1_000_000),
+      authorizerFailures: read.integer('alarmAuthorizerFailures', 1, 1, 1_000_000),
+      tableThrottleEvents: read.integer('alarmTableThrottleEvents', 25, 1, 1_000_000),
+    },
   };
   if (read.problems.length > 0) throw new RelayConfigError(stack, read.problems);
   return config;
+}
+
+/**
+ * Example values (RFC 2606 / RFC 6761 names: example.com/.net/.org, .example, .test, .invalid,
+ * .localhost) that no identity provider uses: a stack file's placeholders.
+ */
+export function isPlaceholder(value: string): boolean {
+  let host = value.toLowerCase();
+  try {
+    host = new URL(value).hostname.toLowerCase();
+  } catch {
+    // not a URL (an audience or a bare issuer): look at the value itself
+  }
+  return /(^|\.)(example\.(com|net|org)|example|test|invalid|localhost)$/.test(host);
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

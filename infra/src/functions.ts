@@ -4,6 +4,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { RelayConfig } from './config.js';
 import { assumeRolePolicy, functionPolicy, type SecretAccess } from './iam.js';
+import type { RelayNames } from './names.js';
 
 export const LAMBDA_RUNTIME = 'nodejs22.x';
 export const POWERTOOLS_SERVICE_NAME = 'mpc-relay';
@@ -29,6 +30,7 @@ export interface FunctionsArgs {
   tags: Record<string, string>;
   /** Logical-name prefix (the component's name). */
   prefix: string;
+  names: RelayNames;
 }
 
 /** Environment shared by every handler (the handlers' configuration contract). */
@@ -84,7 +86,7 @@ export function createFunctions(
     const logGroup = new aws.cloudwatch.LogGroup(
       `${args.prefix}-${handler}-logs`,
       {
-        name: `/mpc-relay/${config.stack}/lambda/${handler}`,
+        name: args.names.path(`lambda/${handler}`),
         retentionInDays: config.logRetentionDays,
         tags: args.tags,
       },
@@ -93,6 +95,7 @@ export function createFunctions(
     const role = new aws.iam.Role(
       `${args.prefix}-${handler}-role`,
       {
+        name: args.names.role(handler),
         description: `mpc-relay ${config.stack} ${handler} function`,
         assumeRolePolicy: JSON.stringify(assumeRolePolicy('lambda.amazonaws.com')),
         tags: args.tags,
@@ -103,6 +106,7 @@ export function createFunctions(
     const policy = new aws.iam.RolePolicy(
       `${args.prefix}-${handler}-policy`,
       {
+        name: args.names.rolePolicy(handler),
         role: role.id,
         policy: pulumi
           .all([logGroup.arn, table.arn, api.executionArn, secretAccess])
@@ -124,6 +128,7 @@ export function createFunctions(
     const fn = new aws.lambda.Function(
       `${args.prefix}-${handler}`,
       {
+        name: args.names.fn(handler),
         description: definition.description,
         runtime: LAMBDA_RUNTIME,
         architectures: [config.architecture],

@@ -25,13 +25,12 @@ export const BY_TYPE_INDEX: string = TABLE_SCHEMA.globalSecondaryIndexes[0].name
 const INDEX_ACTIONS = new Set(['dynamodb:Query', 'dynamodb:Scan']);
 
 /**
- * Indexes a handler reads. The route table may say so explicitly (`indexes`); until it does, a
- * handler allowed to Query may Query the one GSI (and nothing else on it).
+ * Indexes a handler reads, as the route table names them (`indexes`). A handler that names indexes
+ * Queries (or Scans) only those: its Query/Scan is granted on the indexes and not on the base
+ * table. A handler that names none Queries the base table only.
  */
 export function indexesFor(permissions: HandlerPermissions): readonly string[] {
-  const explicit = (permissions as HandlerPermissions & { indexes?: readonly string[] }).indexes;
-  if (explicit !== undefined) return explicit;
-  return permissions.dynamodb.some((action) => INDEX_ACTIONS.has(action)) ? [BY_TYPE_INDEX] : [];
+  return permissions.indexes ?? [];
 }
 
 export interface TrustPolicy {
@@ -78,10 +77,18 @@ export function functionPolicy(input: FunctionPolicyInput): PolicyDocument {
   ];
   const dynamodb = [...new Set(permissions.dynamodb)].sort();
   if (dynamodb.length > 0) {
-    statements.push({ Sid: 'RelayTable', Effect: 'Allow', Action: dynamodb, Resource: [input.tableArn] });
-    const indexActions = dynamodb.filter((action) => INDEX_ACTIONS.has(action));
     const indexes = indexesFor(permissions);
-    if (indexActions.length > 0 && indexes.length > 0) {
+    const indexActions = indexes.length > 0 ? dynamodb.filter((action) => INDEX_ACTIONS.has(action)) : [];
+    const tableActions = dynamodb.filter((action) => !indexActions.includes(action));
+    if (tableActions.length > 0) {
+      statements.push({
+        Sid: 'RelayTable',
+        Effect: 'Allow',
+        Action: tableActions,
+        Resource: [input.tableArn],
+      });
+    }
+    if (indexActions.length > 0) {
       statements.push({
         Sid: 'RelayTableIndexes',
         Effect: 'Allow',

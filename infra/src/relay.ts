@@ -5,8 +5,9 @@ import { type Alarms, createAlarms } from './alarms.js';
 import { createApi, createRoutes, createStage, type RoutesResult } from './api.js';
 import type { RelayConfig } from './config.js';
 import { type CustomDomain, createCustomDomain } from './domain.js';
-import { createFunctions, type RelayFunction } from './functions.js';
+import { createFunctions, POWERTOOLS_SERVICE_NAME, type RelayFunction } from './functions.js';
 import { assumeRolePolicy } from './iam.js';
+import { type RelayNames, relayNames } from './names.js';
 import { createJwtSecret, type JwtSecret } from './secrets.js';
 import { createTable } from './table.js';
 
@@ -44,19 +45,22 @@ export class RelayComponent extends pulumi.ComponentResource {
   readonly alarms: Alarms | undefined;
   readonly domain: CustomDomain | undefined;
   readonly jwtSecret: JwtSecret | undefined;
+  /** The region's API Gateway CloudWatch role, when this stack manages it. */
+  readonly apiGatewayAccount: ApiGatewayAccount | undefined;
 
   constructor(name: string, args: RelayArgs, opts?: pulumi.ComponentResourceOptions) {
     super('mpc-relay:index:Relay', name, {}, opts);
     const { config } = args;
     const child: pulumi.CustomResourceOptions = { parent: this };
     const tags = { project: 'mpc-relay', stack: config.stack, 'managed-by': 'pulumi' };
+    const names = relayNames(name);
 
-    this.table = createTable(`${name}-table`, config, tags, child);
-    this.api = createApi(`${name}-api`, config, tags, child);
+    this.table = createTable(`${name}-table`, names, config, tags, child);
+    this.api = createApi(`${name}-api`, names, config, tags, child);
     this.managementEndpoint = pulumi.interpolate`${this.api.apiEndpoint.apply((endpoint) =>
       endpoint.replace(/^wss:\/\//, 'https://'),
     )}/${config.stageName}`;
-    this.jwtSecret = createJwtSecret(`${name}-jwt-secret`, config, tags, child);
+    this.jwtSecret = createJwtSecret(`${name}-jwt-secret`, names, config, tags, child);
     this.functions = createFunctions(
       {
         config,
@@ -69,10 +73,11 @@ export class RelayComponent extends pulumi.ComponentResource {
           : {}),
         tags,
         prefix: name,
+        names,
       },
       child,
     );
-    this.routes = createRoutes(name, this.api, this.functions, config, child);
+    this.routes = createRoutes(name, names, this.api, this.functions, config, child);
 
     const stageDependsOn: pulumi.Resource[] = [
       ...this.routes.routes.flatMap((r) => [
@@ -81,8 +86,12 @@ export class RelayComponent extends pulumi.ComponentResource {
         ...(r.routeResponse ? [r.routeResponse] : []),
       ]),
     ];
-    if (config.manageApiGatewayAccount) stageDependsOn.push(createApiGatewayAccount(name, child));
-    const { stage } = createStage(name, this.api, config, stageDependsOn, tags, child);
+    this.apiGatewayAccount =
+      config.apiGatewayCloudWatchRole === 'managed'
+        ? createApiGatewayAccount(name, names, tags, child)
+        : undefined;
+    if (this.apiGatewayAccount !== undefined) stageDependsOn.push(this.apiGatewayAccount.account);
+    const { stage } = createStage(name, names, this.api, config, stageDependsOn, tags, child);
     this.stage = stage;
     this.stageName = stage.name;
     this.url = pulumi.interpolate`${this.api.apiEndpoint}/${stage.name}`;
@@ -90,18 +99,21 @@ export class RelayComponent extends pulumi.ComponentResource {
     this.tableName = this.table.name;
     this.tableArn = this.table.arn;
 
-    const names = Object.fromEntries(
+    const functionNames = Object.fromEntries(
       Object.entries(this.functions).map(([handler, fn]) => [handler, fn.function.name]),
     ) as Record<HandlerName, pulumi.Output<string>>;
-    this.functionNames = pulumi.all(names) as pulumi.Output<Record<HandlerName, string>>;
-    this.broadcastFunctionName = names.broadcast;
+    this.functionNames = pulumi.all(functionNames) as pulumi.Output<Record<HandlerName, string>>;
+    this.broadcastFunctionName = functionNames.broadcast;
 
     this.alarms = config.alarms
       ? createAlarms(
           {
             config,
+            names,
             prefix: name,
-            functionNames: names,
+            functionNames,
+            authorizerLogGroupName: this.functions.authorizer.logGroup.name,
+            serviceName: POWERTOOLS_SERVICE_NAME,
             apiId: this.api.id,
             stageName: stage.name,
             tableName: this.table.name,
@@ -131,15 +143,35 @@ export class RelayComponent extends pulumi.ComponentResource {
   }
 }
 
+export interface ApiGatewayAccount {
+  role: aws.iam.Role;
+  attachment: aws.iam.RolePolicyAttachment;
+  account: aws.apigateway.Account;
+}
+
 /**
- * API Gateway writes WebSocket access logs through one CloudWatch role per account and region.
- * Opt-in (`manageApiGatewayAccount`), because that setting is shared by every API of the region.
+ * API Gateway writes access logs through ONE CloudWatch role per account and region, shared by
+ * every API there. Deleting `aws.apigateway.Account` resets that setting (Terraform AWS provider
+ * v6, which @pulumi/aws 7 wraps), which would silently stop the logging of every other API of the
+ * region, so the role, its policy and the setting are kept on destroy (`retainOnDelete`).
  */
-function createApiGatewayAccount(prefix: string, opts: pulumi.CustomResourceOptions): aws.apigateway.Account {
+function createApiGatewayAccount(
+  prefix: string,
+  names: RelayNames,
+  tags: Record<string, string>,
+  opts: pulumi.CustomResourceOptions,
+): ApiGatewayAccount {
+  const keep: pulumi.CustomResourceOptions = { ...opts, retainOnDelete: true };
   const role = new aws.iam.Role(
     `${prefix}-apigateway-cloudwatch-role`,
-    { assumeRolePolicy: JSON.stringify(assumeRolePolicy('apigateway.amazonaws.com')) },
-    opts,
+    {
+      name: names.apiGatewayCloudWatchRole(),
+      description:
+        'API Gateway access logging for this account and region (kept when the stack is destroyed)',
+      assumeRolePolicy: JSON.stringify(assumeRolePolicy('apigateway.amazonaws.com')),
+      tags,
+    },
+    keep,
   );
   const attachment = new aws.iam.RolePolicyAttachment(
     `${prefix}-apigateway-cloudwatch-policy`,
@@ -147,11 +179,12 @@ function createApiGatewayAccount(prefix: string, opts: pulumi.CustomResourceOpti
       role: role.name,
       policyArn: 'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs',
     },
-    opts,
+    keep,
   );
-  return new aws.apigateway.Account(
+  const account = new aws.apigateway.Account(
     `${prefix}-apigateway-account`,
     { cloudwatchRoleArn: role.arn },
-    { ...opts, dependsOn: [attachment] },
+    { ...keep, dependsOn: [attachment] },
   );
+  return { role, attachment, account };
 }

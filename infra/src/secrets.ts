@@ -2,6 +2,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { RelayConfig } from './config.js';
 import type { SecretAccess } from './iam.js';
+import type { RelayNames } from './names.js';
 
 export interface JwtSecret {
   parameter: aws.ssm.Parameter;
@@ -16,6 +17,7 @@ export interface JwtSecret {
  */
 export function createJwtSecret(
   name: string,
+  names: RelayNames,
   config: RelayConfig,
   tags: Record<string, string>,
   opts: pulumi.CustomResourceOptions,
@@ -25,7 +27,7 @@ export function createJwtSecret(
   const parameter = new aws.ssm.Parameter(
     name,
     {
-      name: `/mpc-relay/${config.stack}/jwt-secret`,
+      name: names.path('jwt-secret'),
       description: 'HS* signing secret of the mpc-relay authorizer',
       type: 'SecureString',
       keyId: 'alias/aws/ssm',

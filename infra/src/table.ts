@@ -2,10 +2,12 @@ import { TABLE_SCHEMA } from '@mpc-relay/handlers/table-schema';
 import * as aws from '@pulumi/aws';
 import type * as pulumi from '@pulumi/pulumi';
 import type { RelayConfig } from './config.js';
+import type { RelayNames } from './names.js';
 
 /** The handlers' single table (TABLE_SCHEMA): pk/sk, GSI `byType` (gsi1pk/gsi1sk), TTL on `expiresAt`. */
 export function createTable(
   name: string,
+  names: RelayNames,
   config: RelayConfig,
   tags: Record<string, string>,
   opts: pulumi.CustomResourceOptions,
@@ -13,6 +15,7 @@ export function createTable(
   return new aws.dynamodb.Table(
     name,
     {
+      name: names.table(),
       // Keys, index and TTL come from the handlers' own description of the table: one source of truth.
       billingMode: TABLE_SCHEMA.billingMode,
       hashKey: TABLE_SCHEMA.hashKey,

@@ -1,7 +1,7 @@
 import { AUTHORIZER, HANDLER_NAMES, ROUTES } from '@mpc-relay/handlers/routes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_LOG_FORMAT } from '../src/api.js';
-import { type Program, readStackConfig, runProgram } from './harness.js';
+import { type Program, prodConfig, readStackConfig, runProgram, TEST_IDP } from './harness.js';
 
 const INTEGRATION = 'aws:apigatewayv2/integration:Integration';
 const ROUTE = 'aws:apigatewayv2/route:Route';
@@ -63,7 +63,7 @@ describe('WebSocket API from the route table (dev stack, static auth)', () => {
     '%s: one invoke permission scoped to this route of this stage',
     (routeKey, entry) => {
       const fn = p.fn(entry.handler);
-      const expected = `${p.api().state.executionArn}/production/${routeKey}`;
+      const expected = `${p.api().state.executionArn}/dev/${routeKey}`;
       const permissions = p.ofType(PERMISSION).filter((perm) => perm.inputs.sourceArn === expected);
       expect(permissions).toHaveLength(1);
       expect(permissions[0]!.inputs).toMatchObject({
@@ -71,7 +71,7 @@ describe('WebSocket API from the route table (dev stack, static auth)', () => {
         principal: 'apigateway.amazonaws.com',
         function: fn.state.name,
       });
-      expect(expected).toMatch(/^arn:aws:execute-api:[a-z0-9-]+:\d{12}:[a-z0-9]+\/production\/\S+$/);
+      expect(expected).toMatch(/^arn:aws:execute-api:[a-z0-9-]+:\d{12}:[a-z0-9]+\/dev\/\S+$/);
     },
   );
 
@@ -167,7 +167,7 @@ describe('WebSocket API from the route table (dev stack, static auth)', () => {
         CONNECTION_TTL_SECONDS: '7200',
         ALLOWED_OPERATION_TYPES: '',
         TENANT_ISOLATION: 'off',
-        MANAGEMENT_ENDPOINT: `https://${p.api().id}.execute-api.ap-southeast-1.amazonaws.com/production`,
+        MANAGEMENT_ENDPOINT: `https://${p.api().id}.execute-api.ap-southeast-1.amazonaws.com/dev`,
         POWERTOOLS_SERVICE_NAME: 'mpc-relay',
         POWERTOOLS_METRICS_NAMESPACE: 'MpcRelay',
         LOG_LEVEL: 'DEBUG',
@@ -185,21 +185,30 @@ describe('WebSocket API from the route table (dev stack, static auth)', () => {
     );
   });
 
-  it('deploys one auto-deployed, throttled stage with JSON access logs that never carry tokens', () => {
+  it('deploys one auto-deployed, throttled stage (dev: no access logs)', () => {
     const stages = p.ofType('aws:apigatewayv2/stage:Stage');
     expect(stages).toHaveLength(1);
-    const stage = stages[0]!;
-    const accessLogs = p.one('aws:cloudwatch/logGroup:LogGroup', `${p.prefix}-access-logs`);
-    expect(stage.inputs).toMatchObject({
+    expect(stages[0]!.inputs).toMatchObject({
       apiId: p.api().id,
-      name: 'production',
+      name: 'dev',
       autoDeploy: true,
       defaultRouteSettings: {
         throttlingBurstLimit: 500,
         throttlingRateLimit: 1000,
         dataTraceEnabled: false,
       },
-      accessLogSettings: { destinationArn: accessLogs.state.arn, format: ACCESS_LOG_FORMAT },
+    });
+    expect(stages[0]!.inputs.accessLogSettings).toBeUndefined();
+  });
+
+  it('prod: JSON access logs that never carry tokens', async () => {
+    const prod = await runProgram(prodConfig(), { stack: 'prod' });
+    const stage = prod.ofType('aws:apigatewayv2/stage:Stage')[0]!;
+    const accessLogs = prod.one('aws:cloudwatch/logGroup:LogGroup', `${prod.prefix}-access-logs`);
+    expect(accessLogs.inputs.name).toBe('/mpc-relay-prod/api-access');
+    expect(stage.inputs.accessLogSettings).toEqual({
+      destinationArn: accessLogs.state.arn,
+      format: ACCESS_LOG_FORMAT,
     });
     const format = JSON.parse(stage.inputs.accessLogSettings.format) as Record<string, string>;
     expect(format).toMatchObject({
@@ -217,12 +226,12 @@ describe('WebSocket API from the route table (dev stack, static auth)', () => {
   it('exports the wss URL, the management endpoint, the table and every function name', async () => {
     const { resolve } = await import('./harness.js');
     const api = p.api();
-    expect(await resolve(p.relay.url)).toBe(`${api.state.apiEndpoint}/production`);
+    expect(await resolve(p.relay.url)).toBe(`${api.state.apiEndpoint}/dev`);
     expect(await resolve(p.relay.url)).toMatch(
-      /^wss:\/\/[a-z0-9]+\.execute-api\.ap-southeast-1\.amazonaws\.com\/production$/,
+      /^wss:\/\/[a-z0-9]+\.execute-api\.ap-southeast-1\.amazonaws\.com\/dev$/,
     );
     expect(await resolve(p.relay.managementEndpoint)).toBe(
-      `https://${api.id}.execute-api.ap-southeast-1.amazonaws.com/production`,
+      `https://${api.id}.execute-api.ap-southeast-1.amazonaws.com/dev`,
     );
     expect(await resolve(p.relay.tableName)).toBe(p.table().state.name);
     const names = await resolve(p.relay.functionNames);
@@ -235,7 +244,7 @@ describe('WebSocket API from the route table (dev stack, static auth)', () => {
 describe('authorizer in jwt mode', () => {
   it('declares the jwt identity sources (the token may be in the header or the query string)', async () => {
     const p = await runProgram(
-      { 'mpc-relay:authMode': 'jwt', 'mpc-relay:jwtJwksUrl': 'https://auth.example.com/jwks.json' },
+      { 'mpc-relay:authMode': 'jwt', 'mpc-relay:jwtJwksUrl': TEST_IDP['mpc-relay:jwtJwksUrl'] },
       { stack: 'jwt' },
     );
     const authorizer = p.ofType(AUTHORIZER_TYPE)[0]!;

@@ -9,7 +9,7 @@ import {
   type RelayConfig,
   RelayConfigError,
 } from '../src/config.js';
-import { readStackConfig, runProgram } from './harness.js';
+import { prodConfig, runProgram } from './harness.js';
 
 function source(values: Record<string, string>): ConfigSource {
   return {
@@ -55,13 +55,28 @@ describe('config defaults', () => {
       pointInTimeRecovery: false,
       deletionProtection: false,
       alarms: false,
-      manageApiGatewayAccount: false,
+      accessLogs: false,
+      alarmThresholds: {
+        errorRatePercent: 5,
+        minRequests: 20,
+        authorizerFailures: 1,
+        tableThrottleEvents: 25,
+      },
     });
   });
 
   it('production turns on PITR, deletion protection, alarms, detailed metrics and 90-day logs', () => {
-    const config = parse({ production: 'true', authMode: 'jwt', jwtJwksUrl: 'https://idp.example.com/jwks' });
+    const config = parse({
+      production: 'true',
+      authMode: 'jwt',
+      jwtJwksUrl: 'https://idp.acme-signing.io/jwks',
+      jwtIssuer: 'https://idp.acme-signing.io/',
+      jwtAudience: 'mpc-relay',
+      apiGatewayCloudWatchRole: 'existing',
+    });
     expect(config).toMatchObject({
+      accessLogs: true,
+      apiGatewayCloudWatchRole: 'existing',
       pointInTimeRecovery: true,
       deletionProtection: true,
       alarms: true,
@@ -69,7 +84,7 @@ describe('config defaults', () => {
       logRetentionDays: 90,
     });
     expect(config.jwt).toMatchObject({
-      jwksUrl: 'https://idp.example.com/jwks',
+      jwksUrl: 'https://idp.acme-signing.io/jwks',
       algorithms: ['RS256', 'ES256', 'EdDSA'],
     });
   });
@@ -79,7 +94,9 @@ describe('config defaults', () => {
   });
 
   it('allows static on production only with the explicit override', () => {
-    expect(parse({ production: 'true', allowStaticAuthInProduction: 'true' }).authMode).toBe('static');
+    expect(
+      parse({ production: 'true', allowStaticAuthInProduction: 'true', accessLogs: 'false' }).authMode,
+    ).toBe('static');
   });
 
   it('the README documents every key', () => {
@@ -170,7 +187,7 @@ describe('bad config fails with a message naming the key', () => {
   });
 
   it('a program fed through pulumi config refuses static auth on a production stack', async () => {
-    const prod = readStackConfig('prod');
+    const prod = prodConfig({ 'mpc-relay:jwtIssuer': '', 'mpc-relay:jwtAudience': '' });
     await expect(
       runProgram({ ...prod, 'mpc-relay:authMode': 'static', 'mpc-relay:jwtJwksUrl': '' }, { stack: 'prod' }),
     ).rejects.toThrow(/mpc-relay:authMode: 'static' accepts any caller and is refused on a production stack/);

@@ -25,6 +25,8 @@ export interface MockResource {
   id: string;
   inputs: Props;
   state: Props;
+  /** Resource options as the engine receives them. */
+  options: { retainOnDelete: boolean; dependsOn: string[] };
 }
 
 export interface Program {
@@ -41,6 +43,13 @@ export interface Program {
   policy(handler: HandlerName): PolicyDocument;
   api(): MockResource;
   table(): MockResource;
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getRetainondelete(): boolean | undefined;
+  getDependenciesList(): string[];
 }
 
 let counter = 0;
@@ -157,11 +166,13 @@ export async function installMocks(
   const resources: MockResource[] = [];
   const calls: string[] = [];
   const stack = options.stack ?? 'test';
+  const requested = new Map<string, MockResource['options']>();
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
         const { id, state } = mockState(args.type, args.name, args.inputs);
-        resources.push({ type: args.type, name: args.name, id, inputs: args.inputs, state });
+        const opts = requested.get(`${args.type}::${args.name}`) ?? { retainOnDelete: false, dependsOn: [] };
+        resources.push({ type: args.type, name: args.name, id, inputs: args.inputs, state, options: opts });
         return { id, state };
       },
       call(args) {
@@ -193,6 +204,19 @@ export async function installMocks(
     stack,
     false,
   );
+  // The mocks API hides resource options; read them from the registration request itself.
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, callback: unknown): unknown;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    requested.set(`${req.getType()}::${req.getName()}`, {
+      retainOnDelete: req.getRetainondelete() === true,
+      // URNs end in `::<logical name>`.
+      dependsOn: req.getDependenciesList().map((urn) => urn.slice(urn.lastIndexOf('::') + 2)),
+    });
+    return register(req, callback);
+  };
   pulumi.runtime.setAllConfig(config, options.secretKeys ?? []);
   return { resources, calls };
 }
@@ -232,6 +256,17 @@ export async function runProgram(
     api: () => one('aws:apigatewayv2/api:Api', `${prefix}-api`),
     table: () => one('aws:dynamodb/table:Table', `${prefix}-table`),
   };
+}
+
+/** A real-looking identity provider for tests (the stack file's example one is refused). */
+export const TEST_IDP = {
+  'mpc-relay:jwtJwksUrl': 'https://login.acme-signing.io/.well-known/jwks.json',
+  'mpc-relay:jwtIssuer': 'https://login.acme-signing.io/',
+};
+
+/** Pulumi.prod.yaml as a team deploys it: the placeholders replaced by their identity provider. */
+export function prodConfig(overrides: Record<string, string> = {}): Record<string, string> {
+  return { ...readStackConfig('prod'), ...TEST_IDP, ...overrides };
 }
 
 /**

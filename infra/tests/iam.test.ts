@@ -66,36 +66,49 @@ describe('least-privilege roles (dev stack)', () => {
   });
 
   it.each(HANDLER_NAMES)(
-    '%s: DynamoDB actions are exactly the route table ones, on this table',
+    '%s: DynamoDB actions are exactly the route table ones, on this table or its index',
     (handler) => {
       const expected = [...FUNCTIONS[handler].permissions.dynamodb].sort();
       const statements = statementsOf(p, handler);
-      const onTable = bySid(statements, 'RelayTable');
       const granted = statements.flatMap((s) => s.Action.filter((a) => a.startsWith('dynamodb:')));
-      if (expected.length === 0) {
-        expect(granted).toEqual([]);
-        return;
-      }
-      expect(onTable).toHaveLength(1);
-      expect([...onTable[0]!.Action].sort()).toEqual(expected);
-      expect(onTable[0]!.Resource).toEqual([tableArn]);
-      expect(new Set(granted)).toEqual(new Set(expected));
+      expect([...new Set(granted)].sort()).toEqual(expected);
+      for (const statement of bySid(statements, 'RelayTable')) expect(statement.Resource).toEqual([tableArn]);
     },
   );
 
-  it.each(HANDLER_NAMES)('%s: index access only to query the byType index', (handler) => {
-    const onIndex = bySid(statementsOf(p, handler), 'RelayTableIndexes');
-    const queries = FUNCTIONS[handler].permissions.dynamodb.includes('dynamodb:Query');
-    if (!queries) {
-      expect(onIndex).toEqual([]);
-      return;
-    }
-    expect(onIndex).toHaveLength(1);
-    expect(onIndex[0]!.Action).toEqual(['dynamodb:Query']);
-    expect(onIndex[0]!.Resource).toEqual(
-      indexesFor(FUNCTIONS[handler].permissions).map((i) => `${tableArn}/index/${i}`),
-    );
-    expect(onIndex[0]!.Resource).toEqual([`${tableArn}/index/byType`]);
+  it.each(HANDLER_NAMES)(
+    '%s: Query on the byType index only when it needs the index, and then not on the base table',
+    (handler) => {
+      const { dynamodb, indexes } = FUNCTIONS[handler].permissions;
+      const statements = statementsOf(p, handler);
+      const onTable = bySid(statements, 'RelayTable').flatMap((s) => s.Action);
+      const onIndex = bySid(statements, 'RelayTableIndexes');
+      if (indexes !== undefined && indexes.length > 0) {
+        expect(onIndex).toHaveLength(1);
+        expect(onIndex[0]!.Action).toEqual(
+          dynamodb.filter((a) => a === 'dynamodb:Query' || a === 'dynamodb:Scan'),
+        );
+        expect(onIndex[0]!.Resource).toEqual(
+          indexesFor(FUNCTIONS[handler].permissions).map((i) => `${tableArn}/index/${i}`),
+        );
+        expect(onTable).not.toContain('dynamodb:Query');
+      } else {
+        expect(onIndex).toEqual([]);
+        expect(onTable.includes('dynamodb:Query')).toBe(dynamodb.includes('dynamodb:Query'));
+      }
+    },
+  );
+
+  it('disconnect and broadcast Query the index only; the inbox readers Query the base table only', () => {
+    const indexArn = `${tableArn}/index/byType`;
+    const queryResources = (handler: HandlerName) =>
+      statementsOf(p, handler)
+        .filter((s) => s.Action.includes('dynamodb:Query'))
+        .flatMap((s) => s.Resource);
+    expect(queryResources('disconnect')).toEqual([indexArn]);
+    expect(queryResources('broadcast')).toEqual([indexArn]);
+    for (const handler of ['getConnectionId', 'sendServer', 'ping'] as const)
+      expect(queryResources(handler)).toEqual([tableArn]);
   });
 
   it.each(HANDLER_NAMES)('%s: ManageConnections only on the stage and the methods it uses', (handler) => {
@@ -110,11 +123,11 @@ describe('least-privilege roles (dev stack)', () => {
     expect(statements).toHaveLength(1);
     expect(statements[0]!.Action).toEqual(['execute-api:ManageConnections']);
     expect(statements[0]!.Resource.sort()).toEqual(
-      methods.map((m) => `${executionArn}/production/${m}/@connections/*`).sort(),
+      methods.map((m) => `${executionArn}/dev/${m}/@connections/*`).sort(),
     );
     for (const resource of statements[0]!.Resource) {
       expect(resource).toMatch(
-        /^arn:aws:execute-api:ap-southeast-1:123456789012:[a-z0-9]+\/production\/(POST|GET|DELETE)\/@connections\/\*$/,
+        /^arn:aws:execute-api:ap-southeast-1:123456789012:[a-z0-9]+\/dev\/(POST|GET|DELETE)\/@connections\/\*$/,
       );
     }
   });
@@ -136,12 +149,29 @@ describe('functionPolicy', () => {
     stageName: 'live',
   };
 
-  it('uses explicit indexes from the route table when it names them', () => {
-    const doc = functionPolicy({
+  it('no index named: Query on the base table; an index named: Query on it alone', () => {
+    const table = functionPolicy({
       ...base,
-      permissions: { dynamodb: ['dynamodb:Query'], manageConnections: [], indexes: [] } as never,
+      permissions: { dynamodb: ['dynamodb:Query'], manageConnections: [], indexes: [] },
     });
-    expect(doc.Statement.map((s) => s.Sid)).toEqual(['OwnLogGroup', 'RelayTable']);
+    expect(table.Statement.map((s) => s.Sid)).toEqual(['OwnLogGroup', 'RelayTable']);
+    const index = functionPolicy({
+      ...base,
+      permissions: {
+        dynamodb: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+        manageConnections: [],
+        indexes: ['byType'],
+      },
+    });
+    expect(index.Statement.slice(1)).toEqual([
+      { Sid: 'RelayTable', Effect: 'Allow', Action: ['dynamodb:DeleteItem'], Resource: [base.tableArn] },
+      {
+        Sid: 'RelayTableIndexes',
+        Effect: 'Allow',
+        Action: ['dynamodb:Query'],
+        Resource: [`${base.tableArn}/index/byType`],
+      },
+    ]);
   });
 
   it('scopes GET and DELETE on @connections to the configured stage', () => {

@@ -3,15 +3,7 @@ import * as path from 'node:path';
 import { HANDLER_NAMES } from '@mpc-relay/handlers/routes';
 import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Program,
-  REGION,
-  REPO_ROOT,
-  readStackConfig,
-  resolve,
-  runProgram,
-  SSM_KEY_ARN,
-} from './harness.js';
+import { type Program, prodConfig, REGION, REPO_ROOT, resolve, runProgram, SSM_KEY_ARN } from './harness.js';
 
 const SECRET = 'hs256-secret-value-that-must-never-leak-0123456789';
 
@@ -19,7 +11,7 @@ describe('jwt secret delivery (prod stack with an HS256 secret)', () => {
   let p: Program;
   beforeAll(async () => {
     p = await runProgram(
-      { ...readStackConfig('prod'), 'mpc-relay:jwtSecret': SECRET, 'mpc-relay:jwtAlgorithms': 'HS256,RS256' },
+      { ...prodConfig(), 'mpc-relay:jwtSecret': SECRET, 'mpc-relay:jwtAlgorithms': 'HS256,RS256' },
       { stack: 'prod', secretKeys: ['mpc-relay:jwtSecret'] },
     );
   });
@@ -27,7 +19,7 @@ describe('jwt secret delivery (prod stack with an HS256 secret)', () => {
   it('stores the secret as an SSM SecureString under the aws/ssm key, as a Pulumi secret', async () => {
     const parameter = p.one('aws:ssm/parameter:Parameter', `${p.prefix}-jwt-secret`);
     expect(parameter.inputs).toMatchObject({
-      name: '/mpc-relay/prod/jwt-secret',
+      name: '/mpc-relay-prod/jwt-secret',
       type: 'SecureString',
       keyId: 'alias/aws/ssm',
     });
@@ -37,7 +29,7 @@ describe('jwt secret delivery (prod stack with an HS256 secret)', () => {
 
   it('gives the authorizer only the parameter name, never the value', () => {
     const env = p.fn('authorizer').inputs.environment.variables;
-    expect(env.JWT_SECRET_PARAMETER).toBe('/mpc-relay/prod/jwt-secret');
+    expect(env.JWT_SECRET_PARAMETER).toBe('/mpc-relay-prod/jwt-secret');
     expect(env.JWT_ALGORITHMS).toBe('HS256,RS256');
     expect(env).not.toHaveProperty('JWT_SECRET');
     for (const resource of p.resources) {
@@ -50,7 +42,7 @@ describe('jwt secret delivery (prod stack with an HS256 secret)', () => {
     // A value computed from a Pulumi secret stays marked secret; the name the authorizer gets is not.
     const name = p.relay.jwtSecretParameterName!;
     expect(await pulumi.isSecret(name)).toBe(false);
-    expect(await resolve(name)).toBe('/mpc-relay/prod/jwt-secret');
+    expect(await resolve(name)).toBe('/mpc-relay-prod/jwt-secret');
     for (const handler of HANDLER_NAMES) {
       const env = p.fn(handler).inputs.environment.variables as Record<string, string>;
       expect(Object.keys(env).filter((key) => key === 'JWT_SECRET')).toEqual([]);
@@ -71,7 +63,7 @@ describe('jwt secret delivery (prod stack with an HS256 secret)', () => {
       Resource: [parameter.state.arn],
     });
     expect(parameter.state.arn).toBe(
-      `arn:aws:ssm:${REGION}:123456789012:parameter/mpc-relay/prod/jwt-secret`,
+      `arn:aws:ssm:${REGION}:123456789012:parameter/mpc-relay-prod/jwt-secret`,
     );
     expect(statements.find((s) => s.Sid === 'JwtSecretDecrypt')).toEqual({
       Sid: 'JwtSecretDecrypt',
@@ -96,7 +88,7 @@ describe('jwt secret delivery (prod stack with an HS256 secret)', () => {
 
 describe('jwt without a secret (the prod example: JWKS)', () => {
   it('creates no parameter and grants no SSM or KMS access', async () => {
-    const p = await runProgram(readStackConfig('prod'), { stack: 'prod' });
+    const p = await runProgram(prodConfig(), { stack: 'prod' });
     expect(p.ofType('aws:ssm/parameter:Parameter')).toHaveLength(0);
     expect(JSON.stringify(p.policy('authorizer'))).not.toMatch(/ssm:|kms:/);
     expect(p.fn('authorizer').inputs.environment.variables).not.toHaveProperty('JWT_SECRET_PARAMETER');
@@ -106,7 +98,7 @@ describe('jwt without a secret (the prod example: JWKS)', () => {
 
 describe('the stack files hold no secret', () => {
   it('Pulumi.prod.yaml is a production stack on jwt, and neither example carries a secret value', () => {
-    const prod = readStackConfig('prod');
+    const prod = prodConfig();
     expect(prod).toMatchObject({ 'mpc-relay:production': 'true', 'mpc-relay:authMode': 'jwt' });
     for (const stack of ['dev', 'prod']) {
       const text = readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), 'utf8');
