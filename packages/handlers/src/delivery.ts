@@ -215,10 +215,22 @@ async function recheckConnections(table: TableRef, poster: Poster, input: RelayM
       target: connection.connectionId,
       protocol: connection.protocol,
     });
-    await drainInbox(table, poster, input.target, connection.connectionId, input.drainPolicyFor(connection), {
-      v2: isV2Connection(connection),
-      dedupeTtlSeconds: input.dedupeTtlSeconds,
-    });
+    try {
+      await drainInbox(
+        table,
+        poster,
+        input.target,
+        connection.connectionId,
+        input.drainPolicyFor(connection),
+        {
+          v2: isV2Connection(connection),
+          dedupeTtlSeconds: input.dedupeTtlSeconds,
+        },
+      );
+    } catch (error) {
+      // The message is stored (the sender is told so): the receiver's next getConnectionId delivers it.
+      logger.warn('inbox drain to the reconnected target failed', { ...describeError(error) });
+    }
   }
 }
 

@@ -30,7 +30,9 @@ export type Decision =
   /** Forwarded once `until` settles (to order a request after something else). */
   | { kind: 'hold'; until: Promise<unknown> }
   | ({ kind: 'fail' } & AwsError)
-  | ({ kind: 'forwardThenFail' } & AwsError);
+  | ({ kind: 'forwardThenFail' } & AwsError)
+  /** Answered 200 with this JSON body, not forwarded (e.g. a BatchWriteItem left unprocessed). */
+  | { kind: 'respond'; body: unknown };
 
 export const FORWARD: Decision = { kind: 'forward' };
 
@@ -63,6 +65,15 @@ export const Faults = {
     message: 'Limit exceeded (injected)',
   },
 } as const satisfies Record<string, Decision>;
+
+/**
+ * DynamoDB throttled every item of this BatchWriteItem: 200 with all its requests in
+ * `UnprocessedItems`, nothing written (what the SDK returns as is: retrying them is the caller's job).
+ */
+export function unprocessedBatch(request: ProxiedRequest): Decision {
+  const input = JSON.parse(request.body.toString()) as { RequestItems: Record<string, unknown[]> };
+  return { kind: 'respond', body: { UnprocessedItems: input.RequestItems } };
+}
 
 /** Injects `fault` on the next `count` requests that `matches` accepts, then forwards again. */
 export function faultBurst(
@@ -133,6 +144,17 @@ export class FaultProxy {
     if (decision.kind === 'fail') {
       this.stats.injected += 1;
       sendError(res, decision);
+      return;
+    }
+    if (decision.kind === 'respond') {
+      this.stats.injected += 1;
+      const text = JSON.stringify(decision.body);
+      res.writeHead(200, {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amzn-requestid': `injected-${Date.now()}`,
+        'content-length': Buffer.byteLength(text),
+      });
+      res.end(text);
       return;
     }
     try {

@@ -2,7 +2,7 @@ import { decodeClientFrame, encodeConnectionId, hasV2Marker } from '@mpc-relay/p
 import { drainInbox } from '../delivery.js';
 import { peerFromContext, teamsFromContext } from '../events.js';
 import { answer, messageRoute } from '../invocation.js';
-import { logger } from '../logger.js';
+import { describeError, logger } from '../logger.js';
 import { drainPolicy } from '../policy.js';
 import { relayContext } from '../relay-context.js';
 import { documentClient } from '../store/client.js';
@@ -25,15 +25,21 @@ export const handler = messageRoute(async (event) => {
     const { config, table, poster } = relayContext(event);
     const receiverTeams = teamsFromContext(event.requestContext);
     const decoded = decodeClientFrame(event.body ?? '');
-    await drainInbox(
-      table,
-      poster,
-      peer,
-      connectionId,
-      drainPolicy(config, receiverTeams),
-      // `"v":2`: a v2 client (re)connected: every unacknowledged message again, as v2 envelopes.
-      { v2: decoded.ok && hasV2Marker(decoded.value), dedupeTtlSeconds: config.dedupeTtlSeconds },
-    );
+    try {
+      await drainInbox(
+        table,
+        poster,
+        peer,
+        connectionId,
+        drainPolicy(config, receiverTeams),
+        // `"v":2`: a v2 client (re)connected: every unacknowledged message again, as v2 envelopes.
+        { v2: decoded.ok && hasV2Marker(decoded.value), dedupeTtlSeconds: config.dedupeTtlSeconds },
+      );
+    } catch (error) {
+      // The id is always answered: what could not be delivered or cleaned up stays in the inbox and
+      // is delivered again at the next getConnectionId (v2 receivers drop what they already have).
+      logger.warn('inbox drain failed', { ...describeError(error) });
+    }
   } else {
     logger.warn('no authenticated peer on this connection: inbox not checked');
   }

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { BatchWriteCommand, DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { PeerIdentity } from '@mpc-relay/protocol';
 import { epochSeconds } from '../config.js';
+import { logger } from '../logger.js';
 import type { TableRef } from './connections.js';
 import { inboxSortKey, KEY } from './keys.js';
 
@@ -247,9 +248,31 @@ type WriteRequest =
   | { DeleteRequest: { Key: { pk: string; sk: string } } }
   | { PutRequest: { Item: InboxItem } };
 
+/** Retries of a BatchWriteItem's unprocessed items, with exponential backoff from 20 ms. */
+export const BATCH_WRITE_ATTEMPTS = 5;
+
+/**
+ * Some items of a batch write were still unprocessed after every retry (DynamoDB throttled them).
+ * The items before them in the same call may have been written; these were not.
+ */
+export class UnprocessedItemsError extends Error {
+  override name = 'UnprocessedItemsError';
+  constructor(
+    readonly unprocessed: { deletes: number; puts: number },
+    readonly requested: { deletes: number; puts: number },
+  ) {
+    super(
+      `BatchWriteItem left ${unprocessed.deletes} deletes and ${unprocessed.puts} puts unprocessed after ${BATCH_WRITE_ATTEMPTS} attempts (of ${requested.deletes} deletes and ${requested.puts} puts)`,
+    );
+  }
+}
+
 /**
  * Deletes and (over)writes inbox items (BatchWriteItem, 25 per request, unprocessed items retried
- * a bounded number of times).
+ * BATCH_WRITE_ATTEMPTS times). Items still unprocessed after that are never dropped silently: every
+ * chunk is still tried, then the call logs the counts and throws UnprocessedItemsError, so a caller
+ * never reports as done what was not written (a lost delete redelivers, a lost put loses nothing
+ * the caller claimed).
  */
 export async function writeInboxBatch(
   table: TableRef,
@@ -259,19 +282,35 @@ export async function writeInboxBatch(
     ...(changes.deletes ?? []).map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } })),
     ...(changes.puts ?? []).map((item) => ({ PutRequest: { Item: item } })),
   ];
+  const left = { deletes: 0, puts: 0 };
   for (let start = 0; start < all.length; start += 25) {
     let requests = all.slice(start, start + 25);
-    for (let attempt = 0; attempt < 5 && requests.length > 0; attempt++) {
+    for (let attempt = 0; attempt < BATCH_WRITE_ATTEMPTS && requests.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** (attempt - 1)));
       const result = await table.db.send(
         new BatchWriteCommand({ RequestItems: { [table.tableName]: requests } }),
       );
       requests = (result.UnprocessedItems?.[table.tableName] ?? []) as WriteRequest[];
-      if (requests.length > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
     }
+    for (const request of requests) {
+      if ('DeleteRequest' in request) left.deletes += 1;
+      else left.puts += 1;
+    }
+  }
+  if (left.deletes > 0 || left.puts > 0) {
+    const requested = { deletes: changes.deletes?.length ?? 0, puts: changes.puts?.length ?? 0 };
+    logger.error('batch write incomplete: items unprocessed after retries', {
+      outcome: 'unprocessed',
+      unprocessedDeletes: left.deletes,
+      unprocessedPuts: left.puts,
+      requestedDeletes: requested.deletes,
+      requestedPuts: requested.puts,
+    });
+    throw new UnprocessedItemsError(left, requested);
   }
 }
 
-/** Deletes inbox items (BatchWriteItem, 25 per request, unprocessed items retried a bounded number of times). */
+/** Deletes inbox items (`writeInboxBatch`: throws UnprocessedItemsError when some could not be). */
 export async function deleteInboxItems(
   table: TableRef,
   items: readonly Pick<InboxItem, 'pk' | 'sk'>[],
