@@ -4,13 +4,13 @@
  * to whichever mpc wrote last.
  */
 
-/** Operation types whose message names its conversation, and the field that does. */
-export const CONVERSATION_KEY_FIELDS = {
-  PartialSig: 'transactionId',
-  FullSig: 'transactionId',
-  signing: 'txId',
-  fullSig: 'txId',
-} as const satisfies Record<string, string>;
+/**
+ * The message fields that name a conversation when the frame has no `sessionId`, in order: the
+ * original operation types' ids (`transactionId` of PartialSig / FullSig, `txId` of the
+ * walkthrough's signing / fullSig), looked for in any operation type's message (a co-signer's
+ * refusal of a PartialSig carries its transactionId too).
+ */
+export const CONVERSATION_KEY_FIELDS = ['transactionId', 'txId'] as const;
 
 /** A message's conversation key and where it was found (`sessionId`, `message.transactionId`, ...). */
 export interface ConversationKey {
@@ -19,10 +19,10 @@ export interface ConversationKey {
 }
 
 /**
- * The conversation key of a `sendServer` frame: its explicit `sessionId` when it has one (any
- * operation type), else, for the original operation types, the message's `transactionId`
- * (`PartialSig`, `FullSig`) or `txId` (`signing`, `fullSig`) when it is a non-empty string.
- * Undefined when the frame names no conversation (a reply without a key goes to the cli's latest mpc).
+ * The conversation key of a `sendServer` frame: its explicit `sessionId` when it has one, else the
+ * message's `transactionId`, else its `txId`, when the message is an object and the field a
+ * non-empty string (any operation type). Undefined when the frame names no conversation: a reply
+ * without a key goes to the mpc that last sent the cli a message without one.
  */
 export function conversationKey(frame: {
   operationType: string;
@@ -32,10 +32,11 @@ export function conversationKey(frame: {
   if (typeof frame.sessionId === 'string' && frame.sessionId !== '') {
     return { key: frame.sessionId, path: 'sessionId' };
   }
-  if (!Object.hasOwn(CONVERSATION_KEY_FIELDS, frame.operationType)) return undefined;
-  const field = CONVERSATION_KEY_FIELDS[frame.operationType as keyof typeof CONVERSATION_KEY_FIELDS];
   const message = frame.message;
   if (message === null || typeof message !== 'object' || Array.isArray(message)) return undefined;
-  const value = (message as Record<string, unknown>)[field];
-  return typeof value === 'string' && value !== '' ? { key: value, path: `message.${field}` } : undefined;
+  for (const field of CONVERSATION_KEY_FIELDS) {
+    const value = Object.hasOwn(message, field) ? (message as Record<string, unknown>)[field] : undefined;
+    if (typeof value === 'string' && value !== '') return { key: value, path: `message.${field}` };
+  }
+  return undefined;
 }

@@ -97,13 +97,8 @@ describe('conversationKey', () => {
     expect(conversationKey({ operationType: 'custom', message: null, sessionId: 's' })?.key).toBe('s');
   });
 
-  it('is the transactionId of PartialSig / FullSig and the txId of signing / fullSig', () => {
-    expect(CONVERSATION_KEY_FIELDS).toEqual({
-      PartialSig: 'transactionId',
-      FullSig: 'transactionId',
-      signing: 'txId',
-      fullSig: 'txId',
-    });
+  it('is else the message transactionId, else its txId, for any operation type', () => {
+    expect(CONVERSATION_KEY_FIELDS).toEqual(['transactionId', 'txId']);
     expect(conversationKey({ operationType: 'FullSig', message: { transactionId: 'tx1' } })).toEqual({
       key: 'tx1',
       path: 'message.transactionId',
@@ -112,17 +107,20 @@ describe('conversationKey', () => {
       key: 'abc123',
       path: 'message.txId',
     });
+    expect(
+      conversationKey({ operationType: 'SignRefused', message: { transactionId: 't', txId: 'x' } }),
+    ).toEqual({ key: 't', path: 'message.transactionId' });
   });
 
-  it('is undefined for other operation types, empty or non-string ids and non-object messages', () => {
+  it('is undefined without a sessionId nor a non-empty string id in an object message', () => {
     for (const frame of [
-      { operationType: 'custom', message: { transactionId: 'tx1' } },
+      { operationType: 'custom', message: { other: 'tx1' } },
       { operationType: 'FullSig', message: { transactionId: '' } },
       { operationType: 'FullSig', message: { transactionId: 7 } },
       { operationType: 'signing', message: ['txId'] },
       { operationType: 'signing', message: null },
-      { operationType: 'toString', message: {} },
-      { operationType: '__proto__', message: {} },
+      { operationType: 'signing', message: 'txId' },
+      { operationType: 'toString', message: Object.create({ transactionId: 'inherited' }) },
     ]) {
       expect(conversationKey(frame)).toBeUndefined();
     }
