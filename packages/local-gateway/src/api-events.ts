@@ -28,7 +28,8 @@ export function readUpgradeRequest(req: IncomingMessage, url: URL): UpgradeReque
     pairs.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
   }
   const { single: headers, multi: multiValueHeaders } = collect(pairs);
-  const lowerHeaders = Object.fromEntries(pairs.map(([name, value]) => [name.toLowerCase(), value]));
+  const lowerHeaders: Record<string, string> = {};
+  for (const [name, value] of pairs) defineKey(lowerHeaders, name.toLowerCase(), value);
   const sourceIp = (req.socket as Socket).remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
   // Added by API Gateway's front end, like on AWS.
   headers['X-Forwarded-For'] = sourceIp;
@@ -47,6 +48,14 @@ export function readUpgradeRequest(req: IncomingMessage, url: URL): UpgradeReque
   };
 }
 
+/**
+ * Sets `name` as an own data property, as JSON.parse does on AWS: names such as `__proto__`,
+ * `constructor` or `toString` are ordinary keys (assignment would hit the prototype instead).
+ */
+function defineKey<T>(target: Record<string, T>, name: string, value: T): void {
+  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** API Gateway's two views of repeated names: the last value, and every value in order. */
 function collect(pairs: Iterable<[string, string]>): {
   single: Record<string, string>;
@@ -55,10 +64,10 @@ function collect(pairs: Iterable<[string, string]>): {
   const single: Record<string, string> = {};
   const multi: Record<string, string[]> = {};
   for (const [name, value] of pairs) {
-    single[name] = value;
-    const values = multi[name] ?? [];
+    defineKey(single, name, value);
+    const values = Object.hasOwn(multi, name) ? (multi[name] as string[]) : [];
     values.push(value);
-    multi[name] = values;
+    defineKey(multi, name, values);
   }
   return { single, multi };
 }

@@ -22,8 +22,10 @@ export function missingIdentitySource(
     const header = /^route\.request\.header\.(.+)$/i.exec(source);
     const query = /^route\.request\.querystring\.(.+)$/i.exec(source);
     let value: string | null | undefined;
-    if (header?.[1]) value = request.headers[header[1].toLowerCase()];
-    else if (query?.[1]) value = request.query.get(query[1]);
+    if (header?.[1]) {
+      const name = header[1].toLowerCase();
+      value = Object.hasOwn(request.headers, name) ? request.headers[name] : undefined;
+    } else if (query?.[1]) value = request.query.get(query[1]);
     else continue; // context / stage variables: always present locally
     if (value === undefined || value === null || value === '') return source;
   }

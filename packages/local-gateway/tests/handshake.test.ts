@@ -266,3 +266,28 @@ describe('events handed to the handlers', () => {
     }
   });
 });
+
+describe('query and header names that are Object.prototype members', () => {
+  it('__proto__, constructor, toString are ordinary keys of the authorizer and $connect events', async () => {
+    const before = recorded('connect').length;
+    const client = await TestClient.open(
+      `${gateway.url}?type=cli&cliId=c1&__proto__=1&constructor=2&toString=3&constructor=4`,
+      { headers: { ...ALLOW, constructor: 'h1', toString: 'h2' } },
+    );
+    const event = recorded('connect')[before] as {
+      queryStringParameters: Record<string, string>;
+      multiValueQueryStringParameters: Record<string, string[]>;
+      headers: Record<string, string>;
+      multiValueHeaders: Record<string, string[]>;
+    };
+    const own = (object: object, key: string) => Object.getOwnPropertyDescriptor(object, key)?.value;
+    expect(own(event.queryStringParameters, '__proto__')).toBe('1');
+    expect(own(event.queryStringParameters, 'constructor')).toBe('4');
+    expect(own(event.multiValueQueryStringParameters, 'constructor')).toEqual(['2', '4']);
+    expect(own(event.queryStringParameters, 'toString')).toBe('3');
+    expect(own(event.headers, 'constructor')).toBe('h1');
+    expect(own(event.multiValueHeaders, 'toString')).toEqual(['h2']);
+    expect(Object.getPrototypeOf(event.queryStringParameters)).toBe(Object.prototype);
+    client.close();
+  });
+});

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ErrorCode } from './errors.js';
-import { type PeerIdentity, PeerIdSchema } from './ids.js';
+import { isReservedPeerId, type PeerIdentity, PeerIdSchema } from './ids.js';
 import { type DecodeResult, issuesFromZod, PARSE_OPTIONS } from './result.js';
 
 /** WebSocket subprotocol that opts a connection into protocol v2 (message ids and acknowledgements). */
@@ -29,9 +29,15 @@ export const TOKEN_QUERY_PARAMETER = 'token';
  * The query string of the connect URL: `?type=cli&cliId=ID` or `?type=mpc&mpcId=ID`, plus an
  * optional `token`. Other parameters are ignored.
  */
+/** A peer id a connection may claim: any peer id but the relay's own (`RESERVED_PEER_IDS`). */
+const ConnectPeerIdSchema = PeerIdSchema.refine(
+  (id) => !isReservedPeerId(id),
+  'is reserved for the relay itself',
+).describe('A peer id (cliId or mpcId); "relay" is reserved');
+
 export const ConnectParamsSchema = z.discriminatedUnion('type', [
-  z.looseObject({ type: z.literal('cli'), cliId: PeerIdSchema, token: z.string().min(1).optional() }),
-  z.looseObject({ type: z.literal('mpc'), mpcId: PeerIdSchema, token: z.string().min(1).optional() }),
+  z.looseObject({ type: z.literal('cli'), cliId: ConnectPeerIdSchema, token: z.string().min(1).optional() }),
+  z.looseObject({ type: z.literal('mpc'), mpcId: ConnectPeerIdSchema, token: z.string().min(1).optional() }),
 ]);
 export type ConnectParams = z.infer<typeof ConnectParamsSchema>;
 

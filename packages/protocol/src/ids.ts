@@ -19,6 +19,16 @@ export const PeerIdSchema = z
   .describe('A peer id (cliId or mpcId)');
 export type PeerId = z.infer<typeof PeerIdSchema>;
 
+/**
+ * Ids the relay itself uses as `from` (its broadcast is `{"operationType":"broadcast","from":"relay",...}`):
+ * no peer may connect under one (compared case-insensitively), so no peer's frame can pass for the relay's.
+ */
+export const RESERVED_PEER_IDS: readonly string[] = ['relay'];
+
+export function isReservedPeerId(id: string): boolean {
+  return RESERVED_PEER_IDS.includes(id.toLowerCase());
+}
+
 /** A peer's full identity as the relay knows it from the authenticated connection. */
 export interface PeerIdentity {
   type: PeerType;
