@@ -1,7 +1,7 @@
 import type { HandlerName } from '@mpc-relay/handlers/routes';
 import * as aws from '@pulumi/aws';
 import type * as pulumi from '@pulumi/pulumi';
-import type { AlarmThresholds, RelayConfig } from './config.js';
+import type { AlarmThresholds, ResolvedRelayArgs } from './args.js';
 import { BY_TYPE_INDEX } from './iam.js';
 import type { RelayNames } from './names.js';
 
@@ -21,7 +21,7 @@ export function authorizerFailurePattern(serviceName: string): string {
 export interface AlarmsArgs {
   names: RelayNames;
   prefix: string;
-  config: RelayConfig;
+  config: ResolvedRelayArgs;
   functionNames: Record<HandlerName, pulumi.Input<string>>;
   /** The authorizer's log group, for the failure metric filter. */
   authorizerLogGroupName: pulumi.Input<string>;
@@ -89,7 +89,7 @@ export function createAlarms(args: AlarmsArgs, opts: pulumi.CustomResourceOption
   const thresholds: AlarmThresholds = config.alarmThresholds;
   const topic = new aws.sns.Topic(
     `${args.prefix}-alarms`,
-    { name: names.topic(), displayName: `mpc-relay ${config.stack} alarms`, tags: args.tags },
+    { name: names.topic(), displayName: `mpc-relay ${config.environment} alarms`, tags: args.tags },
     opts,
   );
   if (config.alarmEmail !== undefined) {
@@ -197,7 +197,7 @@ export function createAlarms(args: AlarmsArgs, opts: pulumi.CustomResourceOption
   const alarms = specs.map((spec) => {
     const common = {
       name: names.alarm(spec.name),
-      alarmDescription: `mpc-relay ${config.stack}: ${spec.description}`,
+      alarmDescription: `mpc-relay ${config.environment}: ${spec.description}`,
       evaluationPeriods: 1,
       threshold: spec.threshold,
       comparisonOperator: 'GreaterThanOrEqualToThreshold',

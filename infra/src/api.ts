@@ -1,14 +1,14 @@
 import { AUTHORIZER, type HandlerName, ROUTES, type RouteDefinition } from '@mpc-relay/handlers/routes';
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import type { RelayConfig } from './config.js';
+import type { ResolvedRelayArgs } from './args.js';
 import type { RelayFunction } from './functions.js';
 import type { RelayNames } from './names.js';
 
 export function createApi(
   name: string,
   names: RelayNames,
-  config: RelayConfig,
+  config: ResolvedRelayArgs,
   tags: Record<string, string>,
   opts: pulumi.CustomResourceOptions,
 ): aws.apigatewayv2.Api {
@@ -16,7 +16,7 @@ export function createApi(
     name,
     {
       name: names.api(),
-      description: `mpc-relay WebSocket relay (${config.stack})`,
+      description: `mpc-relay WebSocket relay (${config.environment})`,
       protocolType: 'WEBSOCKET',
       routeSelectionExpression: '$request.body.action',
       tags,
@@ -53,7 +53,7 @@ export function createRoutes(
   names: RelayNames,
   api: aws.apigatewayv2.Api,
   functions: Record<HandlerName, RelayFunction>,
-  config: RelayConfig,
+  config: ResolvedRelayArgs,
   opts: pulumi.CustomResourceOptions,
 ): RoutesResult {
   const authorizerFn = functions[AUTHORIZER.handler].function;
@@ -168,7 +168,7 @@ export function createStage(
   prefix: string,
   names: RelayNames,
   api: aws.apigatewayv2.Api,
-  config: RelayConfig,
+  config: ResolvedRelayArgs,
   dependsOn: pulumi.Resource[],
   tags: Record<string, string>,
   opts: pulumi.CustomResourceOptions,
@@ -185,7 +185,7 @@ export function createStage(
     {
       apiId: api.id,
       name: config.stageName,
-      description: `mpc-relay ${config.stack}`,
+      description: `mpc-relay ${config.environment}`,
       autoDeploy: true,
       defaultRouteSettings: {
         throttlingBurstLimit: config.throttleBurstLimit,

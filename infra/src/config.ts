@@ -10,12 +10,18 @@ import {
   JWT_ALGORITHMS,
 } from '@mpc-relay/handlers/jwt-algorithms';
 import * as pulumi from '@pulumi/pulumi';
+import type {
+  AlarmThresholds,
+  ApiGatewayCloudWatchRole,
+  Architecture,
+  AuthMode,
+  LogLevel,
+  RelayArgs,
+} from './args.js';
+
+export type { AlarmThresholds, ApiGatewayCloudWatchRole, Architecture, AuthMode, LogLevel };
 
 export const CONFIG_NAMESPACE = 'mpc-relay';
-
-export type AuthMode = 'static' | 'jwt';
-export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
-export type Architecture = 'arm64' | 'x86_64';
 
 /** Retention values CloudWatch Logs accepts (days). */
 export const LOG_RETENTION_DAYS = [
@@ -71,20 +77,6 @@ export interface RelayConfig {
    */
   apiGatewayCloudWatchRole?: ApiGatewayCloudWatchRole;
   alarmThresholds: AlarmThresholds;
-}
-
-export type ApiGatewayCloudWatchRole = 'managed' | 'existing';
-
-/** What pages: documented in infra/README.md ("Alarms"). */
-export interface AlarmThresholds {
-  /** Lambda error / throttle rate and API execution error rate, percent of requests, per 5 minutes. */
-  errorRatePercent: number;
-  /** Requests in 5 minutes below which a rate does not page (one failure of two is no outage). */
-  minRequests: number;
-  /** Authorizer failures of the relay's own making (configuration, key sources) per 5 minutes. */
-  authorizerFailures: number;
-  /** DynamoDB throttle events per 5 minutes (the SDK retries them; sustained ones fail requests). */
-  tableThrottleEvents: number;
 }
 
 /** One documented configuration key. The README's reference table mirrors this list. */
@@ -622,6 +614,30 @@ export function isPlaceholder(value: string): boolean {
     // not a URL (an audience or a bare issuer): look at the value itself
   }
   return /(^|\.)(example\.(com|net|org)|example|test|invalid|localhost)$/.test(host);
+}
+
+/** The component arguments of a parsed stack configuration (the stack program's only job). */
+export function toRelayArgs(config: RelayConfig): RelayArgs {
+  const {
+    stack,
+    jwt,
+    domainName,
+    certificateArn,
+    hostedZoneId,
+    alarmEmail,
+    apiGatewayCloudWatchRole,
+    ...rest
+  } = config;
+  return {
+    ...rest,
+    environment: stack,
+    ...(jwt !== undefined ? { jwt } : {}),
+    ...(domainName !== undefined ? { domainName } : {}),
+    ...(certificateArn !== undefined ? { certificateArn } : {}),
+    ...(hostedZoneId !== undefined ? { hostedZoneId } : {}),
+    ...(alarmEmail !== undefined ? { alarmEmail } : {}),
+    ...(apiGatewayCloudWatchRole !== undefined ? { apiGatewayCloudWatchRole } : {}),
+  };
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

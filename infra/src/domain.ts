@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import type { RelayConfig } from './config.js';
+import type { ResolvedRelayArgs } from './args.js';
 
 export interface CustomDomain {
   domainName: aws.apigatewayv2.DomainName;
@@ -14,19 +14,20 @@ export interface CustomDomain {
 
 export function createCustomDomain(
   prefix: string,
-  config: RelayConfig,
+  config: ResolvedRelayArgs,
   api: aws.apigatewayv2.Api,
   stage: aws.apigatewayv2.Stage,
   tags: Record<string, string>,
   opts: pulumi.CustomResourceOptions,
 ): CustomDomain | undefined {
-  if (config.domainName === undefined || config.certificateArn === undefined) return undefined;
+  const domain = config.domain;
+  if (domain === undefined) return undefined;
   const domainName = new aws.apigatewayv2.DomainName(
     `${prefix}-domain`,
     {
-      domainName: config.domainName,
+      domainName: domain.name,
       domainNameConfiguration: {
-        certificateArn: config.certificateArn,
+        certificateArn: domain.certificateArn,
         endpointType: 'REGIONAL',
         securityPolicy: 'TLS_1_2',
       },
@@ -40,12 +41,12 @@ export function createCustomDomain(
     opts,
   );
   const record =
-    config.hostedZoneId !== undefined
+    domain.hostedZoneId !== undefined
       ? new aws.route53.Record(
           `${prefix}-domain-record`,
           {
-            zoneId: config.hostedZoneId,
-            name: config.domainName,
+            zoneId: domain.hostedZoneId,
+            name: domain.name,
             type: 'A',
             aliases: [
               {

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { FUNCTIONS, HANDLER_NAMES, type HandlerName } from '@mpc-relay/handlers/routes';
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import type { RelayConfig } from './config.js';
+import type { ResolvedRelayArgs } from './args.js';
 import { assumeRolePolicy, functionPolicy, type SecretAccess } from './iam.js';
 import type { RelayNames } from './names.js';
 
@@ -19,7 +19,7 @@ export interface RelayFunction {
 }
 
 export interface FunctionsArgs {
-  config: RelayConfig;
+  config: ResolvedRelayArgs;
   table: aws.dynamodb.Table;
   api: aws.apigatewayv2.Api;
   /** `https://API.execute-api.REGION.amazonaws.com/STAGE`, so posts work behind a custom domain too. */
@@ -33,20 +33,22 @@ export interface FunctionsArgs {
   names: RelayNames;
 }
 
+const text = (value: pulumi.Input<number>): pulumi.Output<string> => pulumi.output(value).apply(String);
+
 /** Environment shared by every handler (the handlers' configuration contract). */
 export function handlerEnvironment(
-  config: RelayConfig,
+  config: ResolvedRelayArgs,
   tableName: pulumi.Input<string>,
   managementEndpoint: pulumi.Input<string>,
 ): Record<string, pulumi.Input<string>> {
   return {
     TABLE_NAME: tableName,
     AUTH_MODE: config.authMode,
-    MAPPING_TTL_SECONDS: String(config.mappingTtlSeconds),
-    INBOX_TTL_SECONDS: String(config.inboxTtlSeconds),
-    CONNECTION_TTL_SECONDS: String(config.connectionTtlSeconds),
-    ALLOWED_OPERATION_TYPES: config.allowedOperationTypes.join(','),
-    TENANT_ISOLATION: config.tenantIsolation ? 'on' : 'off',
+    MAPPING_TTL_SECONDS: text(config.mappingTtlSeconds),
+    INBOX_TTL_SECONDS: text(config.inboxTtlSeconds),
+    CONNECTION_TTL_SECONDS: text(config.connectionTtlSeconds),
+    ALLOWED_OPERATION_TYPES: pulumi.output(config.allowedOperationTypes).apply((types) => types.join(',')),
+    TENANT_ISOLATION: pulumi.output(config.tenantIsolation).apply((on) => (on ? 'on' : 'off')),
     MANAGEMENT_ENDPOINT: managementEndpoint,
     POWERTOOLS_SERVICE_NAME,
     POWERTOOLS_METRICS_NAMESPACE,
@@ -56,14 +58,14 @@ export function handlerEnvironment(
 
 /** Token settings, on the authorizer only. The secret travels by reference (the SSM name). */
 export function authorizerEnvironment(
-  config: RelayConfig,
+  config: ResolvedRelayArgs,
   secretParameterName: pulumi.Input<string> | undefined,
 ): Record<string, pulumi.Input<string>> {
   const jwt = config.jwt;
   if (jwt === undefined) return {};
   const env: Record<string, pulumi.Input<string>> = {
     JWT_ALGORITHMS: jwt.algorithms.join(','),
-    JWT_CLOCK_SKEW_SECONDS: String(jwt.clockSkewSeconds),
+    JWT_CLOCK_SKEW_SECONDS: text(jwt.clockSkewSeconds),
   };
   if (secretParameterName !== undefined) env.JWT_SECRET_PARAMETER = secretParameterName;
   if (jwt.jwksUrl !== undefined) env.JWT_JWKS_URL = jwt.jwksUrl;
@@ -96,7 +98,7 @@ export function createFunctions(
       `${args.prefix}-${handler}-role`,
       {
         name: args.names.role(handler),
-        description: `mpc-relay ${config.stack} ${handler} function`,
+        description: `mpc-relay ${config.environment} ${handler} function`,
         assumeRolePolicy: JSON.stringify(assumeRolePolicy('lambda.amazonaws.com')),
         tags: args.tags,
       },

@@ -1,26 +1,32 @@
 /**
- * The Pulumi program (`main: infra/` in Pulumi.yaml runs dist/index.js): one relay per stack.
- * Stack outputs are what operators and clients need; see infra/README.md.
+ * `@mpc-relay/infra`: the relay as a Pulumi component for other programs. Importing this module
+ * declares nothing; `new RelayComponent(name, args)` does. The stack program of this repository is
+ * `./program.js`.
  */
-import * as pulumi from '@pulumi/pulumi';
-import { assertBundles, bundleDirectory } from './bundles.js';
-import { loadRelayConfig } from './config.js';
-import { RelayComponent } from './relay.js';
-
-const config = loadRelayConfig();
-const bundleDir = bundleDirectory();
-assertBundles(bundleDir);
-
-const relay = new RelayComponent(`mpc-relay-${pulumi.getStack()}`, { config, bundleDir });
-
-export const url = relay.url;
-export const customDomainUrl = relay.customDomainUrl;
-export const customDomainTarget = relay.customDomainTarget;
-export const managementEndpoint = relay.managementEndpoint;
-export const apiId = relay.apiId;
-export const stageName = relay.stageName;
-export const tableName = relay.tableName;
-export const functionNames = relay.functionNames;
-export const broadcastFunctionName = relay.broadcastFunctionName;
-export const alarmTopicArn = relay.alarmTopicArn;
-export const jwtSecretParameterName = relay.jwtSecretParameterName;
+export {
+  type AlarmThresholds,
+  type ApiGatewayCloudWatchRole,
+  type Architecture,
+  type AuthMode,
+  DEFAULT_ALARM_THRESHOLDS,
+  type JwtArgs,
+  type LogLevel,
+  RELAY_DEFAULTS,
+  type RelayArgs,
+  RelayArgsError,
+  type ResolvedRelayArgs,
+  resolveRelayArgs,
+} from './args.js';
+export { assertBundles, BUNDLE_DIR_ENV, bundleDirectory } from './bundles.js';
+export {
+  CONFIG_KEYS,
+  CONFIG_NAMESPACE,
+  type ConfigSource,
+  loadRelayConfig,
+  parseRelayConfig,
+  type RelayConfig,
+  RelayConfigError,
+  toRelayArgs,
+} from './config.js';
+export { MAX_STACK_NAME_LENGTH, NAME_LIMITS, physicalName, relayNames } from './names.js';
+export { type ApiGatewayAccount, RelayComponent } from './relay.js';

@@ -3,7 +3,8 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { type Alarms, createAlarms } from './alarms.js';
 import { createApi, createRoutes, createStage, type RoutesResult } from './api.js';
-import type { RelayConfig } from './config.js';
+import { type RelayArgs, type ResolvedRelayArgs, resolveRelayArgs } from './args.js';
+import { assertBundles, bundleDirectory } from './bundles.js';
 import { type CustomDomain, createCustomDomain } from './domain.js';
 import { createFunctions, POWERTOOLS_SERVICE_NAME, type RelayFunction } from './functions.js';
 import { assumeRolePolicy } from './iam.js';
@@ -11,13 +12,18 @@ import { type RelayNames, relayNames } from './names.js';
 import { createJwtSecret, type JwtSecret } from './secrets.js';
 import { createTable } from './table.js';
 
-export interface RelayArgs {
-  config: RelayConfig;
-  /** Folder with one `<handler>/index.mjs` bundle per handler (packages/handlers/dist). */
-  bundleDir: string;
-}
+export type { RelayArgs };
 
-/** The whole relay of one stack: table, functions, WebSocket API, stage, alarms, domain. */
+/**
+ * The whole relay: table, functions, WebSocket API, stage, alarms, custom domain. Every argument
+ * is optional (`RELAY_DEFAULTS`); constructing it declares its resources, importing this module
+ * declares nothing.
+ *
+ * ```ts
+ * const relay = new RelayComponent(`relay-${pulumi.getStack()}`, { authMode: 'jwt', jwt: { jwksUrl } });
+ * export const url = relay.url;
+ * ```
+ */
 export class RelayComponent extends pulumi.ComponentResource {
   /** `wss://API.execute-api.REGION.amazonaws.com/STAGE`: what clients connect to. */
   readonly url: pulumi.Output<string>;
@@ -48,12 +54,18 @@ export class RelayComponent extends pulumi.ComponentResource {
   /** The region's API Gateway CloudWatch role, when this stack manages it. */
   readonly apiGatewayAccount: ApiGatewayAccount | undefined;
 
-  constructor(name: string, args: RelayArgs, opts?: pulumi.ComponentResourceOptions) {
+  /** The arguments with every default applied. */
+  readonly settings: ResolvedRelayArgs;
+
+  constructor(name: string, args: RelayArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super('mpc-relay:index:Relay', name, {}, opts);
-    const { config } = args;
+    const config = resolveRelayArgs(name, args);
+    this.settings = config;
+    const bundleDir = config.bundleDir ?? bundleDirectory();
+    assertBundles(bundleDir);
     const child: pulumi.CustomResourceOptions = { parent: this };
-    const tags = { project: 'mpc-relay', stack: config.stack, 'managed-by': 'pulumi' };
-    const names = relayNames(name);
+    const tags = config.tags;
+    const names = relayNames(config.namePrefix);
 
     this.table = createTable(`${name}-table`, names, config, tags, child);
     this.api = createApi(`${name}-api`, names, config, tags, child);
@@ -67,7 +79,7 @@ export class RelayComponent extends pulumi.ComponentResource {
         table: this.table,
         api: this.api,
         managementEndpoint: this.managementEndpoint,
-        bundleDir: args.bundleDir,
+        bundleDir,
         ...(this.jwtSecret !== undefined
           ? { secret: { parameterName: this.jwtSecret.parameter.name, access: this.jwtSecret.access } }
           : {}),
@@ -132,9 +144,11 @@ export class RelayComponent extends pulumi.ComponentResource {
       url: this.url,
       managementEndpoint: this.managementEndpoint,
       customDomainUrl: this.customDomainUrl,
+      customDomainTarget: this.customDomainTarget,
       apiId: this.apiId,
       stageName: this.stageName,
       tableName: this.tableName,
+      tableArn: this.tableArn,
       functionNames: this.functionNames,
       broadcastFunctionName: this.broadcastFunctionName,
       alarmTopicArn: this.alarmTopicArn,

@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import type { RelayConfig } from './config.js';
+import type { ResolvedRelayArgs } from './args.js';
 import type { SecretAccess } from './iam.js';
 import type { RelayNames } from './names.js';
 
@@ -18,7 +18,7 @@ export interface JwtSecret {
 export function createJwtSecret(
   name: string,
   names: RelayNames,
-  config: RelayConfig,
+  config: ResolvedRelayArgs,
   tags: Record<string, string>,
   opts: pulumi.CustomResourceOptions,
 ): JwtSecret | undefined {

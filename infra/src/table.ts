@@ -1,14 +1,14 @@
 import { TABLE_SCHEMA } from '@mpc-relay/handlers/table-schema';
 import * as aws from '@pulumi/aws';
 import type * as pulumi from '@pulumi/pulumi';
-import type { RelayConfig } from './config.js';
+import type { ResolvedRelayArgs } from './args.js';
 import type { RelayNames } from './names.js';
 
 /** The handlers' single table (TABLE_SCHEMA): pk/sk, GSI `byType` (gsi1pk/gsi1sk), TTL on `expiresAt`. */
 export function createTable(
   name: string,
   names: RelayNames,
-  config: RelayConfig,
+  config: ResolvedRelayArgs,
   tags: Record<string, string>,
   opts: pulumi.CustomResourceOptions,
 ): aws.dynamodb.Table {

@@ -1,7 +1,8 @@
+import * as path from 'node:path';
 import { AUTHORIZER, HANDLER_NAMES, ROUTES } from '@mpc-relay/handlers/routes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_LOG_FORMAT } from '../src/api.js';
-import { type Program, prodConfig, readStackConfig, runProgram, TEST_IDP } from './harness.js';
+import { type Program, prodConfig, readStackConfig, runProgram, stubBundles, TEST_IDP } from './harness.js';
 
 const INTEGRATION = 'aws:apigatewayv2/integration:Integration';
 const ROUTE = 'aws:apigatewayv2/route:Route';
@@ -264,7 +265,7 @@ describe('function code', () => {
       const code = (await value(p.relay.functions[handler].function.code)) as unknown as {
         path: Promise<string>;
       };
-      expect(await code.path).toMatch(new RegExp(`mpc-relay-bundles-not-needed[\\\\/]${handler}$`));
+      expect(await code.path).toBe(path.join(stubBundles(), handler));
     }
   });
 });

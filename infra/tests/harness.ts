@@ -2,12 +2,12 @@
  * Runs the relay component under `pulumi.runtime.setMocks` and records every resource with
  * realistic ids and ARNs, so ARN-shaped assertions mean something.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { HandlerName } from '@mpc-relay/handlers/routes';
+import { HANDLER_NAMES, type HandlerName } from '@mpc-relay/handlers/routes';
 import * as pulumi from '@pulumi/pulumi';
-import { loadRelayConfig } from '../src/config.js';
+import { loadRelayConfig, toRelayArgs } from '../src/config.js';
 import type { PolicyDocument } from '../src/iam.js';
 import { RelayComponent } from '../src/relay.js';
 
@@ -50,6 +50,11 @@ interface RegisterRequest {
   getName(): string;
   getRetainondelete(): boolean | undefined;
   getDependenciesList(): string[];
+}
+
+interface OutputsRequest {
+  getUrn(): string;
+  getOutputs(): { toJavaScript(): Props } | undefined;
 }
 
 let counter = 0;
@@ -124,6 +129,10 @@ function mockState(type: string, name: string, inputs: Props): { id: string; sta
           arn: `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${physical}`,
         },
       };
+    case 'aws:acm/certificate:Certificate': {
+      const id = `0a1b2c3d-${suffix(4)}-4e5f-8a9b-${suffix(12)}`;
+      return { id, state: { ...inputs, arn: `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/${id}` } };
+    }
     case 'aws:apigatewayv2/stage:Stage':
       return { id: inputs.name, state: { ...inputs } };
     case 'aws:apigatewayv2/domainName:DomainName':
@@ -141,6 +150,21 @@ function mockState(type: string, name: string, inputs: Props): { id: string; sta
     default:
       return { id: `${name}-${suffix()}`, state: { ...inputs } };
   }
+}
+
+let bundles: string | undefined;
+/** A folder with a stub `<handler>/index.mjs` per handler (the tests never run the code). */
+export function stubBundles(): string {
+  if (bundles !== undefined) return bundles;
+  bundles = mkdtempSync(path.join(tmpdir(), 'mpc-relay-stub-bundles-'));
+  for (const handler of HANDLER_NAMES) {
+    mkdirSync(path.join(bundles, handler));
+    writeFileSync(
+      path.join(bundles, handler, 'index.mjs'),
+      'export const handler = async () => ({ statusCode: 200 });\n',
+    );
+  }
+  return bundles;
 }
 
 /** Resolves an output's value (mocks run as `pulumi up`, so every value is known). */
@@ -161,10 +185,11 @@ export function settle(): Promise<void> {
 
 export async function installMocks(
   config: Record<string, string>,
-  options: { stack?: string; secretKeys?: string[] } = {},
-): Promise<{ resources: MockResource[]; calls: string[] }> {
+  options: { stack?: string; project?: string; secretKeys?: string[] } = {},
+): Promise<{ resources: MockResource[]; calls: string[]; outputs: Map<string, Props> }> {
   const resources: MockResource[] = [];
   const calls: string[] = [];
+  const outputs = new Map<string, Props>();
   const stack = options.stack ?? 'test';
   const requested = new Map<string, MockResource['options']>();
   await pulumi.runtime.setMocks(
@@ -200,13 +225,20 @@ export async function installMocks(
         }
       },
     },
-    'mpc-relay',
+    options.project ?? 'mpc-relay',
     stack,
     false,
   );
   // The mocks API hides resource options; read them from the registration request itself.
   const monitor = pulumi.runtime.getMonitor() as unknown as {
     registerResource(req: RegisterRequest, callback: unknown): unknown;
+    registerResourceOutputs(req: OutputsRequest, callback: unknown): unknown;
+  };
+  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResourceOutputs = (req, callback) => {
+    const urn = req.getUrn();
+    outputs.set(urn.slice(urn.lastIndexOf('::') + 2), req.getOutputs()?.toJavaScript() ?? {});
+    return registerOutputs(req, callback);
   };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, callback) => {
@@ -218,7 +250,7 @@ export async function installMocks(
     return register(req, callback);
   };
   pulumi.runtime.setAllConfig(config, options.secretKeys ?? []);
-  return { resources, calls };
+  return { resources, calls, outputs };
 }
 
 export async function runProgram(
@@ -229,8 +261,8 @@ export async function runProgram(
   const { resources, calls } = await installMocks(config, options);
   const prefix = `mpc-relay-${stack}`;
   const relay = new RelayComponent(prefix, {
-    config: loadRelayConfig(stack),
-    bundleDir: path.join(tmpdir(), 'mpc-relay-bundles-not-needed'),
+    ...toRelayArgs(loadRelayConfig(stack)),
+    bundleDir: stubBundles(),
   });
   await resolve(pulumi.all([relay.url, relay.managementEndpoint, relay.functionNames, relay.tableName]));
   // Wait until every registration (alarms, permissions...) reached the mocks.

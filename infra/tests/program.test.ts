@@ -29,7 +29,7 @@ describe('bundles', () => {
   });
 });
 
-describe('the Pulumi program (src/index.ts) on the dev stack', () => {
+describe('the Pulumi program (src/program.ts) on the dev stack', () => {
   let dir: string;
   let resources: MockResource[];
   // biome-ignore lint/suspicious/noExplicitAny: the program module's exports are outputs of several types
@@ -45,7 +45,7 @@ describe('the Pulumi program (src/index.ts) on the dev stack', () => {
     }
     process.env[BUNDLE_DIR_ENV] = dir;
     ({ resources } = await installMocks(readStackConfig('dev'), { stack: 'dev' }));
-    program = await import('../src/index.js');
+    program = await import('../src/program.js');
     await resolve(program.url!);
     await settle();
   });
