@@ -62,6 +62,7 @@ export function parseCli(
         .env('MAX_LIFETIME_MS')
         .argParser(integer('max lifetime', 1, 2_147_483_647)),
     )
+    .addOption(new Option('--no-inspector', 'do not serve the inspector page').env('NO_INSPECTOR'))
     .allowExcessArguments(false)
     .showSuggestionAfterError(true)
     .configureOutput({ outputError: (text, write) => write(`${name}: ${text.replace(/^error: /, '')}`) });
@@ -74,6 +75,7 @@ export function parseCli(
     auth: string;
     idleTimeout?: number;
     maxLifetime?: number;
+    inspector: boolean;
   }>();
   if (!/^[A-Za-z0-9_-]+$/.test(o.stage)) program.error('stage may only contain letters, digits, "-" and "_"');
   return {
@@ -82,6 +84,7 @@ export function parseCli(
     stage: o.stage,
     dataDir: o.dataDir,
     authMode: o.auth,
+    inspector: o.inspector,
     ...(o.idleTimeout !== undefined ? { idleTimeoutMs: o.idleTimeout } : {}),
     ...(o.maxLifetime !== undefined ? { maxLifetimeMs: o.maxLifetime } : {}),
   };

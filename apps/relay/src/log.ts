@@ -1,79 +1,73 @@
 import type { LocalGateway } from '@mpc-relay/local-gateway';
+import { observeRelay, type RelayObservations } from './inspector/observe.js';
 
-function time(): string {
-  return new Date().toISOString().slice(11, 23);
+function time(at: number): string {
+  return new Date(at).toISOString().slice(11, 23);
 }
 
-function peerOf(query: Record<string, string>, authorizer?: Record<string, unknown>): string {
-  if (authorizer?.peerType && authorizer.peerId) return `${authorizer.peerType}:${authorizer.peerId}`;
-  if (query.type && (query.cliId || query.mpcId)) return `${query.type}:${query.cliId ?? query.mpcId}`;
-  return query.type ?? 'peer:?';
-}
-
-/** Only the routing fields of a body: action and operation type. Never the payload. */
-function summary(body: string): { action?: string; operationType?: string } {
-  try {
-    const parsed = JSON.parse(body) as Record<string, unknown>;
-    const pick = (v: unknown) => (typeof v === 'string' ? v.slice(0, 64) : undefined);
-    return { action: pick(parsed.action), operationType: pick(parsed.operationType) };
-  } catch {
-    return {};
-  }
-}
+const verb = (name: string) => name.padEnd(11);
+const who = (peer: string | undefined) => peer ?? '-';
 
 /**
- * One readable line per connect, disconnect, message, management call and Lambda invocation: ids, operation type,
- * sizes and outcome, never payloads (they carry partial signatures).
+ * One readable line per connect, refused connect, disconnect, message, post to `@connections` and
+ * Lambda invocation: ids, peer, operation type, sizes and the outcome as it is (delivered, stored,
+ * duplicate, refused with its code, error), never payloads (they carry partial signatures) nor tokens.
  */
-export function attachLogger(gateway: LocalGateway, log: (line: string) => void): void {
-  const peers = new Map<string, string>();
-  const messages = new Map<string, { operationType?: string; bytes: number }>();
-  gateway.on('connect', (c) => {
-    const peer = peerOf(c.query, c.authorizer);
-    peers.set(c.connectionId, peer);
+export function attachLogger(source: LocalGateway | RelayObservations, log: (line: string) => void): void {
+  const observations = 'storeRequest' in source ? source : observeRelay(source);
+  observations.on('connect', (c) => {
+    const protocol = c.protocol === 'v2' ? ' (mpc-relay.v2)' : '';
+    const teams = c.teams.length > 0 ? ` teams ${c.teams.join(',')}` : '';
     log(
-      `${time()} connect     ${c.connectionId} ${peer} from ${c.sourceIp}${c.subprotocol ? ` (${c.subprotocol})` : ''}`,
+      `${time(c.at)} ${verb('connect')} ${c.connectionId} ${who(c.peer)} from ${c.sourceIp}${protocol}${teams}`,
     );
   });
-  gateway.on('connectRefused', (r) => {
-    log(`${time()} refused     ${r.connectionId} ${r.status} ${r.reason}`);
+  observations.on('connectRefused', (r) => {
+    log(`${time(r.at)} ${verb('refused')} ${r.connectionId} ${who(r.peer)} ${r.status} ${r.reason}`);
   });
-  gateway.on('disconnect', (d) => {
-    log(`${time()} disconnect  ${d.connectionId} ${peers.get(d.connectionId) ?? ''} ${d.code} ${d.cause}`);
-    peers.delete(d.connectionId);
+  observations.on('disconnect', (d) => {
+    log(`${time(d.at)} ${verb('disconnect')} ${d.connectionId} ${who(d.peer)} ${d.code} ${d.cause}`);
   });
-  gateway.on('message', (m) => {
-    messages.set(m.requestId, { ...summary(m.body), bytes: m.bytes });
+  observations.on('lifecycleError', (e) => {
+    log(`${time(e.at)} ${verb('error')} ${e.connectionId} ${who(e.peer)} ${e.routeKey} failed: ${e.error}`);
   });
-  gateway.on('route', (r) => {
-    if (r.routeKey === '$connect' || r.routeKey === '$disconnect') {
-      if (r.outcome === 'error' || r.outcome === 'timeout') {
-        log(
-          `${time()} ${r.routeKey.padEnd(11)} ${r.connectionId} ${r.handler} ${r.outcome}: ${r.error ?? ''}`,
-        );
-      }
-      return;
-    }
-    const m = messages.get(r.requestId);
-    messages.delete(r.requestId);
-    const op = m?.operationType ? ` ${m.operationType}` : '';
-    const answer = r.responseBytes !== undefined ? ` -> ${r.responseBytes} B` : '';
-    const error = r.error ? ` (${r.error})` : '';
+  observations.on('message', (m) => {
+    const op = m.operationType ? ` ${m.operationType}` : '';
+    const to = m.to && m.route === 'sendServer' ? ` to ${m.to}` : '';
+    const outcome =
+      m.outcome === 'refused' || (m.outcome === 'error' && m.code)
+        ? `${m.outcome} ${m.code}`
+        : m.outcome === 'error'
+          ? `error (${m.error ?? 'failed'})`
+          : m.outcome;
+    const answer = m.responseBytes !== undefined ? ` -> ${m.responseBytes} B` : '';
     log(
-      `${time()} message     ${r.connectionId} ${peers.get(r.connectionId) ?? ''} ${r.routeKey}${op} ${m?.bytes ?? 0} B ${r.outcome}${answer} ${r.durationMs} ms${error}`,
+      `${time(m.doneAt)} ${verb('message')} ${m.connectionId} ${who(m.from)} ${m.route}${op} ${m.bytes} B${to} ${outcome}${answer} ${m.latencyMs} ms`,
     );
   });
-  gateway.on('management', (m) => {
-    const verb = m.method === 'POST' ? 'deliver' : m.method.toLowerCase();
+  observations.on('post', (p) => {
+    const error = p.errorType ? ` ${p.errorType}` : '';
+    const why =
+      p.cause === 'inbox'
+        ? ' (waiting message)'
+        : p.cause === 'broadcast'
+          ? ' (broadcast)'
+          : p.code
+            ? ` (${p.code})`
+            : '';
     log(
-      `${time()} ${verb.padEnd(11)} ${m.connectionId} ${peers.get(m.connectionId) ?? ''} ${m.bytes} B ${m.status}${m.errorType ? ` ${m.errorType}` : ''}`,
+      `${time(p.at)} ${verb('deliver')} ${p.connectionId} ${who(p.peer)} ${p.bytes} B ${p.status}${error}${why}`,
     );
   });
-  gateway.on('invoke', (i) => {
+  observations.on('management', (m) => {
+    const error = m.errorType ? ` ${m.errorType}` : '';
+    log(`${time(m.at)} ${verb(m.method.toLowerCase())} ${m.connectionId} ${who(m.peer)} ${m.status}${error}`);
+  });
+  observations.on('invoke', (i) => {
     const error = i.errorType ? ` ${i.errorType}` : '';
     log(
-      `${time()} invoke      ${i.handler ?? i.functionName} ${i.invocationType} ${i.status} ${i.outcome}${error} ${i.durationMs} ms`,
+      `${time(i.at)} ${verb('invoke')} ${i.functionName} ${i.invocationType} ${i.status} ${i.outcome}${error} ${i.durationMs} ms`,
     );
   });
-  gateway.on('error', (e) => log(`${time()} error       ${e.message}`));
+  observations.on('error', (e) => log(`${time(e.at)} ${verb('error')} ${e.message}`));
 }

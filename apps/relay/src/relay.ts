@@ -1,5 +1,8 @@
 import { createLocalGateway, type LocalGateway } from '@mpc-relay/local-gateway';
 import { UserError } from './errors.js';
+import { observeRelay, type RelayObservations } from './inspector/observe.js';
+import { createInspector, type Inspector } from './inspector/server.js';
+import { INSPECTOR_USER_AGENT } from './inspector/table.js';
 import { loadOrCreateJwtSecret } from './jwt-secret.js';
 import { attachLogger } from './log.js';
 import { startStore } from './store.js';
@@ -26,6 +29,8 @@ export interface RelayOptions {
   env?: Record<string, string>;
   /** Receives one readable line per connect / disconnect / relayed message. Default: none. */
   log?: (line: string) => void;
+  /** Serves the live inspector page under `/_inspector/` (loopback, per-start token). Default false. */
+  inspector?: boolean;
 }
 
 export interface Relay {
@@ -42,6 +47,10 @@ export interface Relay {
   /** jwt mode: where the HS256 secret comes from (`<dataDir>/jwt-secret`, MPC_RELAY_JWT_SECRET, ...). */
   jwtSecretSource?: string;
   gateway: LocalGateway;
+  /** The relay's outcomes as a structured stream (when `log` or `inspector` is on). */
+  observations?: RelayObservations;
+  /** The inspector page with its access token (when `inspector` is on). */
+  inspectorUrl?: string;
   /** Closes every connection (their `$disconnect` runs), then the store (LevelDB flushed and closed). */
   close(): Promise<void>;
 }
@@ -109,6 +118,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     }
   }
   let gateway: LocalGateway;
+  let inspector: Inspector | undefined;
+  const env = handlerEnv(options, store.endpoint, tableName, jwtEnv);
   const host = options.host ?? DEFAULTS.host;
   const port = options.port ?? DEFAULTS.port;
   try {
@@ -118,7 +129,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       stage: options.stage ?? DEFAULTS.stage,
       authMode: options.authMode ?? DEFAULTS.authMode,
       region,
-      env: handlerEnv(options, store.endpoint, tableName, jwtEnv),
+      env,
+      serveHttp: (req, res) => inspector?.serve(req, res) ?? false,
       ...(options.handlersDir ? { handlersDir: options.handlersDir } : {}),
       limits: {
         ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
@@ -139,7 +151,30 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       throw new UserError(`${error.message}; use --auth static or --auth jwt`);
     throw error;
   }
-  if (options.log) attachLogger(gateway, options.log);
+  const observations = options.log || options.inspector ? observeRelay(gateway) : undefined;
+  if (observations) {
+    store.onRequest((operation, userAgent) => {
+      // The inspector's own reads are not the relay's cost.
+      if (!userAgent.includes(INSPECTOR_USER_AGENT)) observations.storeRequest(operation);
+    });
+  }
+  if (observations && options.log) attachLogger(observations, options.log);
+  if (observations && options.inspector) {
+    inspector = createInspector({
+      gateway,
+      observations,
+      authMode: options.authMode ?? DEFAULTS.authMode,
+      table: {
+        endpoint: store.endpoint,
+        tableName,
+        region,
+        credentials: {
+          accessKeyId: env.AWS_ACCESS_KEY_ID ?? 'local',
+          secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? 'local',
+        },
+      },
+    });
+  }
   let closed: Promise<void> | undefined;
   return {
     url: gateway.url,
@@ -150,9 +185,13 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     tableName,
     ...(jwtSecretSource ? { jwtSecretSource } : {}),
     gateway,
+    ...(observations ? { observations } : {}),
+    ...(inspector ? { inspectorUrl: inspector.url } : {}),
     close() {
       closed ??= (async () => {
+        inspector?.close();
         await gateway.close();
+        observations?.detach();
         await store.close();
       })();
       return closed;

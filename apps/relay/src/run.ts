@@ -20,6 +20,7 @@ export function banner(relay: Relay, options: RelayOptions, mode: string): strin
     `  WebSocket   ${relay.url}`,
     `  Management  ${relay.managementEndpoint}`,
     `  Lambda      ${relay.lambdaEndpoint} (aws lambda invoke --endpoint-url ${relay.lambdaEndpoint} --function-name broadcast)`,
+    ...(relay.inspectorUrl ? [`  Inspector   ${relay.inspectorUrl}`] : []),
     `  Data        ${relay.dataDir} (table ${relay.tableName})`,
     `  Auth        ${auth}${jwt ? ` (HS256 secret: ${relay.jwtSecretSource ?? 'configured'})` : ' (header Authorization: Allow)'}`,
     ...(jwt
@@ -41,7 +42,7 @@ export async function runRelay(
 ): Promise<Relay> {
   let relay: Relay;
   try {
-    relay = await startRelay({ ...options, log });
+    relay = await startRelay({ inspector: true, ...options, log });
   } catch (error) {
     fail(name, error);
   }

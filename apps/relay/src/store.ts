@@ -1,4 +1,5 @@
 import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -9,6 +10,11 @@ import { UserError } from './errors.js';
 export interface LocalStore {
   endpoint: string;
   dataDir: string;
+  /**
+   * Calls `listener` for every request the store receives: the DynamoDB operation (`PutItem`, ...)
+   * and the caller's user agent. Counted where the requests arrive, so handlers running anywhere count.
+   */
+  onRequest(listener: (operation: string, userAgent: string) => void): void;
   close(): Promise<void>;
 }
 
@@ -112,5 +118,12 @@ export async function startStore(dataDir: string, tableName: string, region: str
   } finally {
     client.destroy();
   }
-  return { endpoint, dataDir: dir, close };
+  const onRequest = (listener: (operation: string, userAgent: string) => void) => {
+    server.on('request', (req: IncomingMessage) => {
+      const target = req.headers['x-amz-target'];
+      const operation = typeof target === 'string' ? (target.split('.').pop() ?? target) : 'unknown';
+      listener(operation, req.headers['user-agent'] ?? '');
+    });
+  };
+  return { endpoint, dataDir: dir, onRequest, close };
 }

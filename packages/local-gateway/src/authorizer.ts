@@ -95,7 +95,9 @@ export function evaluateAuthorizerResult(result: unknown, methodArn: string): Au
     asList(s.Resource).some((resource) => wildcardMatch(resource, methodArn));
   const matching = statements.filter(applies);
   if (matching.some((s) => String(s.Effect).toLowerCase() === 'deny')) {
-    return { ok: false, status: 403, reason: 'authorizer denied' };
+    // A Deny's context reaches API Gateway's logs ($context.authorizer.*), never the client.
+    const why = typeof context.reason === 'string' ? `: ${context.reason.slice(0, 200)}` : '';
+    return { ok: false, status: 403, reason: `authorizer denied${why}` };
   }
   if (!matching.some((s) => String(s.Effect).toLowerCase() === 'allow')) {
     return { ok: false, status: 403, reason: 'authorizer policy does not allow this method' };

@@ -14,7 +14,8 @@ export interface GatewayEvents {
       authorizer?: Record<string, unknown>;
     },
   ];
-  connectRefused: [{ connectionId: string; status: number; reason: string }];
+  /** `query`: the connect request's query string parameters (what the client claimed). */
+  connectRefused: [{ connectionId: string; status: number; reason: string; query?: Record<string, string> }];
   disconnect: [{ connectionId: string; code: number; reason: string; cause: DisconnectCause }];
   /** A message from a client. `body` is given so a logger can pick fields; never log it whole. */
   message: [{ connectionId: string; routeKey: string; bytes: number; requestId: string; body: string }];
@@ -28,11 +29,25 @@ export interface GatewayEvents {
       durationMs: number;
       status?: number;
       responseBytes?: number;
+      /** A two-way route's answer as sent to the caller: pick fields from it, never log it whole. */
+      response?: string;
       error?: string;
     },
   ];
-  /** A management API call (`@connections`). */
-  management: [{ method: string; connectionId: string; status: number; bytes: number; errorType?: string }];
+  /**
+   * A management API call (`@connections`). A POST carries the posted text in `body` (whether or
+   * not it reached the client) so a listener can pick routing fields: never log it whole.
+   */
+  management: [
+    {
+      method: string;
+      connectionId: string;
+      status: number;
+      bytes: number;
+      errorType?: string;
+      body?: string;
+    },
+  ];
   /**
    * A Lambda Invoke API call (`POST /2015-03-31/functions/{name}/invocations`): `status` is the
    * HTTP answer (202 for `Event`, reported once the background run ended), `outcome` the run's.
@@ -83,7 +98,7 @@ export function reportRoute(
   subject: RouteSubject,
   started: number,
   outcome: RouteOutcome,
-  details: Pick<GatewayEvents['route'][0], 'status' | 'responseBytes' | 'error'> = {},
+  details: Pick<GatewayEvents['route'][0], 'status' | 'responseBytes' | 'response' | 'error'> = {},
 ): void {
   emit('route', { ...subject, outcome, durationMs: Date.now() - started, ...details });
 }

@@ -98,6 +98,13 @@ export async function createLocalGateway(options: LocalGatewayOptions = {}): Pro
   });
 
   const server: Server = createServer((req, res) => {
+    try {
+      if (!isLambdaApiPath(req.url) && options.serveHttp?.(req, res)) return;
+    } catch (error) {
+      emit('error', asError(error));
+      if (!res.headersSent) sendError(res, 500, 'InternalServerErrorException', 'Internal server error');
+      return;
+    }
     const handle = isLambdaApiPath(req.url) ? handleInvoke : handleManagement;
     handle(req, res).catch((error: unknown) => {
       emit('error', asError(error));

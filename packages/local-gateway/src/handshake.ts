@@ -156,7 +156,7 @@ export function createHandshake(deps: HandshakeDependencies) {
     const refuse = ({ status, reason, body }: Refusal) => {
       registry.forget(conn);
       conn.state = 'closed';
-      emit('connectRefused', { connectionId: conn.id, status, reason });
+      emit('connectRefused', { connectionId: conn.id, status, reason, query: request.queryStringParameters });
       rejectHandshake(socket, status, body);
     };
     // The client left while $connect ran: the handlers saw it connect, so it gets its $disconnect.

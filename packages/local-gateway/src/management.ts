@@ -40,17 +40,25 @@ export function createManagementApi(deps: ManagementDependencies) {
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = /^\/([^/]+)\/(?:@|%40)connections\/([^/]+)\/?$/i.exec(url.pathname);
-    const finish = (status: number, connectionId: string, bytes: number, errorType?: string) =>
-      emit('management', { method, connectionId, status, bytes, ...(errorType ? { errorType } : {}) });
+    const finish = (status: number, connectionId: string, bytes: number, errorType?: string, body?: string) =>
+      emit('management', {
+        method,
+        connectionId,
+        status,
+        bytes,
+        ...(errorType ? { errorType } : {}),
+        ...(body !== undefined ? { body } : {}),
+      });
     const fail = (
       status: number,
       errorType: string,
       message: string | null,
       connectionId: string,
       bytes = 0,
+      body?: string,
     ) => {
       sendError(res, status, errorType, message);
-      finish(status, connectionId, bytes, errorType);
+      finish(status, connectionId, bytes, errorType, body);
     };
     if (!match || decodeURIComponent(match[1]!) !== stage) {
       req.resume();
@@ -60,13 +68,16 @@ export function createManagementApi(deps: ManagementDependencies) {
     }
     const connectionId = decodeURIComponent(match[2]!);
     const live = registry.live(connectionId);
-    const gone = (bytes = 0) => fail(410, 'GoneException', null, connectionId, bytes);
+    const gone = (bytes = 0, text?: string) => fail(410, 'GoneException', null, connectionId, bytes, text);
 
     if (method === 'POST') {
       const body = await readBody(req, limits.maxMessageBytes);
-      if (body === 'too-large')
+      if (body === 'too-large') {
         fail(413, 'PayloadTooLargeException', 'Request Entity Too Large', connectionId);
-      else if (!live || !sendToClient(live, body.toString('utf8'), limits.maxFrameBytes)) gone(body.length);
+        return;
+      }
+      const text = body.toString('utf8');
+      if (!live || !sendToClient(live, text, limits.maxFrameBytes)) gone(body.length, text);
       else {
         res.writeHead(200, {
           'content-type': 'application/json',
@@ -74,7 +85,7 @@ export function createManagementApi(deps: ManagementDependencies) {
           'x-amzn-RequestId': awsLikeId(),
         });
         res.end();
-        finish(200, connectionId, body.length);
+        finish(200, connectionId, body.length, undefined, text);
       }
       return;
     }

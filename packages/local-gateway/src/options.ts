@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -56,6 +57,11 @@ export interface LocalGatewayOptions {
    * `[]` switches the Invoke API off.
    */
   functions?: readonly string[];
+  /**
+   * Serves HTTP requests outside the API's own paths on the same port (the local relay's inspector
+   * page): answers true when it took the request, false to let the gateway answer it.
+   */
+  serveHttp?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export const DEFAULT_LIMITS: Required<GatewayLimits> = {

@@ -66,16 +66,16 @@ export function createRouter(deps: RouterDependencies): Router {
     const started = Date.now();
     try {
       const result = await invoke(route.handler, event, requestId);
-      let responseBytes: number | undefined;
+      let response: string | undefined;
       // A two-way route's answer is the handler's returned body (route response `$default`).
       if (route.twoWay) {
-        const text = responseBody(result);
-        if (text !== undefined) {
-          sendToClient(conn, text, maxFrameBytes);
-          responseBytes = Buffer.byteLength(text);
-        }
+        response = responseBody(result);
+        if (response !== undefined) sendToClient(conn, response, maxFrameBytes);
       }
-      reportRoute(emit, subject, started, 'ok', { status: statusOf(result), responseBytes });
+      reportRoute(emit, subject, started, 'ok', {
+        status: statusOf(result),
+        ...(response !== undefined ? { responseBytes: Buffer.byteLength(response), response } : {}),
+      });
     } catch (error) {
       // The connection stays open, like on AWS.
       sendToClient(conn, gatewayFrame('Internal server error', conn.id, requestId), maxFrameBytes);

@@ -60,7 +60,8 @@ export async function handler(
     // The relay's own failures (configuration, key sources) need an operator; bad tokens do not.
     if (extra.serverSide === true) logger.error('connect denied', fields);
     else logger.info('connect denied', fields);
-    return policy('denied', 'Deny', resource);
+    // The reason (never the token) reaches API Gateway's logs and the local relay's; not the client.
+    return { ...policy('denied', 'Deny', resource), context: { reason: decision.reason } };
   }
   const peer = decision.peer;
   logger.info('connect allowed', {
