@@ -56,8 +56,10 @@ describe('startRelay (programmatic API)', () => {
     const text = lines.join('\n');
     expect(text).toMatch(/connect\s+\S+= cli:cli123 from 127\.0\.0\.1/);
     expect(text).toMatch(/connect\s+\S+= mpc:IgniterC56D/);
-    expect(text).toMatch(/message\s+\S+= mpc:IgniterC56D sendServer PartialSig \d+ B ok/);
-    expect(text).toMatch(/message\s+\S+= cli:cli123 sendServer FullSig \d+ B ok/);
+    expect(text).toMatch(
+      /message\s+\S+= mpc:IgniterC56D sendServer PartialSig \d+ B to cli:cli123 delivered/,
+    );
+    expect(text).toMatch(/message\s+\S+= cli:cli123 sendServer FullSig \d+ B to mpc:IgniterC56D delivered/);
     expect(text).toMatch(/deliver\s+\S+= cli:cli123 \d+ B 200/);
     expect(text).toMatch(/disconnect\s+\S+= cli:cli123 1005 client/);
     // Payloads never reach the log.

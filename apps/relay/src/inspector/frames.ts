@@ -1,3 +1,5 @@
+import { conversationKey } from '@mpc-relay/protocol';
+
 /**
  * Routing fields of the frames the relay sees, for the log and the inspector. Payloads (`message`)
  * are never kept: only ids, operation types, codes and statuses.
@@ -25,7 +27,7 @@ export interface ClientFrameSummary {
   /** From an mpc: the cli named by `cliToMpc`. */
   targetCli?: string;
   clientMsgId?: string;
-  /** The conversation key a reply is routed by: the message's `transactionId` or `sessionId`. */
+  /** The conversation a reply is routed by (`sessionId`, else the original types' transactionId / txId). */
   conversation?: string;
   /** v2 marker (`"v":2`) on getConnectionId / ping. */
   v2?: boolean;
@@ -46,11 +48,15 @@ export function summarizeClientFrame(body: string): ClientFrameSummary {
     const keys = Object.keys(frame.cliToMpc);
     if (keys.length === 1) set('targetCli', text(keys[0]));
   }
-  const message = frame.message;
-  if (message && typeof message === 'object' && !Array.isArray(message)) {
-    const fields = message as Record<string, unknown>;
-    set('conversation', text(frame.sessionId) ?? text(fields.sessionId) ?? text(fields.transactionId));
-  } else set('conversation', text(frame.sessionId));
+  if (summary.operationType) {
+    const sessionId = text(frame.sessionId);
+    const key = conversationKey({
+      operationType: summary.operationType,
+      message: frame.message,
+      ...(sessionId ? { sessionId } : {}),
+    });
+    set('conversation', text(key?.key));
+  }
   if (frame.v === 2) summary.v2 = true;
   return summary;
 }

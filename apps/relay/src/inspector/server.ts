@@ -219,8 +219,9 @@ export function createInspector(options: InspectorOptions): Inspector {
     res.flushHeaders();
     clients.add(res);
     req.socket.setNoDelay(true);
+    // The response's close, not the request's: a GET's request "closes" once it was read.
     const drop = () => clients.delete(res);
-    req.on('close', drop);
+    res.on('close', drop);
     res.on('error', drop);
     write(res, 'retry: 2000\n\n');
     send(res, 'rows', state.timeline());

@@ -128,16 +128,19 @@ function Table({
   head,
   children,
   empty,
+  className,
 }: {
   label: string;
   head: string[];
   children: unknown[];
   empty: string;
+  className?: string;
 }) {
   if (children.length === 0) return <p class="empty">{empty}</p>;
   return (
-    <div class="scroll" aria-label={label}>
-      <table>
+    <div class="scroll">
+      <table class={className}>
+        <caption class="sr-only">{label}</caption>
         <thead>
           <tr>
             {head.map((h) => (
@@ -158,19 +161,19 @@ function Connections({ state, now }: { state: StateView; now: number }) {
     <Section id="connections" title="Live connections" count={state.connectionCount}>
       <Table
         label="Live connections"
-        head={['Peer', 'Connection id', 'Protocol', 'Teams', 'Connected', 'Last active']}
+        head={['Peer', 'Protocol', 'Teams', 'Connected', 'Last active', 'Connection id']}
         empty="No peer is connected."
       >
         {state.connections.map((c) => (
           <tr key={c.connectionId}>
             <td class="peer">{c.peer ?? '?'}</td>
-            <td>
-              <code>{c.connectionId}</code>
-            </td>
             <td>{c.protocol}</td>
             <td>{c.teams.join(', ') || '–'}</td>
             <td title={new Date(c.connectedAt).toISOString()}>{duration(now - c.connectedAt)} ago</td>
             <td title={new Date(c.lastActiveAt).toISOString()}>{duration(now - c.lastActiveAt)} ago</td>
+            <td>
+              <code>{c.connectionId}</code>
+            </td>
           </tr>
         ))}
       </Table>
@@ -265,6 +268,7 @@ function Rows({ rows }: { rows: TimelineRow[] }) {
   return (
     <Table
       label="Message timeline"
+      className="timeline"
       head={['Time', 'From', 'To', 'Operation', 'Size', 'Outcome', 'Latency']}
       empty="No frames match the filters yet."
     >
@@ -278,7 +282,7 @@ function Rows({ rows }: { rows: TimelineRow[] }) {
             <time dateTime={new Date(r.at).toISOString()}>{clock(r.at)}</time>
           </td>
           <td class="peer">{r.from ?? '?'}</td>
-          <td class="peer">{r.to ?? (r.route === 'sendServer' ? '?' : 'relay')}</td>
+          <td class="peer to">{r.to ?? 'relay'}</td>
           <td>
             {kindOf(r)}
             {r.operationType && r.route !== 'sendServer' ? <span class="muted"> ({r.route})</span> : null}
@@ -398,4 +402,6 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+root.textContent = '';
+render(<App />, root);

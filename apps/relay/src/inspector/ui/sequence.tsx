@@ -80,7 +80,8 @@ export function SequenceDiagram({ rows }: { rows: TimelineRow[] }) {
           let toX = reached || row.from === 'relay' ? (x(row.to) ?? relayX) : relayX;
           if (toX === fromX) toX = fromX + (fromX >= relayX ? -COL_W / 3 : COL_W / 3);
           const mid = (fromX + toX) / 2;
-          const label = `${kindOf(row)} ${OUTCOME_SYMBOL[row.outcome]} ${outcomeText(row)}`;
+          const kept = row.outcome === 'stored' && row.to ? ` for ${row.to}` : '';
+          const label = `${kindOf(row)} ${OUTCOME_SYMBOL[row.outcome]} ${outcomeText(row)}${kept}`;
           const title = `${clock(row.at)} ${row.from ?? '?'} -> ${row.to ?? '?'}: ${kindOf(row)}, ${row.bytes} B, ${outcomeText(row)}, ${row.latencyMs} ms`;
           return (
             <g key={row.seq} class={`msg outcome-${row.outcome}`}>
