@@ -29,7 +29,8 @@ describe('authorizer (static mode, the original demo)', () => {
     for (const value of ['Deny', 'allow', 'Bearer x']) {
       const result = await authorizer(authorizerEvent({ query, headers: { Authorization: value } }));
       expect(result.policyDocument.Statement[0]?.Effect).toBe('Deny');
-      expect(result.context).toBeUndefined();
+      // No peer context; only the reason, for API Gateway's logs (never the credentials).
+      expect(result.context).toEqual({ reason: 'Authorization is not "Allow"' });
     }
   });
 
