@@ -60,6 +60,11 @@ describe('the relay command (a real process)', () => {
       `Lambda      ${lambda} (aws lambda invoke --endpoint-url ${lambda} --function-name broadcast)`,
     );
     expect(relay.stdout).toContain(`Data        ${dataDir}`);
+    // The inspector: a per-start token in the URL; the page answers with it and refuses without.
+    const inspector = /Inspector {3}(\S+)/.exec(relay.stdout)?.[1] ?? '';
+    expect(inspector).toMatch(new RegExp(`^${lambda}/_inspector/\\?token=[\\w-]{32}$`));
+    expect((await fetch(inspector)).status).toBe(200);
+    expect((await fetch(inspector.replace(/\?token=.*/, ''))).status).toBe(401);
     const cli = await Peer.open(url, 'type=cli&cliId=cli123');
     cli.send({ action: 'getConnectionId' });
     expect(JSON.parse(await cli.next())).toHaveProperty('connectionId');
@@ -72,12 +77,15 @@ describe('the relay command (a real process)', () => {
     expect(relay.stderr).toBe('');
   });
 
-  it('takes its settings from the environment (PORT, STAGE, DATA_DIR)', async () => {
+  it('takes its settings from the environment (PORT, STAGE, DATA_DIR, NO_INSPECTOR)', async () => {
     const dataDir = dir('relay-env-');
-    const relay = start('main', [], { PORT: '0', STAGE: 'dev', DATA_DIR: dataDir });
+    const relay = start('main', [], { PORT: '0', STAGE: 'dev', DATA_DIR: dataDir, NO_INSPECTOR: '1' });
     const url = await relay.ready();
     expect(url).toMatch(/\/dev$/);
     expect(relay.stdout).toContain(`Data        ${dataDir}`);
+    expect(relay.stdout).not.toContain('Inspector');
+    const page = `${url.replace('ws://', 'http://').replace(/\/dev$/, '')}/_inspector/`;
+    expect((await fetch(page)).status).toBe(403);
     relay.child.kill('SIGINT');
     expect(await relay.exited()).toBe(0);
   });

@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -174,6 +175,32 @@ describe.skipIf(!browserAvailable)('inspector page in Chromium', () => {
       const problem = await page.locator('tr.problem').count();
       expect(problem).toBeGreaterThanOrEqual(1);
       await page.screenshot({ path: join(TEST_OUTPUT_DIR, 'inspector.png'), fullPage: true });
+
+      // Text contrast (WCAG AA, 4.5:1) of every badge, counter, heading, label and table cell.
+      const lowContrast = await page.evaluate(() => {
+        const luminance = (color: string) => {
+          const [r, g, b] = (color.match(/[\d.]+/g) ?? ['0', '0', '0']).slice(0, 3).map((v) => {
+            const c = Number(v) / 255;
+            return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+          });
+          return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+        };
+        const background = (element: Element | null): string => {
+          for (let e = element; e; e = e.parentElement) {
+            const color = getComputedStyle(e).backgroundColor;
+            if (color !== 'transparent' && !/, 0\)$/.test(color)) return color;
+          }
+          return 'rgb(255, 255, 255)';
+        };
+        const selector = '.badge, .counter span, h1, h2, th, td, .muted, .filters label, .codes, .status';
+        return [...document.querySelectorAll(selector)].flatMap((element) => {
+          const a = luminance(getComputedStyle(element).color);
+          const b = luminance(background(element));
+          const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+          return ratio < 4.5 ? [`${element.textContent?.slice(0, 40)}: ${ratio.toFixed(2)}`] : [];
+        });
+      });
+      expect(lowContrast).toEqual([]);
 
       // Keyboard: the filters are reachable with Tab; the peer filter narrows the timeline.
       let focused = '';

@@ -76,6 +76,9 @@ describe('relay log', () => {
     expect(JSON.parse(await mpc.next())).toMatchObject({ ack: { clientMsgId: 'm-1', status: 'delivered' } });
     await waitFor(() => received.length > 0, 'the v2 delivery');
     const { messageId } = JSON.parse(received[0]!) as { messageId: string };
+    mpc.send({ ...REAL_MPC_SENDS, clientMsgId: 'm-1' });
+    expect(JSON.parse(await mpc.next())).toMatchObject({ ack: { clientMsgId: 'm-1', status: 'duplicate' } });
+    await line(/message\s+\S+ mpc:IgniterC56D sendServer PartialSig \d+ B to cli:cli123 duplicate -> \d+ B/);
     // The ack is queued behind nothing, the close right after it: its line comes after the disconnect.
     v2.send(JSON.stringify({ action: 'ack', messageIds: [messageId] }));
     v2.close();

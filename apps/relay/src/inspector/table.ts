@@ -29,6 +29,8 @@ const PROJECTED = [
 const MAPPING_PREFIX = KEY.mapping('');
 const inboxPrefix = (type: 'cli' | 'mpc') => KEY.inbox({ type, id: '' });
 const INBOX_PREFIXES = [inboxPrefix('cli'), inboxPrefix('mpc')];
+/** `INBOX#`: what every inbox partition starts with. */
+const INBOX_ROOT = INBOX_PREFIXES[0]!.slice(0, INBOX_PREFIXES[0]!.indexOf('#') + 1);
 
 const str = (v: AttributeValue | undefined) => (v && 'S' in v ? v.S : undefined);
 const num = (v: AttributeValue | undefined) => (v && 'N' in v && v.N !== undefined ? Number(v.N) : undefined);
@@ -65,13 +67,16 @@ export function createTableReader(options: TableReaderOptions) {
         new ScanCommand({
           TableName: options.tableName,
           ProjectionExpression: Object.keys(names).join(', '),
+          // Connection items stay in the store: the gateway knows the live connections.
+          FilterExpression: 'attribute_exists(#a2) OR begins_with(#a0, :inbox)',
           ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':inbox': { S: INBOX_ROOT } },
           Limit: PAGE,
           ExclusiveStartKey: startKey,
         }),
       );
+      items += page.ScannedCount ?? 0;
       for (const item of page.Items ?? []) {
-        items++;
         const pk = str(item.pk) ?? '';
         const sk = str(item.sk) ?? '';
         const expiresAt = (num(item.expiresAt) ?? 0) * 1000;
@@ -79,7 +84,7 @@ export function createTableReader(options: TableReaderOptions) {
         if (expiresAt && expiresAt <= now) continue;
         const cli = str(item.cliId);
         const mpc = str(item.mpcId);
-        if (cli && mpc && (pk.startsWith(MAPPING_PREFIX) || !pk.startsWith('INBOX#'))) {
+        if (cli && mpc && (pk.startsWith(MAPPING_PREFIX) || !pk.startsWith(INBOX_ROOT))) {
           const conversation = str(item.conversationKey) ?? str(item.transactionId) ?? str(item.sessionId);
           const updatedAt = num(item.updatedAt);
           conversations.push({
@@ -95,7 +100,7 @@ export function createTableReader(options: TableReaderOptions) {
         const prefix = INBOX_PREFIXES.find((p) => pk.startsWith(p));
         // Markers (what remains of a delivered v2 message, for dedupe) have doneAt: nothing waits.
         if (!prefix || num(item.doneAt) !== undefined) continue;
-        const peer = `${prefix.slice('INBOX#'.length, -1)}:${pk.slice(prefix.length)}`;
+        const peer = `${prefix.slice(INBOX_ROOT.length, -1)}:${pk.slice(prefix.length)}`;
         const storedAt = num(item.storedAt) ?? now;
         const row = waiting.get(peer) ?? {
           peer,
