@@ -29,6 +29,18 @@ export interface RelayConfig {
    * 0 resends on every frame). A reconnect (`getConnectionId`) resends every unacknowledged one.
    */
   redeliveryDelaySeconds: number;
+  /**
+   * INBOX_MAX_MESSAGES / INBOX_MAX_BYTES: most messages (default 1000) and bytes (default 8 MiB)
+   * kept waiting for one receiving peer while it is offline; over either, the sender gets INBOX_FULL
+   * and nothing is stored. 0: no limit.
+   */
+  inboxMaxMessages: number;
+  inboxMaxBytes: number;
+  /**
+   * MAX_CONNECTIONS_PER_PEER: most live connections one peer id may hold (default 10); the
+   * handshake over it is refused (429). 0: no limit.
+   */
+  maxConnectionsPerPeer: number;
   /** ALLOWED_OPERATION_TYPES: comma list; undefined means any operation type. */
   allowedOperationTypes: ReadonlySet<string> | undefined;
   /** TENANT_ISOLATION: `on` restricts traffic to peers sharing a team (parsed, not enforced yet). */
@@ -69,6 +81,23 @@ function nonNegativeInt(env: Env, key: string, fallback: number): number {
   return value;
 }
 
+function limit(env: Env, key: string, fallback: number): number {
+  const raw = env[key]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigError(`${key} must be a non-negative integer (0: no limit), got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/** Default limits per peer (documented in the handlers README). */
+export const DEFAULT_LIMITS = {
+  inboxMaxMessages: 1000,
+  inboxMaxBytes: 8 * 1024 * 1024,
+  maxConnectionsPerPeer: 10,
+} as const;
+
 function optional(env: Env, key: string): string | undefined {
   const value = env[key]?.trim();
   return value === undefined || value === '' ? undefined : value;
@@ -106,6 +135,9 @@ export function loadConfig(env: Env = process.env): RelayConfig {
     connectionTtlSeconds: positiveInt(env, 'CONNECTION_TTL_SECONDS', 7200),
     dedupeTtlSeconds: positiveInt(env, 'DEDUPE_TTL_SECONDS', 3600),
     redeliveryDelaySeconds: nonNegativeInt(env, 'REDELIVERY_DELAY_SECONDS', 30),
+    inboxMaxMessages: limit(env, 'INBOX_MAX_MESSAGES', DEFAULT_LIMITS.inboxMaxMessages),
+    inboxMaxBytes: limit(env, 'INBOX_MAX_BYTES', DEFAULT_LIMITS.inboxMaxBytes),
+    maxConnectionsPerPeer: limit(env, 'MAX_CONNECTIONS_PER_PEER', DEFAULT_LIMITS.maxConnectionsPerPeer),
     allowedOperationTypes: parseOperationTypes(env.ALLOWED_OPERATION_TYPES),
     tenantIsolation: isolation === 'on',
     dynamodbEndpoint: optional(env, 'DYNAMODB_ENDPOINT'),

@@ -12,15 +12,19 @@ import {
   type ConnectionItem,
   deleteConnection,
   queryPeerConnections,
+  type Recipient,
   type TableRef,
 } from './store/connections.js';
 import {
   deleteInboxItem,
   type InboxItem,
+  type InboxLimits,
+  inboxCounterAfterDrain,
   markerItem,
   messageIdOf,
   putInboxItem,
   readInbox,
+  reserveInboxSpace,
   writeInboxBatch,
 } from './store/inbox.js';
 import { putMapping } from './store/mappings.js';
@@ -32,6 +36,8 @@ export interface FanOutResult {
 }
 
 type Target = Pick<ConnectionItem, 'connectionId' | 'peerType' | 'peerId'> & { protocol?: string };
+
+export type { Recipient };
 
 export function isV2Connection(connection: { protocol?: string }): boolean {
   return connection.protocol === PROTOCOL_V2;
@@ -126,7 +132,8 @@ function afterDelivery(
 export type DeliveryOutcome =
   | ({ outcome: 'delivered'; messageId: string } & FanOutResult)
   | ({ outcome: 'stored'; messageId: string; messageKey: string; expiresAt: number } & FanOutResult)
-  | ({ outcome: 'duplicate'; messageId: string } & FanOutResult);
+  | ({ outcome: 'duplicate'; messageId: string } & FanOutResult)
+  | ({ outcome: 'full'; messageId: string } & FanOutResult);
 
 function counts(fanOut: FanOutResult): FanOutResult {
   return { delivered: fanOut.delivered, stale: fanOut.stale, failed: fanOut.failed };
@@ -134,8 +141,13 @@ function counts(fanOut: FanOutResult): FanOutResult {
 
 export interface RelayMessageInput {
   target: PeerIdentity;
-  /** The target's connections this message may reach (from the sender's Query). */
-  connections: readonly ConnectionItem[];
+  /** The target's connections this message may reach (from the sender's Query, or recorded). */
+  connections: readonly Recipient[];
+  /**
+   * Where to look when none of `connections` took it (they were recorded on a route item and are
+   * gone): the target's connections now, already filtered. Tried once, before storing.
+   */
+  fallback?: () => Promise<Recipient[]>;
   /** The message item (`inboxItem`), its key already chosen (deterministic for v2 senders). */
   item: InboxItem;
   /**
@@ -143,11 +155,14 @@ export interface RelayMessageInput {
    * in parallel with the lookups); undefined when not written yet.
    */
   written?: 'written' | 'duplicate';
-  /** Filters the connections of the race re-check (tenant isolation). */
+  /** Filters the connections of the race re-check (tenant isolation, peers). */
   eligible: (connections: ConnectionItem[]) => ConnectionItem[];
   /** Drain policy for a connection found by the race re-check. */
   drainPolicyFor: (connection: ConnectionItem) => DrainPolicy | undefined;
   dedupeTtlSeconds: number;
+  /** What may wait for one receiver (INBOX_MAX_MESSAGES / INBOX_MAX_BYTES) and for how long. */
+  inboxLimits: InboxLimits;
+  inboxTtlSeconds: number;
 }
 
 /**
@@ -159,38 +174,71 @@ export interface RelayMessageInput {
  *   costs that one PutItem more;
  * - a v2 sender's message (written by the caller with its dedupe condition) that only v1
  *   connections took becomes a dedupe marker (1 PutItem);
- * - when no connection took it, it stays (or is put) in the inbox, then the target's connections
- *   are Queried again: one that appeared meanwhile (a reconnect racing this send: its
- *   getConnectionId may have drained the inbox before the message was stored) gets the inbox now.
+ * - when no connection took it and there is a `fallback` (a reply posted to its route's recorded
+ *   connection, gone since), the target's connections now are tried (1 Query);
+ * - when still none took it, it is counted against the receiver's inbox limits (1 UpdateItem;
+ *   over them: `full`, nothing stored, a copy the caller wrote removed), stays (or is put) in the
+ *   inbox, then the target's connections are Queried again: one that appeared meanwhile (a
+ *   reconnect racing this send: its getConnectionId may have drained the inbox before the message
+ *   was stored) gets the inbox now.
  */
 export async function relayMessage(
   table: TableRef,
   poster: Poster,
   input: RelayMessageInput,
 ): Promise<DeliveryOutcome> {
-  const { item, connections } = input;
+  const { item } = input;
   const messageId = messageIdOf(item);
   if (input.written === 'duplicate') {
     return { outcome: 'duplicate', messageId, delivered: 0, stale: 0, failed: 0 };
   }
   let stored = input.written === 'written';
-  const anyV2 = connections.some(isV2Connection);
-  if (!stored && anyV2) {
-    await putInboxItem(table, item);
-    stored = true;
-  }
-  const fanOut = await postToConnections(table, poster, connections, (connection) =>
-    frameFor(item, isV2Connection(connection)),
-  );
-  if (fanOut.delivered > 0) {
-    count('MessagesDelivered');
-    if (stored && !fanOut.tookIt.some(isV2Connection)) {
-      // Only v1 connections took it: nothing to wait an ack for.
-      const done = afterDelivery(item, false, input.dedupeTtlSeconds);
-      if ('put' in done) await putInboxItem(table, done.put);
-      else await deleteInboxItem(table, done.delete);
+  const tried = new Set<string>();
+  const total: FanOutResult = { delivered: 0, stale: 0, failed: 0 };
+  let candidates: readonly Recipient[] = input.connections;
+  for (let round = 0; round < 2; round++) {
+    const fresh = candidates.filter((connection) => !tried.has(connection.connectionId));
+    for (const connection of fresh) tried.add(connection.connectionId);
+    if (fresh.length > 0) {
+      if (!stored && fresh.some(isV2Connection)) {
+        await putInboxItem(table, item);
+        stored = true;
+      }
+      const fanOut = await postToConnections(table, poster, fresh, (connection) =>
+        frameFor(item, isV2Connection(connection)),
+      );
+      total.delivered += fanOut.delivered;
+      total.stale += fanOut.stale;
+      total.failed += fanOut.failed;
+      if (fanOut.delivered > 0) {
+        count('MessagesDelivered');
+        if (stored && !fanOut.tookIt.some(isV2Connection)) {
+          // Only v1 connections took it: nothing to wait an ack for.
+          const done = afterDelivery(item, false, input.dedupeTtlSeconds);
+          if ('put' in done) await putInboxItem(table, done.put);
+          else await deleteInboxItem(table, done.delete);
+        }
+        return { outcome: 'delivered', messageId, ...counts(total) };
+      }
     }
-    return { outcome: 'delivered', messageId, ...counts(fanOut) };
+    if (round > 0 || !input.fallback || input.connections.length === 0) break;
+    logger.info('recorded connection did not take the reply: looking up the target', {
+      targetType: input.target.type,
+      targetId: input.target.id,
+    });
+    candidates = await input.fallback();
+  }
+  const room = await reserveInboxSpace(
+    table,
+    input.target,
+    item.size,
+    input.inboxLimits,
+    input.inboxTtlSeconds,
+  );
+  if (!room) {
+    if (stored) await deleteInboxItem(table, item);
+    count('InboxFull');
+    return { outcome: 'full', messageId, ...counts(total) };
   }
   if (!stored) await putInboxItem(table, item);
   count('MessagesStored');
@@ -200,7 +248,7 @@ export async function relayMessage(
     messageId,
     messageKey: item.sk,
     expiresAt: item.expiresAt,
-    ...counts(fanOut),
+    ...counts(total),
   };
 }
 
@@ -347,7 +395,17 @@ export async function drainInbox(
     if ('put' in done) puts.push(done.put);
     else deletes.push(done.delete);
   }
-  if (deletes.length > 0 || puts.length > 0) await writeInboxBatch(table, { deletes, puts });
+  if (deletes.length > 0 || puts.length > 0) {
+    // What still waits, counted from the rows just read, rides on the same batch (inbox limits).
+    const gone = new Set(deletes.map((item) => item.sk));
+    const kept = new Set(puts.filter((item) => item.frame === undefined).map((item) => item.sk));
+    const waiting = live.filter((item) => !gone.has(item.sk) && !kept.has(item.sk));
+    const counter = inboxCounterAfterDrain(peer, waiting);
+    await writeInboxBatch(table, {
+      deletes: 'delete' in counter ? [...deletes, counter.delete] : deletes,
+      puts: 'put' in counter ? [...puts, counter.put] : puts,
+    });
+  }
   count('InboxDelivered', delivered);
   count('InboxDropped', dropped);
   const result = {

@@ -1,7 +1,7 @@
 import type { PeerIdentity } from '@mpc-relay/protocol';
-import { PeerIdSchema, PeerTypeSchema } from '@mpc-relay/protocol';
+import { PeerIdSchema, PeerTypeSchema, PROTOCOL_V2 } from '@mpc-relay/protocol';
 import type { APIGatewayEventWebsocketRequestContextV2 } from 'aws-lambda';
-import { parseTeams } from './policy.js';
+import { parsePeerList, parseTeams } from './policy.js';
 
 /**
  * What the REQUEST authorizer puts in its context; API Gateway adds it to every later event of the
@@ -12,6 +12,13 @@ export interface AuthorizerContext {
   peerId?: string;
   /** Teams the peer serves, comma separated. */
   teams?: string;
+  /**
+   * jwt mode: the token's `peers` claim, comma separated: the only counterparts this peer may
+   * exchange messages with. Absent: no such restriction. `""`: none at all.
+   */
+  peers?: string;
+  /** The protocol the handshake negotiated: `v1` or `mpc-relay.v2` (from Sec-WebSocket-Protocol). */
+  protocol?: string;
   /** jwt mode: the token's `exp` (epoch seconds; a number, or its decimal string). */
   exp?: number | string;
   /** jwt mode: seconds of clock-skew tolerance on `exp` (JWT_CLOCK_SKEW_SECONDS of the authorizer). */
@@ -62,6 +69,14 @@ export function header(
   return undefined;
 }
 
+/** The subprotocols the client offered (`Sec-WebSocket-Protocol: a, b`). */
+export function offeredProtocols(headers: Record<string, string | undefined> | null | undefined): string[] {
+  return (header(headers, 'sec-websocket-protocol') ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+}
+
 /** The authenticated peer of the connection, from the authorizer context; undefined when absent. */
 export function peerFromContext(requestContext: WebSocketRequestContext): PeerIdentity | undefined {
   const context = requestContext.authorizer;
@@ -93,4 +108,28 @@ export function tokenDeadlineMs(requestContext: WebSocketRequestContext | undefi
 /** The teams of the connection's peer (`teams` in the authorizer context, jwt mode); [] when none. */
 export function teamsFromContext(requestContext: WebSocketRequestContext): string[] {
   return parseTeams(requestContext.authorizer?.teams);
+}
+
+/**
+ * The token's `peers` claim of the connection (jwt mode): the counterparts it may exchange messages
+ * with; undefined when the token carries none (no restriction).
+ */
+export function peersFromContext(requestContext: WebSocketRequestContext): string[] | undefined {
+  const value = requestContext.authorizer?.peers;
+  if (typeof value !== 'string') return undefined;
+  return parsePeerList(value);
+}
+
+/**
+ * The protocol of the sender's own connection: the authorizer context says which one its handshake
+ * negotiated; without it (a connection opened before the relay recorded it), a frame with a
+ * `clientMsgId` comes from a v2 client.
+ */
+export function protocolFromContext(
+  requestContext: WebSocketRequestContext,
+  hasClientMsgId: boolean,
+): string {
+  const value = requestContext.authorizer?.protocol;
+  if (value === PROTOCOL_V2 || value === 'v1') return value;
+  return hasClientMsgId ? PROTOCOL_V2 : 'v1';
 }

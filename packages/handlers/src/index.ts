@@ -16,9 +16,9 @@ export type {
 export type { BroadcastEvent, BroadcastResult } from './handlers/broadcast.js';
 export * from './routes.js';
 export type { ConnectionItem } from './store/connections.js';
+export type { MappingItem, RecordedConnection, RouteItem } from './store/conversations.js';
 export type { InboxItem } from './store/inbox.js';
 export { GSI_BY_TYPE, inboxSortKey, KEY, TTL_ATTRIBUTE } from './store/keys.js';
-export type { MappingItem } from './store/mappings.js';
 export {
   attachRequestCounter,
   countRequests,

@@ -27,7 +27,10 @@ export type MetricName =
   | 'PostFailures'
   | 'ErrorFrames'
   | 'TokenExpired'
-  | 'BroadcastSent';
+  | 'BroadcastSent'
+  | 'InboxFull'
+  | 'ConversationTaken'
+  | 'ConnectionsOverLimit';
 
 export function count(name: MetricName, value = 1): void {
   if (value <= 0) return;

@@ -1,4 +1,4 @@
-import { ErrorCode, type ErrorFrameInput } from '@mpc-relay/protocol';
+import { ErrorCode, type ErrorFrameInput, type PeerIdentity } from '@mpc-relay/protocol';
 import type { RelayConfig } from './config.js';
 import type { DrainPolicy } from './delivery.js';
 import type { ConnectionItem } from './store/connections.js';
@@ -11,6 +11,10 @@ import type { ConnectionItem } from './store/connections.js';
  *   connection items at `$connect` and on nothing else). A message whose `message` is an object with
  *   a string `teamId` (the original demo's PartialSig / FullSig) must name one of the sender's teams, and
  *   only a receiver serving that very team gets it. A peer without teams talks to nobody.
+ * - the token's `peers` claim (jwt mode): a peer whose token lists its counterparts exchanges
+ *   messages with those only, in both directions: the sender's list must name the receiver (checked
+ *   before any request when the receiver is known, an mpc's cli), and the receiver's list (stored on
+ *   its connection items and route items) must name the sender. Without the claim, no restriction.
  */
 export function checkOperationType(config: RelayConfig, operationType: string): ErrorFrameInput | undefined {
   if (!config.allowedOperationTypes || config.allowedOperationTypes.has(operationType)) return undefined;
@@ -28,6 +32,14 @@ export function parseTeams(value: unknown): string[] {
     .split(',')
     .map((team) => team.trim())
     .filter((team) => team !== '');
+}
+
+/** Peer ids from a comma string (authorizer context, connection and route items). */
+export function parsePeerList(value: string): string[] {
+  return value
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
 }
 
 /** The original demo's `message.teamId`, when the message is an object carrying a string one. */
@@ -80,42 +92,90 @@ export function mayReach(
   return senderTeams.some((team) => receiverTeams.includes(team));
 }
 
-/** The refusal when the target is connected but none of its connections may receive the message. */
-export function crossTeamRefusal(teamId: string | undefined): ErrorFrameInput {
+/**
+ * The refusal when the target is connected but none of its connections may receive the message:
+ * none serves its team (tenant isolation) or every one's token `peers` leaves the sender out.
+ */
+export function crossTeamRefusal(teamId: string | undefined, tenantIsolation = true): ErrorFrameInput {
+  if (!tenantIsolation) {
+    return { code: ErrorCode.Forbidden, message: "the target's token does not list you among its peers" };
+  }
   return {
     code: ErrorCode.Forbidden,
     message:
       teamId !== undefined
-        ? `the target does not serve team ${JSON.stringify(teamId)}: this relay isolates teams`
-        : 'the target shares no team with you: this relay isolates teams',
+        ? `the target does not serve team ${JSON.stringify(teamId)} (or its token does not list you among its peers): this relay isolates teams`
+        : 'the target shares no team with you (or its token does not list you among its peers): this relay isolates teams',
   };
 }
 
-/** A sender's side of tenant isolation for one message. */
+/**
+ * The `peers` claim of one side (`list`, undefined when its token has none) against the other side:
+ * FORBIDDEN when the list does not name it.
+ */
+export function checkPeers(
+  list: readonly string[] | undefined,
+  counterpart: PeerIdentity,
+  whose: 'your token' | "the mpc's token" | "the cli's token",
+): ErrorFrameInput | undefined {
+  if (list === undefined || list.includes(counterpart.id)) return undefined;
+  return {
+    code: ErrorCode.Forbidden,
+    message: `${whose} does not list ${counterpart.type} ${JSON.stringify(counterpart.id)} among its peers`,
+  };
+}
+
+/** Whether a receiver whose `peers` (comma string, absent: no claim) may get a message from `senderId`. */
+export function peersAllow(peers: string | undefined, senderId: string): boolean {
+  return peers === undefined || parsePeerList(peers).includes(senderId);
+}
+
+/** A sender's side of tenant isolation and pairing for one message. */
 export interface SenderTenancy {
-  /** The message's `teamId` under isolation (always undefined when isolation is off). */
+  /**
+   * The message's `teamId` under isolation, or the team of the conversation it answers (always
+   * undefined when isolation is off).
+   */
   teamId: string | undefined;
-  /** The target's connections this message may reach (all of them when isolation is off). */
-  reachable(connections: ConnectionItem[]): ConnectionItem[];
+  /**
+   * The target's connections this message may reach: those serving its team (isolation) whose
+   * token `peers`, if any, name the sender.
+   */
+  reachable<T extends Pick<ConnectionItem, 'teams' | 'peers'>>(connections: T[]): T[];
 }
 
 export function senderTenancy(
   config: RelayConfig,
+  sender: PeerIdentity,
   senderTeams: readonly string[],
   message: unknown,
+  conversationTeamId?: string,
 ): SenderTenancy {
-  const teamId = config.tenantIsolation ? messageTeamId(message) : undefined;
+  const teamId = config.tenantIsolation ? (messageTeamId(message) ?? conversationTeamId) : undefined;
   return {
     teamId,
     reachable: (connections) =>
-      connections.filter((connection) => mayReach(config, senderTeams, parseTeams(connection.teams), teamId)),
+      connections.filter(
+        (connection) =>
+          peersAllow(connection.peers, sender.id) &&
+          mayReach(config, senderTeams, parseTeams(connection.teams), teamId),
+      ),
   };
 }
 
-/** Tenant isolation when stored messages reach a connection whose teams are `receiverTeams`. */
-export function drainPolicy(config: RelayConfig, receiverTeams: readonly string[]): DrainPolicy {
+/**
+ * Tenant isolation and pairing when stored messages reach a connection whose teams are
+ * `receiverTeams` and whose token `peers` are `receiverPeers`.
+ */
+export function drainPolicy(
+  config: RelayConfig,
+  receiverTeams: readonly string[],
+  receiverPeers?: readonly string[],
+): DrainPolicy {
   return {
-    mayReceive: (item) => mayReach(config, parseTeams(item.teams), receiverTeams, item.teamId),
+    mayReceive: (item) =>
+      (receiverPeers === undefined || receiverPeers.includes(item.from)) &&
+      mayReach(config, parseTeams(item.teams), receiverTeams, item.teamId),
     mappingTtlSeconds: config.mappingTtlSeconds,
   };
 }

@@ -90,7 +90,8 @@ export const FUNCTIONS: Readonly<Record<HandlerName, FunctionDefinition>> = {
   connect: {
     handler: 'connect',
     description: 'Validates connect parameters and records the connection',
-    permissions: { dynamodb: ['dynamodb:PutItem'], manageConnections: [] },
+    // Query the peer's live connections (MAX_CONNECTIONS_PER_PEER), PutItem the new one.
+    permissions: { dynamodb: ['dynamodb:Query', 'dynamodb:PutItem'], manageConnections: [] },
   },
   disconnect: {
     handler: 'disconnect',
@@ -116,14 +117,16 @@ export const FUNCTIONS: Readonly<Record<HandlerName, FunctionDefinition>> = {
   sendServer: {
     handler: 'sendServer',
     description: 'Relays a signing message between an mpc and a cli',
-    // GetItem/PutItem the mapping, Query the target's connections, PutItem the inbox (v2: with a
-    // dedupe condition), DeleteItem stale connections and delivered items, POST the delivery; the
-    // reconnect race re-check drains the target's inbox to a new connection (Query,
+    // GetItem/PutItem the route (conversation or mapping; Put/DeleteItem to undo a refused one),
+    // Query the target's connections, UpdateItem/PutItem the inbox count, PutItem the inbox (v2:
+    // with a dedupe condition), DeleteItem stale connections and delivered items, POST the
+    // delivery; the reconnect race re-check drains the target's inbox to a new connection (Query,
     // BatchWriteItem, PutItem of a deferred mapping). The sender's own inbox is never read here.
     permissions: {
       dynamodb: [
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
         'dynamodb:Query',
         'dynamodb:DeleteItem',
         'dynamodb:BatchWriteItem',

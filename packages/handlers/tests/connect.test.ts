@@ -15,14 +15,14 @@ describe('authorizer (static mode, the original demo)', () => {
     expect(result.policyDocument.Statement).toEqual([
       { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: event.methodArn },
     ]);
-    expect(result.context).toEqual({ peerType: 'cli', peerId: 'cli123' });
+    expect(result.context).toEqual({ peerType: 'cli', peerId: 'cli123', protocol: 'v1' });
   });
 
   it('accepts the header in any case (API Gateway keeps the client spelling)', async () => {
     const result = await authorizer(
       authorizerEvent({ query: { type: 'mpc', mpcId: 'IgniterC56D' }, headers: { authorization: 'Allow' } }),
     );
-    expect(result.context).toEqual({ peerType: 'mpc', peerId: 'IgniterC56D' });
+    expect(result.context).toEqual({ peerType: 'mpc', peerId: 'IgniterC56D', protocol: 'v1' });
   });
 
   it('Deny (or any other value): a Deny policy, which API Gateway answers with 403', async () => {

@@ -14,7 +14,7 @@ describe('delivery: offline peers, stale connections, expiry, several connection
     for (const tx of ['tx-1', 'tx-2', 'tx-3']) {
       expect(await mpc.send(partialSig(MPC.id, CLI.id, tx))).toEqual({ statusCode: 200 });
     }
-    const waiting = await harness.items(KEY.inbox(CLI));
+    const waiting = await harness.inbox(KEY.inbox(CLI));
     expect(waiting).toHaveLength(3);
     expect(waiting[0]).toMatchObject({ from: MPC.id, operationType: 'PartialSig' });
     expect(harness.management.posts).toEqual([]);
@@ -33,7 +33,7 @@ describe('delivery: offline peers, stale connections, expiry, several connection
       from: MPC.id,
       message: { accountHash: 'acc', teamId: 'team', transactionId: 'tx-1', partialSig: 'ps-tx-1' },
     });
-    expect(await harness.items(KEY.inbox(CLI))).toEqual([]);
+    expect(await harness.inbox(KEY.inbox(CLI))).toEqual([]);
 
     // Delivered once: a second getConnectionId delivers nothing more.
     await cli.send({ action: 'getConnectionId' });
@@ -50,7 +50,7 @@ describe('delivery: offline peers, stale connections, expiry, several connection
     const cli = await harness.relay.connect(CLI);
     await cli.send({ action: 'getConnectionId' });
     expect(cli.received().map((frame) => JSON.parse(frame).message.transactionId)).toEqual(ids);
-    expect(await harness.items(KEY.inbox(CLI))).toEqual([]);
+    expect(await harness.inbox(KEY.inbox(CLI))).toEqual([]);
   });
 
   it('keeps the backlog when the draining connection turns out gone', async () => {
@@ -60,7 +60,7 @@ describe('delivery: offline peers, stale connections, expiry, several connection
     const flaky = await harness.relay.connect(CLI);
     harness.management.gone.add(flaky.connectionId);
     expect((await flaky.send({ action: 'getConnectionId' })).statusCode).toBe(200);
-    expect(await harness.items(KEY.inbox(CLI))).toHaveLength(2);
+    expect(await harness.inbox(KEY.inbox(CLI))).toHaveLength(2);
     const back = await harness.relay.connect(CLI);
     await back.send({ action: 'getConnectionId' });
     expect(back.received().map((frame) => JSON.parse(frame).message.transactionId)).toEqual([
@@ -75,7 +75,7 @@ describe('delivery: offline peers, stale connections, expiry, several connection
     await mpc.send(partialSig(MPC.id, CLI.id));
     await mpc.disconnect();
     expect(await cli.send(fullSig(CLI.id))).toEqual({ statusCode: 200 });
-    expect(await harness.items(KEY.inbox(MPC))).toHaveLength(1);
+    expect(await harness.inbox(KEY.inbox(MPC))).toHaveLength(1);
     const back = await harness.relay.connect(MPC);
     await back.send({ action: 'getConnectionId' });
     expect(back.received().map((frame) => JSON.parse(frame))).toEqual([
@@ -89,12 +89,12 @@ describe('delivery: offline peers, stale connections, expiry, several connection
     harness.management.gone.add(cli.connectionId); // the cli vanished without a $disconnect
     expect(await mpc.send(partialSig(MPC.id, CLI.id, 'tx-stale'))).toEqual({ statusCode: 200 });
     expect(await harness.items(KEY.peer(CLI))).toEqual([]);
-    expect(await harness.items(KEY.inbox(CLI))).toHaveLength(1);
+    expect(await harness.inbox(KEY.inbox(CLI))).toHaveLength(1);
 
     const back = await harness.relay.connect(CLI);
     await back.send({ action: 'getConnectionId' });
     expect(back.received().map((frame) => JSON.parse(frame).message.transactionId)).toEqual(['tx-stale']);
-    expect(await harness.items(KEY.inbox(CLI))).toEqual([]);
+    expect(await harness.inbox(KEY.inbox(CLI))).toEqual([]);
   });
 
   it('delivers to the live connection and removes the stale one when a peer has both', async () => {
@@ -107,7 +107,7 @@ describe('delivery: offline peers, stale connections, expiry, several connection
     expect((await harness.items(KEY.peer(CLI))).map((item) => item.connectionId)).toEqual([
       live.connectionId,
     ]);
-    expect(await harness.items(KEY.inbox(CLI))).toEqual([]);
+    expect(await harness.inbox(KEY.inbox(CLI))).toEqual([]);
   });
 
   it('delivers to every connection of a peer; a disconnect keeps the others', async () => {
@@ -155,10 +155,10 @@ describe('delivery: offline peers, stale connections, expiry, several connection
     const cli = await harness.relay.connect(CLI);
     await cli.send({ action: 'getConnectionId' });
     expect(cli.received().map((text) => JSON.parse(text).message.transactionId)).toEqual(['live']);
-    expect(await harness.items(KEY.inbox(CLI))).toEqual([]);
+    expect(await harness.inbox(KEY.inbox(CLI))).toEqual([]);
   });
 
-  it('answers NO_MAPPING when the mapping expired (even if TTL has not deleted it yet)', async () => {
+  it('answers NO_MAPPING when the conversation expired (even if TTL has not deleted it yet)', async () => {
     const mpc = await harness.relay.connect(MPC);
     const cli = await harness.relay.connect(CLI);
     await harness.docs.send(
@@ -166,7 +166,8 @@ describe('delivery: offline peers, stale connections, expiry, several connection
         TableName: TABLE_NAME,
         Item: {
           pk: KEY.mapping(CLI.id),
-          sk: KEY.mappingSort,
+          sk: KEY.conversationSort('tx-1'),
+          key: 'tx-1',
           cliId: CLI.id,
           mpcId: MPC.id,
           updatedAt: Date.now() - 7_200_000,
@@ -200,7 +201,7 @@ describe('delivery: offline peers, stale connections, expiry, several connection
     );
     await mpc.send(partialSig(MPC.id, CLI.id));
     expect(harness.management.posts).toEqual([]);
-    expect(await harness.items(KEY.inbox(CLI))).toHaveLength(1);
+    expect(await harness.inbox(KEY.inbox(CLI))).toHaveLength(1);
   });
 
   it('stores the mapping with MAPPING_TTL_SECONDS and inbox items with INBOX_TTL_SECONDS', async () => {
@@ -212,7 +213,7 @@ describe('delivery: offline peers, stale connections, expiry, several connection
       await mpc.send(partialSig(MPC.id, CLI.id));
       const after = epochSeconds();
       const [mapping] = await harness.items(KEY.mapping(CLI.id));
-      const [waiting] = await harness.items(KEY.inbox(CLI));
+      const [waiting] = await harness.inbox(KEY.inbox(CLI));
       expect(mapping?.expiresAt).toBeGreaterThanOrEqual(before + 60);
       expect(mapping?.expiresAt).toBeLessThanOrEqual(after + 60);
       expect(waiting?.expiresAt).toBeGreaterThanOrEqual(before + 30);

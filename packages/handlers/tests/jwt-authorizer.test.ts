@@ -86,10 +86,30 @@ describe('jwt mode, HS256 with JWT_SECRET', () => {
     expect(result.context).toEqual({
       peerType: 'mpc',
       peerId: 'IgniterC56D',
+      protocol: 'v1',
       teams: 'team-a,team-b',
       exp: expect.any(Number),
       expSkew: 30,
     });
+  });
+
+  it('peers claim: a comma string in the context (an empty list too); a malformed one is denied', async () => {
+    const token = await hsToken({ sub: 'cli:cli123', peers: ['mpcA', 'mpcB', 'mpcA'] });
+    expect((await decide({ headers: bearer(token) })).context).toMatchObject({ peers: 'mpcA,mpcB' });
+    const none = await hsToken({ sub: 'cli:cli123', peers: [] });
+    expect((await decide({ headers: bearer(none) })).context).toMatchObject({ peers: '' });
+    const without = await hsToken({ sub: 'cli:cli123' });
+    expect((await decide({ headers: bearer(without) })).context).not.toHaveProperty('peers');
+    for (const peers of ['mpcA', ['a,b'], [7], Array.from({ length: 51 }, (_, i) => `m${i}`)]) {
+      const bad = await hsToken({ sub: 'cli:cli123', peers });
+      expect((await decide({ headers: bearer(bad) })).effect).toBe('Deny');
+    }
+  });
+
+  it('the protocol the handshake negotiates is in the context', async () => {
+    const token = await hsToken({ sub: 'cli:cli123' });
+    const offered = { ...bearer(token), 'Sec-WebSocket-Protocol': 'mpc-relay.v2' };
+    expect((await decide({ headers: offered })).context).toMatchObject({ protocol: 'mpc-relay.v2' });
   });
 
   it('the bare token as the header value (what the signer sends) and lower-case "bearer"', async () => {

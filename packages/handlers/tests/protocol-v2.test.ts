@@ -25,7 +25,7 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
   });
 
   async function inbox(peer: { type: string; id: string }) {
-    return harness.items(`INBOX#${peer.type}#${peer.id}`);
+    return harness.inbox(`INBOX#${peer.type}#${peer.id}`);
   }
 
   it('v2 pair: envelope to the receiver, ack result to the sender, kept until acked', async () => {
@@ -280,13 +280,14 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
   it('DynamoDB requests per case', async () => {
     const cli = await harness.relay.connect(CLI, V2);
     const mpc = await harness.relay.connect(MPC, V2);
-    // v2 mpc -> v2 cli online: PutItem mapping + Query connections + conditional PutItem of the
-    // message (one round trip). No Query of the sender's own inbox any more.
+    // v2 mpc -> v2 cli online: PutItem conversation + Query connections + conditional PutItem of
+    // the message (one round trip). No Query of the sender's own inbox any more.
     const toCli = await countRequests(() => mpc.send(withId(partialSig(MPC.id, CLI.id), 'k-1')));
     expect(toCli.requests).toEqual({ total: 3, byCommand: { PutItem: 2, Query: 1 } });
-    // v2 cli -> v2 mpc online: GetItem mapping, then Query connections + conditional PutItem.
+    // v2 cli -> v2 mpc online: GetItem conversation (it records the mpc's connection), then the
+    // conditional PutItem, then the post.
     const toMpc = await countRequests(() => cli.send(withId(fullSig(CLI.id), 'k-2')));
-    expect(toMpc.requests).toEqual({ total: 3, byCommand: { GetItem: 1, PutItem: 1, Query: 1 } });
+    expect(toMpc.requests).toEqual({ total: 2, byCommand: { GetItem: 1, PutItem: 1 } });
     // Duplicate: the same requests, nothing posted.
     const duplicate = await countRequests(() => mpc.send(withId(partialSig(MPC.id, CLI.id), 'k-1')));
     expect(duplicate.requests).toEqual({ total: 3, byCommand: { PutItem: 2, Query: 1 } });
@@ -311,7 +312,7 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
 
     // Mixed: v1 mpc -> v2 cli: the original demo path + 1 PutItem (kept until acked).
     const v1Mpc = await harness.relay.connect({ type: 'mpc', id: 'v1-mpc' });
-    const v1ToV2 = await countRequests(() => v1Mpc.send(partialSig('v1-mpc', CLI.id)));
+    const v1ToV2 = await countRequests(() => v1Mpc.send(partialSig('v1-mpc', CLI.id, 'tx-v1')));
     expect(v1ToV2.requests).toEqual({ total: 3, byCommand: { PutItem: 2, Query: 1 } });
     // v2 mpc -> v1 cli: + 1 PutItem turning the item into a dedupe marker once delivered.
     const v1Cli = await harness.relay.connect({ type: 'cli', id: 'v1-cli' });

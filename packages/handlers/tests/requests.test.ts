@@ -9,7 +9,7 @@ import { useHarness } from './helpers/harness.js';
 describe('DynamoDB requests per relayed message', () => {
   const harness = useHarness();
 
-  it('hot path, target online: mpc -> cli is PutItem + Query, cli -> mpc is GetItem + Query', async () => {
+  it('hot path, target online: mpc -> cli is PutItem + Query (one round trip), the reply 1 GetItem: 3 per PartialSig -> FullSig', async () => {
     const cli = await harness.relay.connect(CLI);
     const mpc = await harness.relay.connect(MPC);
     for (let round = 0; round < 3; round++) {
@@ -17,15 +17,29 @@ describe('DynamoDB requests per relayed message', () => {
       expect(toCli.result).toEqual({ statusCode: 200 });
       expect(toCli.requests).toEqual({ total: 2, byCommand: { PutItem: 1, Query: 1 } });
 
+      // The conversation records the mpc's connection: no Query, one sequential round trip.
       const toMpc = await countRequests(() => cli.send(fullSig(CLI.id, `tx-${round}`)));
       expect(toMpc.result).toEqual({ statusCode: 200 });
-      expect(toMpc.requests).toEqual({ total: 2, byCommand: { GetItem: 1, Query: 1 } });
+      expect(toMpc.requests).toEqual({ total: 1, byCommand: { GetItem: 1 } });
     }
     expect(cli.received()).toHaveLength(3);
     expect(mpc.received()).toHaveLength(3);
   });
 
-  it('hot path, protocol v2 pair online: exactly 3 (the two lookups + 1 conditional PutItem of the message)', async () => {
+  it('a reply whose recorded connection is gone (410) falls back to the Query of the mpc', async () => {
+    const cli = await harness.relay.connect(CLI);
+    const old = await harness.relay.connect(MPC);
+    await old.send(partialSig(MPC.id, CLI.id, 'tx-moved'));
+    await old.disconnect();
+    const now = await harness.relay.connect(MPC);
+    const reply = await countRequests(() => cli.send(fullSig(CLI.id, 'tx-moved')));
+    // GetItem, the post answered 410, DeleteItem of the stale record, then the Query.
+    expect(reply.requests).toEqual({ total: 3, byCommand: { GetItem: 1, DeleteItem: 1, Query: 1 } });
+    expect(old.received()).toEqual([]);
+    expect(now.received()).toHaveLength(1);
+  });
+
+  it('hot path, protocol v2 pair online: mpc -> cli 3 in one round trip, the reply 2 (GetItem, then the conditional PutItem)', async () => {
     const v2 = { headers: { 'Sec-WebSocket-Protocol': PROTOCOL_V2 } };
     const cli = await harness.relay.connect(CLI, v2);
     const mpc = await harness.relay.connect(MPC, v2);
@@ -38,7 +52,7 @@ describe('DynamoDB requests per relayed message', () => {
       const toMpc = await countRequests(() =>
         cli.send({ ...fullSig(CLI.id, `tx-${round}`), clientMsgId: `f-${round}` }),
       );
-      expect(toMpc.requests).toEqual({ total: 3, byCommand: { GetItem: 1, PutItem: 1, Query: 1 } });
+      expect(toMpc.requests).toEqual({ total: 2, byCommand: { GetItem: 1, PutItem: 1 } });
     }
     expect(cli.received()).toHaveLength(3);
     expect(mpc.received()).toHaveLength(3);
@@ -52,17 +66,17 @@ describe('DynamoDB requests per relayed message', () => {
     expect(requests.total).toBe(2);
   });
 
-  it('off the hot path: offline target +1 PutItem +1 Query (reconnect race re-check); refusals before any lookup cost nothing', async () => {
+  it('off the hot path: offline target +1 UpdateItem (inbox count) +1 PutItem +1 Query (reconnect race re-check); refusals before any lookup cost nothing', async () => {
     const mpc = await harness.relay.connect(MPC);
     const offline = await countRequests(() => mpc.send(partialSig(MPC.id, CLI.id)));
-    expect(offline.requests).toEqual({ total: 4, byCommand: { PutItem: 2, Query: 2 } });
+    expect(offline.requests).toEqual({ total: 5, byCommand: { PutItem: 2, Query: 2, UpdateItem: 1 } });
     const spoofed = await countRequests(() => mpc.send(partialSig('someone', CLI.id)));
     expect(spoofed.requests.total).toBe(0);
   });
 
-  it('other routes: $connect 1, getConnectionId 1 (+1 BatchWriteItem when it delivers), $disconnect 1, ping 0', async () => {
+  it('other routes: $connect 2 (Query for the connection limit), getConnectionId 1 (+1 BatchWriteItem when it delivers), $disconnect 1, ping 0', async () => {
     const connect = await countRequests(() => harness.relay.connect(CLI));
-    expect(connect.requests).toEqual({ total: 1, byCommand: { PutItem: 1 } });
+    expect(connect.requests).toEqual({ total: 2, byCommand: { Query: 1, PutItem: 1 } });
     const cli = connect.result;
     const empty = await countRequests(() => cli.send({ action: 'getConnectionId' }));
     expect(empty.requests).toEqual({ total: 1, byCommand: { Query: 1 } });

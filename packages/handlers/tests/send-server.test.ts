@@ -52,7 +52,7 @@ describe('sendServer refusals: an error frame, nothing delivered, nothing stored
     const error = expectErrorFrame(await cli.send(fullSig('cli123')), ErrorCode.NoMapping);
     expect(error.action).toBe('sendServer');
     expect(mpc.received()).toEqual([]);
-    expect(await harness.items(KEY.inbox({ type: 'mpc', id: 'IgniterC56D' }))).toEqual([]);
+    expect(await harness.inbox(KEY.inbox({ type: 'mpc', id: 'IgniterC56D' }))).toEqual([]);
   });
 
   it('answers INVALID_JSON to a non-JSON body on the sendServer route', async () => {
@@ -165,14 +165,15 @@ describe('sendServer refusals: an error frame, nothing delivered, nothing stored
     }
   });
 
-  it('a mapping is last-writer-wins: the cli answers the mpc that contacted it last', async () => {
+  it('a reply follows its conversation, not the mpc that wrote last', async () => {
     const cli = await harness.relay.connect({ type: 'cli', id: 'cli123' });
     const first = await harness.relay.connect({ type: 'mpc', id: 'mpcA' });
     const second = await harness.relay.connect({ type: 'mpc', id: 'mpcB' });
-    await first.send(partialSig('mpcA', 'cli123'));
-    await second.send(partialSig('mpcB', 'cli123'));
-    await cli.send(fullSig('cli123'));
-    expect(first.received()).toEqual([]);
-    expect(JSON.parse(second.received()[0] ?? '{}')).toMatchObject({ from: 'cli123', to: 'mpcB' });
+    await first.send(partialSig('mpcA', 'cli123', 'tx-a'));
+    await second.send(partialSig('mpcB', 'cli123', 'tx-b'));
+    await cli.send(fullSig('cli123', 'tx-a'));
+    await cli.send(fullSig('cli123', 'tx-b'));
+    expect(first.received().map((text) => JSON.parse(text).message.transactionId)).toEqual(['tx-a']);
+    expect(second.received().map((text) => JSON.parse(text).message.transactionId)).toEqual(['tx-b']);
   });
 });

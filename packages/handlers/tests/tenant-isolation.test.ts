@@ -137,7 +137,7 @@ describe('tenant isolation (TENANT_ISOLATION=on, jwt teams)', () => {
     expect(teamB.received()).toEqual([]);
   });
 
-  it('hot path stays at 2 DynamoDB requests (Query then PutItem; GetItem then Query)', async () => {
+  it('hot path: 2 DynamoDB requests to the cli (Query then PutItem), 1 for the reply (GetItem)', async () => {
     const signer = await connect(cli(), ['team-a']);
     const node = await connect(mpc(), ['team-a']);
     const toCli = await countRequests(() =>
@@ -147,46 +147,54 @@ describe('tenant isolation (TENANT_ISOLATION=on, jwt teams)', () => {
     expect(toCli.requests).toEqual({ total: 2, byCommand: { PutItem: 1, Query: 1 } });
     const toMpc = await countRequests(() => signer.send(withTeam(fullSig(signer.peer.id), 'team-a')));
     expect(toMpc.result).toEqual({ statusCode: 200 });
-    expect(toMpc.requests).toEqual({ total: 2, byCommand: { GetItem: 1, Query: 1 } });
+    expect(toMpc.requests).toEqual({ total: 1, byCommand: { GetItem: 1 } });
     const refused = await countRequests(async () => {
       const foreign = await connect(mpc('Foreign1'), ['team-x']);
       return foreign.send(withTeam(partialSig('Foreign1', signer.peer.id), 'team-x'));
     });
-    // $connect's PutItem + the Query that found only foreign-team connections; no mapping written
-    expect(refused.requests.byCommand).toEqual({ PutItem: 1, Query: 1 });
+    // $connect's Query and PutItem + the Query that found only foreign-team connections; no route written
+    expect(refused.requests.byCommand).toEqual({ PutItem: 1, Query: 2 });
   });
 
-  it('offline target, another team: stored with the sender teams, dropped at delivery, no mapping', async () => {
+  it('offline target, another team: stored with the sender teams, dropped at delivery; its conversation answers no other team', async () => {
     const foreign = await connect(mpc('Foreign1'), ['team-x']);
     expect(await foreign.send(withTeam(partialSig('Foreign1', 'cli123'), 'team-x'))).toEqual({
       statusCode: 200,
     });
-    const [stored] = await harness.items(KEY.inbox(cli()));
-    expect(stored).toMatchObject({
-      teams: 'team-x',
-      teamId: 'team-x',
-      mapping: { cliId: 'cli123', mpcId: 'Foreign1' },
-    });
-    expect(await harness.items(KEY.mapping('cli123'))).toEqual([]);
+    const [stored] = await harness.inbox(KEY.inbox(cli()));
+    expect(stored).toMatchObject({ teams: 'team-x', teamId: 'team-x' });
+    // Its conversation is recorded with its team; no latest mapping (the message named a key).
+    expect(await harness.items(KEY.mapping('cli123'))).toMatchObject([
+      { sk: KEY.conversationSort('tx-1'), mpcId: 'Foreign1', teamId: 'team-x' },
+    ]);
 
     const signer = await connect(cli(), ['team-a']);
     const answer = await signer.send({ action: 'getConnectionId' });
     expect(JSON.parse(answer.body ?? '{}')).toEqual({ connectionId: signer.connectionId });
     expect(signer.received()).toEqual([]);
-    expect(await harness.items(KEY.inbox(cli()))).toEqual([]);
-    expect(await harness.items(KEY.mapping('cli123'))).toEqual([]);
-    expectErrorFrame(await signer.send(withTeam(fullSig('cli123'), 'team-a')), ErrorCode.NoMapping);
+    expect(await harness.inbox(KEY.inbox(cli()))).toEqual([]);
+    // A team-a answer under that key is refused: the conversation is team-x's.
+    expectErrorFrame(await signer.send(withTeam(fullSig('cli123'), 'team-a')), ErrorCode.Forbidden);
+    // And without a key there is no route at all.
+    expectErrorFrame(
+      await signer.send({ action: 'sendServer', sourceId: 'cli123', operationType: 'Note', message: {} }),
+      ErrorCode.NoMapping,
+    );
     expect(foreign.received()).toEqual([]);
   });
 
-  it('offline target, same team: delivered when it is back, and the mapping is written then', async () => {
+  it('offline target, same team: delivered when it is back; a keyless latest mapping is written then', async () => {
     const node = await connect(mpc(), ['team-a']);
     await node.send(withTeam(partialSig(node.peer.id, 'cli123'), 'team-a'));
-    expect(await harness.items(KEY.mapping('cli123'))).toEqual([]);
+    const note = { action: 'sendServer', sourceId: node.peer.id, cliToMpc: { cli123: node.peer.id } };
+    await node.send({ ...note, operationType: 'Note', message: { teamId: 'team-a' } });
+    const mapped = async () =>
+      (await harness.items(KEY.mapping('cli123'))).filter((item) => item.sk === KEY.mappingSort);
+    expect(await mapped()).toEqual([]);
     const signer = await connect(cli(), ['team-a', 'team-c']);
     await signer.send({ action: 'getConnectionId' });
-    expect(signer.received()).toHaveLength(1);
-    expect(await harness.items(KEY.mapping('cli123'))).toMatchObject([{ mpcId: node.peer.id }]);
+    expect(signer.received()).toHaveLength(2);
+    expect(await mapped()).toMatchObject([{ mpcId: node.peer.id }]);
     expect(await signer.send(withTeam(fullSig('cli123'), 'team-a'))).toEqual({ statusCode: 200 });
     expect(node.received()).toHaveLength(1);
   });
@@ -197,12 +205,12 @@ describe('tenant isolation (TENANT_ISOLATION=on, jwt teams)', () => {
     await node.send(withTeam(partialSig(node.peer.id, signer.peer.id), 'team-a'));
     await node.disconnect();
     expect(await signer.send(withTeam(fullSig(signer.peer.id), 'team-a'))).toEqual({ statusCode: 200 });
-    expect(await harness.items(KEY.inbox(mpc()))).toMatchObject([{ teams: 'team-a', teamId: 'team-a' }]);
+    expect(await harness.inbox(KEY.inbox(mpc()))).toMatchObject([{ teams: 'team-a', teamId: 'team-a' }]);
     // The same mpc id comes back with a token for another team: it does not get team-a's answer.
     const impostor = await connect(mpc(), ['team-x']);
     await impostor.send({ action: 'getConnectionId' });
     expect(impostor.received()).toEqual([]);
-    expect(await harness.items(KEY.inbox(mpc()))).toEqual([]);
+    expect(await harness.inbox(KEY.inbox(mpc()))).toEqual([]);
   });
 
   it('broadcast with "team" reaches only the connections whose stored teams include it', async () => {

@@ -1,5 +1,10 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { type PeerIdentity, parsePeerSubject, TOKEN_QUERY_PARAMETER } from '@mpc-relay/protocol';
+import {
+  type PeerIdentity,
+  PeerIdSchema,
+  parsePeerSubject,
+  TOKEN_QUERY_PARAMETER,
+} from '@mpc-relay/protocol';
 import {
   createRemoteJWKSet,
   type JWTPayload,
@@ -30,6 +35,8 @@ import { queryPeer } from './peer.js';
  * - Required claims `sub`, `exp`; `aud` / `iss` when `JWT_AUDIENCE` / `JWT_ISSUER` are set;
  *   `JWT_CLOCK_SKEW_SECONDS` (default 30) of tolerance on `exp` / `nbf`.
  * - Optional `teams` claim: array of team ids, passed on as a comma string in the context.
+ * - Optional `peers` claim: array of peer ids, the only counterparts this peer may exchange messages
+ *   with (the mpc ids a cli accepts, the cli ids an mpc may contact); a comma string in the context.
  *
  * Outcomes (documented in the README): no token -> 401 (`unauthorized`); a token that is present but
  * not acceptable (malformed, bad signature, expired, not yet valid, wrong aud/iss/alg, bad subject or
@@ -43,6 +50,8 @@ export const MIN_SECRET_BYTES = 32;
 export const MAX_TEAMS = 50;
 /** A team id: like a peer id (no `,`: teams travel as a comma string in the authorizer context). */
 export const TEAM_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** At most this many peers in a token's `peers` claim (it travels in the authorizer context). */
+export const MAX_PEERS = 50;
 /** Tokens longer than this are refused unparsed. */
 export const MAX_TOKEN_LENGTH = 8192;
 
@@ -314,6 +323,20 @@ export function teamsFromClaims(payload: JWTPayload): string[] | undefined {
   return [...new Set(teams as string[])];
 }
 
+/** `peers` claim -> peer ids; undefined when absent; throws when present but malformed. */
+export function peersFromClaims(payload: JWTPayload): string[] | undefined {
+  const peers = payload.peers;
+  if (peers === undefined) return undefined;
+  if (!Array.isArray(peers) || peers.length > MAX_PEERS)
+    throw new Error(`"peers" must be an array of at most ${MAX_PEERS} peer ids`);
+  for (const peer of peers) {
+    if (typeof peer !== 'string' || !PeerIdSchema.safeParse(peer).success) {
+      throw new Error('"peers" holds a value that is not a peer id');
+    }
+  }
+  return [...new Set(peers as string[])];
+}
+
 /** Verifies a token and binds it to the connect query. */
 export async function authorizeJwt(request: AuthRequest, env: Env = process.env): Promise<AuthDecision> {
   const extracted = extractToken(request);
@@ -365,12 +388,22 @@ export async function authorizeJwt(request: AuthRequest, env: Env = process.env)
       log: { tokenSource: source, alg },
     };
   let teams: string[] | undefined;
+  let peers: string[] | undefined;
   try {
     teams = teamsFromClaims(payload);
   } catch (error) {
     return {
       effect: 'deny',
       reason: `bad teams claim: ${(error as Error).message}`,
+      log: { tokenSource: source, alg, tokenSubject: payload.sub },
+    };
+  }
+  try {
+    peers = peersFromClaims(payload);
+  } catch (error) {
+    return {
+      effect: 'deny',
+      reason: `bad peers claim: ${(error as Error).message}`,
       log: { tokenSource: source, alg, tokenSubject: payload.sub },
     };
   }
@@ -396,6 +429,7 @@ export async function authorizeJwt(request: AuthRequest, env: Env = process.env)
     effect: 'allow',
     peer,
     ...(teams && teams.length > 0 ? { teams } : {}),
+    ...(peers !== undefined ? { peers } : {}),
     // `exp` is required (requiredClaims) and jose checked it is a number.
     ...(typeof payload.exp === 'number'
       ? { tokenExpiry: { exp: payload.exp, skewSeconds: settings.clockSkewSeconds } }

@@ -24,6 +24,8 @@ export type AuthDecision =
       effect: 'allow';
       peer: PeerIdentity | undefined;
       teams?: readonly string[];
+      /** jwt: the token's `peers` claim (the only counterparts allowed); absent: no restriction. */
+      peers?: readonly string[];
       /**
        * jwt: the token's `exp` (epoch seconds) and the clock-skew tolerance applied to it; carried
        * in the authorizer context so every later frame can be refused once the token expired.

@@ -1,7 +1,9 @@
+import { PROTOCOL_V2 } from '@mpc-relay/protocol';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 import { prefetchJwtKeys } from '../auth/jwt.js';
 import { authModeFor } from '../auth/modes.js';
 import { parseAuthMode } from '../config.js';
+import { offeredProtocols } from '../events.js';
 import { describeError, logger } from '../logger.js';
 
 // jwt mode with an HS* secret in SSM: start reading it during the init phase (cold start).
@@ -9,9 +11,11 @@ prefetchJwtKeys();
 
 /**
  * REQUEST authorizer on `$connect`. Allow: an Allow policy whose context carries
- * `{peerType, peerId, teams?, exp?, expSkew?}` (jwt mode: `teams` a comma string, `exp` the token's
- * expiry in epoch seconds and `expSkew` the clock-skew tolerance, numbers) to every event of the
- * connection. Deny: a Deny policy
+ * `{peerType, peerId, protocol, teams?, peers?, exp?, expSkew?}` to every event of the connection:
+ * `protocol` the one `$connect` negotiates (`mpc-relay.v2` when offered, else `v1`), so a send can
+ * record its sender's connection without a read; jwt mode: `teams` and `peers` comma strings (the
+ * token's claims), `exp` the token's expiry in epoch seconds and `expSkew` the clock-skew
+ * tolerance, numbers. Deny: a Deny policy
  * (API Gateway answers 403). Missing credentials: throws `Unauthorized` (API Gateway answers 401).
  *
  * A bad connect query (`type`, `cliId`/`mpcId`) is NOT denied here: an authorizer can only say
@@ -70,6 +74,7 @@ export async function handler(
     ...(peer ? { peerType: peer.type, peerId: peer.id } : {}),
     ...(decision.reason ? { reason: decision.reason } : {}),
     ...(decision.teams && decision.teams.length > 0 ? { teams: decision.teams.join(',') } : {}),
+    ...(decision.peers !== undefined ? { peers: decision.peers.join(',') } : {}),
     ...extra,
   });
   const result = policy(peer ? `${peer.type}:${peer.id}` : 'anonymous', 'Allow', resource);
@@ -77,7 +82,9 @@ export async function handler(
     result.context = {
       peerType: peer.type,
       peerId: peer.id,
+      protocol: offeredProtocols(event?.headers).includes(PROTOCOL_V2) ? PROTOCOL_V2 : 'v1',
       ...(decision.teams && decision.teams.length > 0 ? { teams: decision.teams.join(',') } : {}),
+      ...(decision.peers !== undefined ? { peers: decision.peers.join(',') } : {}),
       // jwt: numbers; every message handler refuses frames once exp + expSkew has passed.
       ...(decision.tokenExpiry
         ? { exp: decision.tokenExpiry.exp, expSkew: decision.tokenExpiry.skewSeconds }

@@ -2,33 +2,27 @@ import { ErrorCode, encodeError, PROTOCOL_V2, parseConnectParams } from '@mpc-re
 import type { Context } from 'aws-lambda';
 import { loadConfig } from '../config.js';
 import {
-  header,
+  offeredProtocols,
   peerFromContext,
+  peersFromContext,
   teamsFromContext,
   type WebSocketEvent,
   type WebSocketResult,
 } from '../events.js';
 import { beginInvocation } from '../invocation.js';
 import { describeError, logger } from '../logger.js';
-import { flushMetrics } from '../metrics.js';
+import { count, flushMetrics } from '../metrics.js';
 import { documentClient } from '../store/client.js';
-import { connectionItem, putConnection } from '../store/connections.js';
+import { connectionItem, putConnection, queryPeerConnections } from '../store/connections.js';
 
 documentClient(); // built during the init phase, reused by every invocation
-
-/** The subprotocols the client offered (`Sec-WebSocket-Protocol: a, b`). */
-export function offeredProtocols(event: WebSocketEvent): string[] {
-  const value = header(event.headers, 'sec-websocket-protocol');
-  return (value ?? '')
-    .split(',')
-    .map((name) => name.trim())
-    .filter((name) => name !== '');
-}
 
 /**
  * `$connect`: validates `type` and `cliId`/`mpcId` (400 with an error frame body otherwise, nothing
  * stored), checks the query names the peer the authorizer authenticated (403 otherwise), records
- * the connection (1 PutItem) and answers 200. A client offering the `mpc-relay.v2` subprotocol gets
+ * the connection and answers 200. MAX_CONNECTIONS_PER_PEER (default 10): the peer's live connections
+ * are Queried first and one more is refused with 429 (logged with the count): 1 Query + 1 PutItem,
+ * 1 PutItem with the limit off. A client offering the `mpc-relay.v2` subprotocol gets
  * it echoed and the connection is recorded with `protocol: 'mpc-relay.v2'`.
  * Nothing can be posted to the caller here (AWS answers 410 until the handshake completes): waiting
  * messages are delivered at its `getConnectionId`.
@@ -59,18 +53,43 @@ export async function handler(event: WebSocketEvent, context?: Context): Promise
       };
     }
     const config = loadConfig();
-    const v2 = offeredProtocols(event).includes(PROTOCOL_V2);
+    const v2 = offeredProtocols(event.headers).includes(PROTOCOL_V2);
     const { connectionId, connectedAt } = event.requestContext;
-    // The peer's teams (jwt `teams` claim) ride on the connection item, so the sender's target
-    // Query already returns them (tenant isolation without an extra request).
+    const table = { db: documentClient(config.dynamodbEndpoint, config.region), tableName: config.tableName };
+    if (config.maxConnectionsPerPeer > 0) {
+      const live = (await queryPeerConnections(table, peer)).filter(
+        (connection) => connection.connectionId !== connectionId,
+      );
+      if (live.length >= config.maxConnectionsPerPeer) {
+        count('ConnectionsOverLimit');
+        logger.warn('connect refused: too many live connections for this peer', {
+          outcome: 'refused',
+          statusCode: 429,
+          reason: 'MAX_CONNECTIONS_PER_PEER',
+          liveConnections: live.length,
+          limit: config.maxConnectionsPerPeer,
+        });
+        return {
+          statusCode: 429,
+          body: encodeError({
+            code: ErrorCode.Throttled,
+            message: `${peer.type} ${JSON.stringify(peer.id)} already has ${live.length} live connections; this relay allows ${config.maxConnectionsPerPeer} per peer`,
+          }),
+        };
+      }
+    }
+    // The peer's teams and peers (jwt claims) ride on the connection item, so the sender's target
+    // Query already returns them (tenant isolation and pairing without an extra request).
     const teams = authenticated ? teamsFromContext(event.requestContext) : [];
+    const peers = authenticated ? peersFromContext(event.requestContext) : undefined;
     await putConnection(
-      { db: documentClient(config.dynamodbEndpoint, config.region), tableName: config.tableName },
+      table,
       connectionItem(peer, connectionId, {
         connectedAt: connectedAt ?? Date.now(),
         ttlSeconds: config.connectionTtlSeconds,
         protocol: v2 ? PROTOCOL_V2 : 'v1',
         teams,
+        peers,
       }),
     );
     logger.info('connected', {

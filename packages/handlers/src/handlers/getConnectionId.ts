@@ -1,6 +1,6 @@
 import { decodeClientFrame, encodeConnectionId, hasV2Marker } from '@mpc-relay/protocol';
 import { drainInbox } from '../delivery.js';
-import { peerFromContext, teamsFromContext } from '../events.js';
+import { peerFromContext, peersFromContext, teamsFromContext } from '../events.js';
 import { answer, messageRoute } from '../invocation.js';
 import { describeError, logger } from '../logger.js';
 import { drainPolicy } from '../policy.js';
@@ -31,7 +31,7 @@ export const handler = messageRoute(async (event) => {
         poster,
         peer,
         connectionId,
-        drainPolicy(config, receiverTeams),
+        drainPolicy(config, receiverTeams, peersFromContext(event.requestContext)),
         // `"v":2`: a v2 client (re)connected: every unacknowledged message again, as v2 envelopes.
         { v2: decoded.ok && hasV2Marker(decoded.value), dedupeTtlSeconds: config.dedupeTtlSeconds },
       );

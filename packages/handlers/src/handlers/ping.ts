@@ -1,6 +1,6 @@
 import { decodeClientFrame, encodePong, hasV2Marker } from '@mpc-relay/protocol';
 import { drainInbox } from '../delivery.js';
-import { peerFromContext, teamsFromContext } from '../events.js';
+import { peerFromContext, peersFromContext, teamsFromContext } from '../events.js';
 import { answer, messageRoute } from '../invocation.js';
 import { describeError, logger } from '../logger.js';
 import { drainPolicy } from '../policy.js';
@@ -27,7 +27,7 @@ export const handler = messageRoute(async (event) => {
         poster,
         peer,
         event.requestContext.connectionId,
-        drainPolicy(config, receiverTeams),
+        drainPolicy(config, receiverTeams, peersFromContext(event.requestContext)),
         {
           v2: true,
           redeliveryDelayMs: config.redeliveryDelaySeconds * 1000,

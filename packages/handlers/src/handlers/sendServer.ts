@@ -44,9 +44,15 @@ export const handler = messageRoute(async (event) => {
   const policyRefusal = checkSendPolicy(config, frame.operationType, senderTeams, frame.message);
   if (policyRefusal) return refuseSend(policyRefusal, frame.clientMsgId);
 
-  const route = await resolveRoute(table, request);
+  const route = await resolveRoute(table, config, request);
   if (!route.ok) return route.refusal;
-  const tenancy = senderTenancy(config, senderTeams, frame.message);
+  const tenancy = senderTenancy(
+    config,
+    request.sender,
+    senderTeams,
+    frame.message,
+    route.value.followed?.teamId,
+  );
   const send = { request, route: route.value, tenancy, config, table };
   const lookups = await runLookups(send);
   if (!lookups.ok) return lookups.refusal;

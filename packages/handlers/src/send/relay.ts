@@ -1,12 +1,12 @@
-import { encodeAckResult } from '@mpc-relay/protocol';
+import { ErrorCode, encodeAckResult } from '@mpc-relay/protocol';
 import { relayMessage } from '../delivery.js';
 import type { WebSocketResult } from '../events.js';
 import { answer } from '../invocation.js';
 import { digest, logger } from '../logger.js';
-import { drainPolicy, parseTeams } from '../policy.js';
+import { drainPolicy, parsePeerList, parseTeams } from '../policy.js';
 import type { Poster } from '../poster.js';
 import type { Lookups } from './lookups.js';
-import type { Send } from './request.js';
+import { refuseSend, type Send } from './request.js';
 
 /**
  * Delivers (or stores) the message, logs the outcome (ids, sizes and a digest, never the payload)
@@ -23,10 +23,29 @@ export async function relayAndAnswer(send: Send, poster: Poster, lookups: Lookup
     connections,
     item,
     ...(lookups.written ? { written: lookups.written } : {}),
+    ...(lookups.fallback ? { fallback: lookups.fallback } : {}),
     eligible: tenancy.reachable,
-    drainPolicyFor: (connection) => drainPolicy(config, parseTeams(connection.teams)),
+    drainPolicyFor: (connection) =>
+      drainPolicy(
+        config,
+        parseTeams(connection.teams),
+        connection.peers === undefined ? undefined : parsePeerList(connection.peers),
+      ),
     dedupeTtlSeconds: config.dedupeTtlSeconds,
+    inboxLimits: { maxMessages: config.inboxMaxMessages, maxBytes: config.inboxMaxBytes },
+    inboxTtlSeconds: config.inboxTtlSeconds,
   });
+  if (result.outcome === 'full') {
+    await lookups.undo();
+    return refuseSend(
+      {
+        code: ErrorCode.InboxFull,
+        message: `${target.type} ${JSON.stringify(target.id)} already has as many messages waiting as this relay keeps (${config.inboxMaxMessages} messages, ${config.inboxMaxBytes} bytes): not stored; retry later`,
+      },
+      clientMsgId,
+      { targetType: target.type, targetId: target.id, bytes, reason: 'inbox full' },
+    );
+  }
   logger.info('relayed', {
     outcome: result.outcome,
     targetType: target.type,

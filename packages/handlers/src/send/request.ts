@@ -1,4 +1,6 @@
 import {
+  type ConversationKey,
+  conversationKey,
   decodeClientFrame,
   ErrorCode,
   type ErrorFrameInput,
@@ -6,7 +8,14 @@ import {
   type SendServerFrame,
 } from '@mpc-relay/protocol';
 import type { RelayConfig } from '../config.js';
-import { peerFromContext, teamsFromContext, type WebSocketEvent, type WebSocketResult } from '../events.js';
+import {
+  peerFromContext,
+  peersFromContext,
+  protocolFromContext,
+  teamsFromContext,
+  type WebSocketEvent,
+  type WebSocketResult,
+} from '../events.js';
 import { errorAnswer } from '../invocation.js';
 import { logger } from '../logger.js';
 import type { SenderTenancy } from '../policy.js';
@@ -19,6 +28,13 @@ export interface SendRequest {
   sender: PeerIdentity;
   /** The sender's teams (authorizer context; none outside jwt mode). */
   senderTeams: string[];
+  /** The sender's token `peers` claim: the only counterparts it may talk to (undefined: any). */
+  senderPeers: string[] | undefined;
+  /** The conversation the frame names (`sessionId`, else the message's transactionId / txId). */
+  key: ConversationKey | undefined;
+  /** The sender's own connection and its protocol: recorded for the replies of an mpc's route. */
+  connectionId: string;
+  protocol: string;
 }
 
 /** One send once routed: what the lookups and the delivery work from. */
@@ -87,5 +103,13 @@ export function readSendRequest(event: WebSocketEvent): Checked<SendRequest> {
     const message = `sourceId ${JSON.stringify(frame.sourceId)} is not your authenticated id ${JSON.stringify(sender.id)}`;
     return refused(refuseSend(sendError(ErrorCode.SpoofedSource, message, 'sourceId'), frame.clientMsgId));
   }
-  return accepted({ frame, sender, senderTeams: teamsFromContext(event.requestContext) });
+  return accepted({
+    frame,
+    sender,
+    senderTeams: teamsFromContext(event.requestContext),
+    senderPeers: peersFromContext(event.requestContext),
+    key: conversationKey(frame),
+    connectionId: event.requestContext.connectionId,
+    protocol: protocolFromContext(event.requestContext, frame.clientMsgId !== undefined),
+  });
 }

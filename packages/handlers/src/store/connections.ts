@@ -21,9 +21,18 @@ export interface ConnectionItem {
    * context); absent when none. Tenant isolation reads it from the target Query, no extra request.
    */
   teams?: string;
+  /**
+   * The token's `peers` claim (comma string; `""` when it lists none): the only counterparts whose
+   * messages this connection receives. Absent when the token has no such claim.
+   */
+  peers?: string;
   gsi1pk: string;
   gsi1sk: string;
 }
+
+/** What a delivery needs of a connection (a Queried item, or one recorded on a route item). */
+export type Recipient = Pick<ConnectionItem, 'connectionId' | 'peerType' | 'peerId' | 'protocol'> &
+  Partial<Pick<ConnectionItem, 'teams' | 'peers'>>;
 
 export interface TableRef {
   db: DynamoDBDocumentClient;
@@ -38,6 +47,7 @@ export function connectionItem(
     ttlSeconds: number;
     protocol: string;
     teams?: readonly string[];
+    peers?: readonly string[] | undefined;
     nowMs?: number;
   },
 ): ConnectionItem {
@@ -51,6 +61,7 @@ export function connectionItem(
     expiresAt: epochSeconds(options.nowMs) + options.ttlSeconds,
     protocol: options.protocol,
     ...(options.teams && options.teams.length > 0 ? { teams: options.teams.join(',') } : {}),
+    ...(options.peers !== undefined ? { peers: options.peers.join(',') } : {}),
     gsi1pk: KEY.connectionsOfType(peer.type),
     gsi1sk: connectionId,
   };

@@ -1,5 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { BatchWriteCommand, DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { PeerIdentity } from '@mpc-relay/protocol';
 import { epochSeconds } from '../config.js';
 import { logger } from '../logger.js';
@@ -74,6 +80,107 @@ export interface InboxMessage {
 }
 
 const MSG = KEY.inboxPrefix;
+
+/**
+ * What waits for a peer, pk `INBOX#<type>#<peerId>`, sk `COUNT` (outside the `MSG#` range reads
+ * use): messages stored because no connection took them, counted when stored (1 conditional
+ * UpdateItem on that path only) and recounted from the rows every drain reads (written in the
+ * drain's own batch: no extra request). Its expiry follows the newest counted message, so a count
+ * whose messages all expired reads as zero. Approximate under concurrent stores and drains (a few
+ * messages), exact otherwise.
+ */
+export interface InboxCounterItem {
+  pk: string;
+  sk: typeof KEY.inboxCounterSort;
+  messages: number;
+  bytes: number;
+  expiresAt: number;
+}
+
+export interface InboxLimits {
+  /** 0: no limit. */
+  maxMessages: number;
+  /** 0: no limit. */
+  maxBytes: number;
+}
+
+/**
+ * Counts one more waiting message of `bytes` for `peer`, unless that would go over `limits`:
+ * `false` (nothing changed). 1 UpdateItem (2 when the previous count had expired).
+ */
+export async function reserveInboxSpace(
+  table: TableRef,
+  peer: PeerIdentity,
+  bytes: number,
+  limits: InboxLimits,
+  ttlSeconds: number,
+  nowMs = Date.now(),
+): Promise<boolean> {
+  const key = { pk: KEY.inbox(peer), sk: KEY.inboxCounterSort };
+  const now = epochSeconds(nowMs);
+  const maxMessages = limits.maxMessages > 0 ? limits.maxMessages : Number.MAX_SAFE_INTEGER;
+  const maxBytes = limits.maxBytes > 0 ? limits.maxBytes : Number.MAX_SAFE_INTEGER;
+  if (bytes > maxBytes) return false;
+  try {
+    // A live count with room (or none yet): add this message.
+    await table.db.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: key,
+        UpdateExpression: 'SET expiresAt = :expiresAt ADD messages :one, bytes :bytes',
+        ConditionExpression:
+          'attribute_not_exists(pk) OR (expiresAt > :now AND messages < :maxMessages AND bytes <= :room)',
+        ExpressionAttributeValues: {
+          ':expiresAt': now + ttlSeconds,
+          ':one': 1,
+          ':bytes': bytes,
+          ':now': now,
+          ':maxMessages': maxMessages,
+          ':room': maxBytes - bytes,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if ((error as Error)?.name !== 'ConditionalCheckFailedException') throw error;
+  }
+  try {
+    // Full, or a count whose messages all expired: start over only in the second case.
+    const counter: InboxCounterItem = { ...key, messages: 1, bytes, expiresAt: now + ttlSeconds };
+    await table.db.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: counter,
+        ConditionExpression: 'expiresAt <= :now',
+        ExpressionAttributeValues: { ':now': now },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if ((error as Error)?.name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}
+
+/**
+ * The count of what still waits after a drain, from the rows it read: a put (or a delete when
+ * nothing waits) for the drain's own batch write.
+ */
+export function inboxCounterAfterDrain(
+  peer: PeerIdentity,
+  waiting: readonly InboxItem[],
+): { put: InboxCounterItem } | { delete: { pk: string; sk: string } } {
+  const key = { pk: KEY.inbox(peer), sk: KEY.inboxCounterSort };
+  if (waiting.length === 0) return { delete: key };
+  return {
+    put: {
+      ...key,
+      messages: waiting.length,
+      bytes: waiting.reduce((sum, item) => sum + item.size, 0),
+      expiresAt: Math.max(...waiting.map((item) => item.expiresAt)),
+    },
+  };
+}
 
 /** The relay's message id for a v2 sender's message: stable across duplicates. */
 export function dedupeMessageId(sender: PeerIdentity, clientMsgId: string): string {
@@ -246,7 +353,7 @@ export async function readInbox(
 
 type WriteRequest =
   | { DeleteRequest: { Key: { pk: string; sk: string } } }
-  | { PutRequest: { Item: InboxItem } };
+  | { PutRequest: { Item: InboxItem | InboxCounterItem } };
 
 /** Retries of a BatchWriteItem's unprocessed items, with exponential backoff from 20 ms. */
 export const BATCH_WRITE_ATTEMPTS = 5;
@@ -276,7 +383,10 @@ export class UnprocessedItemsError extends Error {
  */
 export async function writeInboxBatch(
   table: TableRef,
-  changes: { deletes?: readonly Pick<InboxItem, 'pk' | 'sk'>[]; puts?: readonly InboxItem[] },
+  changes: {
+    deletes?: readonly Pick<InboxItem, 'pk' | 'sk'>[];
+    puts?: readonly (InboxItem | InboxCounterItem)[];
+  },
 ): Promise<void> {
   const all: WriteRequest[] = [
     ...(changes.deletes ?? []).map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } })),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { PeerIdentity, PeerType } from '@mpc-relay/protocol';
 
 /**
@@ -12,13 +13,30 @@ export const KEY = {
   connectionPrefix: 'CONN#',
   /** byType GSI partition of every connection of one type: `CONNS#<type>`. */
   connectionsOfType: (type: PeerType) => `CONNS#${type}`,
-  /** The mpc a cli answers to: pk `MAP#<cliId>`, sk `MAP`. */
+  /**
+   * A cli's routes back: pk `MAP#<cliId>`, holding its latest mapping (sk `MAP`: the mpc that last
+   * sent it a message naming no conversation) and one item per conversation (sk `conversationSort`).
+   */
   mapping: (cliId: string) => `MAP#${cliId}`,
   mappingSort: 'MAP',
+  /**
+   * Sort key of a cli's conversation: `CONV#<key>`, or `CONVH#<sha256 of the key>` for a key over
+   * CONVERSATION_KEY_MAX_BYTES (a transactionId may be long; a sort key holds at most 1 KiB).
+   */
+  conversationSort: (key: string) =>
+    Buffer.byteLength(key, 'utf8') <= CONVERSATION_KEY_MAX_BYTES
+      ? `CONV#${key}`
+      : `CONVH#${createHash('sha256').update(key, 'utf8').digest('base64url')}`,
+  conversationPrefix: 'CONV',
   /** Messages waiting for an offline peer: `INBOX#<type>#<peerId>`. */
   inbox: (peer: PeerIdentity) => `INBOX#${peer.type}#${peer.id}`,
   inboxPrefix: 'MSG#',
+  /** The count of what waits in an inbox (same partition, outside the `MSG#` range). */
+  inboxCounterSort: 'COUNT',
 } as const;
+
+/** Longest conversation key kept as is in a sort key; longer ones are hashed. */
+export const CONVERSATION_KEY_MAX_BYTES = 256;
 
 export const GSI_BY_TYPE = 'byType';
 export const TTL_ATTRIBUTE = 'expiresAt';

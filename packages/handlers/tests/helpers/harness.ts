@@ -13,6 +13,8 @@ export interface Harness {
   docs: DynamoDBDocumentClient;
   /** Every item of a partition (test inspection only). */
   items(pk: string): Promise<Record<string, unknown>[]>;
+  /** The messages (and dedupe markers) of an inbox partition: its items but the waiting count. */
+  inbox(pk: string): Promise<Record<string, unknown>[]>;
   /** Empties the table and the recorded posts between tests. */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -33,21 +35,25 @@ export async function startHarness(from: 'src' | 'dist', env: Record<string, str
   });
   const handlers = await loadHandlers(from);
   const docs = DynamoDBDocumentClient.from(dynalite.client);
+  const items = async (pk: string) => {
+    const result = await docs.send(
+      new QueryCommand({
+        TableName: TABLE_NAME,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ConsistentRead: true,
+      }),
+    );
+    return (result.Items ?? []) as Record<string, unknown>[];
+  };
   return {
     relay: new TestRelay(handlers, management),
     dynalite,
     management,
     docs,
-    async items(pk) {
-      const result = await docs.send(
-        new QueryCommand({
-          TableName: TABLE_NAME,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
-          ConsistentRead: true,
-        }),
-      );
-      return (result.Items ?? []) as Record<string, unknown>[];
+    items,
+    async inbox(pk) {
+      return (await items(pk)).filter((item) => String(item.sk).startsWith('MSG#'));
     },
     async reset() {
       // Empties the table (test-only Scan); deleting and recreating races dynalite's async delete.

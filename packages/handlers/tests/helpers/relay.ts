@@ -76,6 +76,8 @@ export class TestClient {
   }
 
   async disconnect(): Promise<WebSocketResult> {
+    // As on AWS: a closed connection answers 410 GoneException from then on.
+    this.relay.management.gone.add(this.connectionId);
     return this.relay.handlers.route(
       'disconnect',
       disconnectEvent({ connectionId: this.connectionId, peer: this.peer }),
