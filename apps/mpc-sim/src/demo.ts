@@ -17,6 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { normalizeArgv, onShutdownSignal } from '@mpc-relay/command-line';
 import type { PeerIdentity } from '@mpc-relay/protocol';
 import {
   attachCosigner,
@@ -256,8 +257,10 @@ if (isMain) {
     )
     .action(async (options: { url?: string; token: string; protocol: ProtocolChoice; timeout: number }) => {
       const controller = new AbortController();
-      process.once('SIGINT', () => controller.abort());
-      process.once('SIGTERM', () => controller.abort());
+      onShutdownSignal({
+        stop: () => controller.abort(),
+        force: () => process.exit(130),
+      });
       const ok = await runDemo({
         signal: controller.signal,
         ...(options.url ? { url: options.url } : {}),
@@ -268,5 +271,5 @@ if (isMain) {
       process.exitCode = ok ? 0 : 1;
       setTimeout(() => process.exit(ok ? 0 : 1), 50).unref();
     });
-  await program.parseAsync(process.argv);
+  await program.parseAsync(normalizeArgv(process.argv));
 }

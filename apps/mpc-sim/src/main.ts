@@ -8,6 +8,7 @@
  * Exit codes: 0 only if every FullSig arrived and verified; 1 otherwise (refused, invalid, timed
  * out, relay refused or unreachable); 2 for bad usage.
  */
+import { normalizeArgv } from '@mpc-relay/command-line';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { protocolArg } from './args.js';
 import { type Outcome, runMpcSimulation, type SimulationReport } from './simulate.js';
@@ -212,4 +213,4 @@ const program = new Command('mpc-relay-mpc-sim')
     setTimeout(() => process.exit(code), 50).unref();
   });
 
-await program.parseAsync(process.argv);
+await program.parseAsync(normalizeArgv(process.argv));

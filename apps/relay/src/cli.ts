@@ -1,3 +1,4 @@
+import { normalizeArgv } from '@mpc-relay/command-line';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, type RelayOptions } from './relay.js';
 
@@ -11,14 +12,7 @@ function integer(name: string, min: number, max: number) {
   };
 }
 
-/**
- * `pnpm start -- --port 4000` may hand the program a literal `--` before the flags (depending on
- * the pnpm version); commander would then read every flag as a positional argument. Drop it.
- */
-export function normalizeArgv(argv: readonly string[]): string[] {
-  const [node = 'node', script = 'relay', ...rest] = argv;
-  return [node, script, ...rest.filter((arg, i) => !(arg === '--' && (i === 0 || rest[i - 1] === '--')))];
-}
+export { normalizeArgv };
 
 /** Parses flags and environment variables (flags win). Exits with one line on stderr on a bad flag. */
 export function parseCli(

@@ -1,3 +1,4 @@
+import { onShutdownSignal } from '@mpc-relay/command-line';
 import { UserError } from './errors.js';
 import { type Relay, type RelayOptions, startRelay } from './relay.js';
 
@@ -48,27 +49,27 @@ export async function runRelay(
   }
   const stopExtra = onStarted ? await onStarted(relay) : undefined;
   log(banner(relay, options, mode));
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) {
+  onShutdownSignal({
+    stop: (signal) => {
+      log(`${signal}: closing connections and the store...`);
+      void (async () => {
+        try {
+          await stopExtra?.();
+          await relay.close();
+          log('Stopped.');
+          process.exit(0);
+        } catch (error) {
+          process.stderr.write(
+            `${name}: error while stopping: ${error instanceof Error ? error.message : String(error)}\n`,
+          );
+          process.exit(1);
+        }
+      })();
+    },
+    force: (signal) => {
       process.stderr.write(`${name}: second ${signal}, exiting now\n`);
       process.exit(130);
-    }
-    stopping = true;
-    log(`${signal}: closing connections and the store...`);
-    try {
-      await stopExtra?.();
-      await relay.close();
-      log('Stopped.');
-      process.exit(0);
-    } catch (error) {
-      process.stderr.write(
-        `${name}: error while stopping: ${error instanceof Error ? error.message : String(error)}\n`,
-      );
-      process.exit(1);
-    }
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+    },
+  });
   return relay;
 }

@@ -90,6 +90,16 @@ describe('the relay command (a real process)', () => {
     expect(await relay.exited()).toBe(0);
   });
 
+  it('Ctrl-C under pnpm (SIGINT from the terminal and again from pnpm) stops cleanly, exit 0', async () => {
+    const relay = start('main', ['--port', '0', '--data-dir', dir('relay-ctrl-c-')]);
+    await relay.ready();
+    relay.child.kill('SIGINT');
+    relay.child.kill('SIGINT');
+    expect(await relay.exited()).toBe(0);
+    expect(relay.stdout).toContain('Stopped.');
+    expect(relay.stderr).toBe('');
+  });
+
   it('a port in use: one clear line and a non-zero exit', async () => {
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { normalizeArgv } from '@mpc-relay/command-line';
 import {
   generateKeyFile,
   loadSigningKey,
@@ -170,4 +171,4 @@ program
     }
   });
 
-await program.parseAsync(process.argv);
+await program.parseAsync(normalizeArgv(process.argv));
