@@ -31,8 +31,10 @@ export interface ConversationRow {
   mpc: string;
   /** The item's key in the table (`pk` / `sk`). */
   key: string;
-  /** The conversation key (transactionId / session id) when the item has one. */
+  /** The conversation key (sessionId / transactionId) of a conversation item; none for the latest mapping. */
   conversation?: string;
+  /** The conversation's team (tenant isolation). */
+  teamId?: string;
   updatedAt?: number;
   expiresAt: number;
 }

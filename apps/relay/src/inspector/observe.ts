@@ -185,15 +185,14 @@ export function observeRelay(gateway: LocalGateway): RelayObservations {
   const live = new Map<string, ConnectionObservation>();
   const closed = new Map<string, ConnectionObservation>();
   const pending = new Map<string, Pending>();
-  /** `cli\ntransactionId` (and `cli\n` for the latest) -> the mpc it answers to. */
+  /** `cli\nconversation` (`cli\n` for the latest mapping) -> the mpc a reply goes to. */
   const conversations = new Map<string, string>();
   const connection = (id: string) => live.get(id) ?? closed.get(id);
   const peerLabel = (id: string) => connection(id)?.peer;
 
-  const remember = (cli: string, conversation: string | undefined, mpc: string) => {
-    boundedSet(conversations, `${cli}\n`, mpc, CONVERSATIONS_REMEMBERED);
-    if (conversation) boundedSet(conversations, `${cli}\n${conversation}`, mpc, CONVERSATIONS_REMEMBERED);
-  };
+  // As the relay routes a reply: by its conversation when it names one, else to the latest mpc.
+  const remember = (cli: string, conversation: string | undefined, mpc: string) =>
+    boundedSet(conversations, `${cli}\n${conversation ?? ''}`, mpc, CONVERSATIONS_REMEMBERED);
 
   const onConnect: Listener<'connect'> = (c) => {
     const teams =
@@ -373,9 +372,7 @@ export function observeRelay(gateway: LocalGateway): RelayObservations {
     const accepted = o.outcome === 'delivered' || o.outcome === 'stored' || o.outcome === 'duplicate';
     if (o.route === 'sendServer' && accepted && !o.to && typeOf(o.from) === 'cli') {
       const cli = idOf(o.from)!;
-      const mpc =
-        (o.conversation ? conversations.get(`${cli}\n${o.conversation}`) : undefined) ??
-        conversations.get(`${cli}\n`);
+      const mpc = conversations.get(`${cli}\n${o.conversation ?? ''}`);
       if (mpc) o.to = mpc;
     }
     if (o.route === 'sendServer' && typeOf(o.from) === 'mpc' && o.to && accepted)

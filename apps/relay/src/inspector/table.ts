@@ -24,6 +24,8 @@ const PROJECTED = [
   'transactionId',
   'sessionId',
   'conversationKey',
+  'key',
+  'teamId',
 ];
 
 const MAPPING_PREFIX = KEY.mapping('');
@@ -85,21 +87,31 @@ export function createTableReader(options: TableReaderOptions) {
         const cli = str(item.cliId);
         const mpc = str(item.mpcId);
         if (cli && mpc && (pk.startsWith(MAPPING_PREFIX) || !pk.startsWith(INBOX_ROOT))) {
-          const conversation = str(item.conversationKey) ?? str(item.transactionId) ?? str(item.sessionId);
+          // A conversation item names its key; the latest mapping (sk MAP) names none.
+          const conversation =
+            sk === KEY.mappingSort
+              ? undefined
+              : (str(item.key) ??
+                str(item.conversationKey) ??
+                str(item.transactionId) ??
+                str(item.sessionId));
+          const teamId = str(item.teamId);
           const updatedAt = num(item.updatedAt);
           conversations.push({
             cli,
             mpc,
             key: sk ? `${pk} / ${sk}` : pk,
             ...(conversation ? { conversation } : {}),
+            ...(teamId ? { teamId } : {}),
             ...(updatedAt ? { updatedAt } : {}),
             expiresAt,
           });
           continue;
         }
         const prefix = INBOX_PREFIXES.find((p) => pk.startsWith(p));
-        // Markers (what remains of a delivered v2 message, for dedupe) have doneAt: nothing waits.
-        if (!prefix || num(item.doneAt) !== undefined) continue;
+        // Only messages (sk MSG#...): markers (what remains of a delivered v2 message, for dedupe)
+        // have doneAt, and other items of the partition (a counter) are no message.
+        if (!prefix || !sk.startsWith(KEY.inboxPrefix) || num(item.doneAt) !== undefined) continue;
         const peer = `${prefix.slice(INBOX_ROOT.length, -1)}:${pk.slice(prefix.length)}`;
         const storedAt = num(item.storedAt) ?? now;
         const row = waiting.get(peer) ?? {

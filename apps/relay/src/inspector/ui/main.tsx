@@ -224,7 +224,10 @@ function Conversations({ state, now }: { state: StateView; now: number }) {
           <tr key={c.key}>
             <td class="peer">cli:{c.cli}</td>
             <td class="peer">mpc:{c.mpc}</td>
-            <td>{c.conversation ?? 'any (latest mpc)'}</td>
+            <td>
+              {c.conversation ?? <span class="muted">latest mapping</span>}
+              {c.teamId ? <span class="muted"> team {c.teamId}</span> : null}
+            </td>
             <td>
               <code>{c.key}</code>
             </td>
