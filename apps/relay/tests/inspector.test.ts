@@ -239,9 +239,22 @@ describe.skipIf(!browserAvailable)('inspector page in Chromium', () => {
       cli.close();
       await shows(page, '[data-testid="disconnects"]', 'cli:cli123', '1005');
 
+      // The offline cli comes back: its waiting message is delivered, the stored row says when.
+      const late = await open('type=cli&cliId=cliOffline');
+      late.send({ action: 'getConnectionId' });
+      // What waited is posted while getConnectionId runs, before its answer.
+      expect(JSON.parse(await late.next())).toMatchObject({
+        operationType: 'PartialSig',
+        from: 'IgniterC56D',
+      });
+      expect(JSON.parse(await late.next())).toHaveProperty('connectionId');
+      await page.getByLabel('Rows').check();
+      await shows(page, '[data-testid="timeline"] tr[data-outcome="stored"]', 'cli:cliOffline', 'later');
+      await shows(page, '[data-testid="waiting"]', 'Nothing waits');
+      await shows(page, '[data-testid="connections"]', 'cli:cliOffline');
+
       // Readable in a narrow window: nothing wider than the viewport but the scrolling tables.
       await page.setViewportSize({ width: 390, height: 900 });
-      await page.getByLabel('Rows').check();
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow).toBeLessThanOrEqual(0);
       await page.screenshot({ path: join(TEST_OUTPUT_DIR, 'inspector-narrow.png'), fullPage: true });

@@ -52,8 +52,17 @@ describe('relay log', () => {
     await line(/message\s+\S+ mpc:IgniterC56D sendServer PartialSig \d+ B to cli:cliOffline stored \d+ ms/);
     await line(/message\s+\S+ cli:cli123 \$default 5 B refused INVALID_JSON -> \d+ B/);
     await line(/deliver\s+\S+ cli:cli123 \d+ B 200$/);
+    // The offline cli comes back: what waited is delivered at its getConnectionId.
+    const late = await Peer.open(relay.url, 'type=cli&cliId=cliOffline');
+    late.send({ action: 'getConnectionId' });
+    expect(JSON.parse(await late.next())).toMatchObject({ operationType: 'PartialSig' });
+    expect(JSON.parse(await late.next())).toHaveProperty('connectionId');
+    await line(/deliver\s+\S+ cli:cliOffline \d+ B 200 \(waiting message\)$/);
+    await line(/message\s+\S+ cli:cliOffline getConnectionId \d+ B ok -> \d+ B/);
+    late.close();
     const text = lines.join('\n');
-    expect(text).not.toMatch(/ ok /);
+    // A relayed message always tells what became of it.
+    expect(lines.filter((l) => l.includes(' sendServer ')).join('\n')).not.toMatch(/ ok /);
     expect(text).not.toContain('accountHash');
     expect(text).not.toContain('hello');
     cli.close();
