@@ -87,6 +87,29 @@ describe('inspector access', () => {
   });
 });
 
+describe('inspector bounds', () => {
+  it('keeps the latest 500 timeline rows, however many frames went by', async () => {
+    const peer = await open('type=cli&cliId=pinger');
+    for (let i = 0; i < 520; i++) peer.send({ action: 'ping' });
+    let pongs = 0;
+    while (pongs < 520) if ((await peer.next()).startsWith('{"pong"')) pongs++;
+    const feed = await fetch(relay.inspectorUrl!.replace('/?token', '/events?token'));
+    const reader = feed.body!.getReader();
+    let text = '';
+    while (!text.includes('event: state')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    await reader.cancel();
+    const rows = JSON.parse(/event: rows\ndata: (.*)\n/.exec(text)![1]!) as { seq: number; route: string }[];
+    expect(rows).toHaveLength(500);
+    expect(rows.at(-1)!.route).toBe('ping');
+    expect(rows.at(-1)!.seq - rows[0]!.seq).toBe(499);
+    peer.close();
+  });
+});
+
 /** Waits until the element's text contains every string. */
 async function shows(page: Page, selector: string, ...texts: string[]): Promise<void> {
   await page.waitForFunction(
