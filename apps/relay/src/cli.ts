@@ -57,6 +57,12 @@ export function parseCli(
         .argParser(integer('max lifetime', 1, 2_147_483_647)),
     )
     .addOption(new Option('--no-inspector', 'do not serve the inspector page').env('NO_INSPECTOR'))
+    .addOption(
+      new Option(
+        '--allow-static-on-network',
+        'allow a non-loopback --host with static auth (which lets anyone who can reach it connect as any peer)',
+      ).env('ALLOW_STATIC_ON_NETWORK'),
+    )
     .allowExcessArguments(false)
     .showSuggestionAfterError(true)
     .configureOutput({ outputError: (text, write) => write(`${name}: ${text.replace(/^error: /, '')}`) });
@@ -70,6 +76,7 @@ export function parseCli(
     idleTimeout?: number;
     maxLifetime?: number;
     inspector: boolean;
+    allowStaticOnNetwork?: boolean | string;
   }>();
   if (!/^[A-Za-z0-9_-]+$/.test(o.stage)) program.error('stage may only contain letters, digits, "-" and "_"');
   return {
@@ -81,5 +88,10 @@ export function parseCli(
     inspector: o.inspector,
     ...(o.idleTimeout !== undefined ? { idleTimeoutMs: o.idleTimeout } : {}),
     ...(o.maxLifetime !== undefined ? { maxLifetimeMs: o.maxLifetime } : {}),
+    ...(o.allowStaticOnNetwork !== undefined &&
+    o.allowStaticOnNetwork !== false &&
+    o.allowStaticOnNetwork !== 'false'
+      ? { allowStaticOnNetwork: true }
+      : {}),
   };
 }

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { assertPrivate } from './credentials.js';
 import { UserError } from './errors.js';
 
 /**
@@ -37,7 +38,7 @@ export function loadOrCreateJwtSecret(dataDir: string, env: NodeJS.ProcessEnv = 
   const dir = resolve(dataDir);
   const file = join(dir, JWT_SECRET_FILE);
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const secret = randomBytes(32).toString('base64url');
     // `wx`: never overwrite a secret another process created meanwhile (then it is read below).
     writeFileSync(file, `${secret}\n`, { flag: 'wx', mode: 0o600 });
@@ -52,8 +53,10 @@ export function loadOrCreateJwtSecret(dataDir: string, env: NodeJS.ProcessEnv = 
   let text: string;
   try {
     if (!statSync(file).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+    assertPrivate(file, 'the jwt secret');
     text = readFileSync(file, 'utf8').trim();
   } catch (error) {
+    if (error instanceof UserError) throw error;
     throw new UserError(
       `cannot read the jwt secret ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
     );

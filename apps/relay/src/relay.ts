@@ -1,11 +1,14 @@
-import { createLocalGateway, type LocalGateway } from '@mpc-relay/local-gateway';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { type AwsCredentials, createLocalGateway, type LocalGateway } from '@mpc-relay/local-gateway';
+import { CREDENTIALS_FILE, loadOrCreateCredentials } from './credentials.js';
 import { UserError } from './errors.js';
 import { observeRelay, type RelayObservations } from './inspector/observe.js';
 import { createInspector, type Inspector } from './inspector/server.js';
 import { INSPECTOR_USER_AGENT } from './inspector/table.js';
 import { loadOrCreateJwtSecret } from './jwt-secret.js';
 import { attachLogger } from './log.js';
-import { startStore } from './store.js';
+import { prepareDataDir, startStore } from './store.js';
 
 export interface RelayOptions {
   /** Default 127.0.0.1. */
@@ -31,6 +34,18 @@ export interface RelayOptions {
   log?: (line: string) => void;
   /** Serves the live inspector page under `/_inspector/` (loopback, per-start token). Default false. */
   inspector?: boolean;
+  /**
+   * The access key pair every signed endpoint accepts and the handlers sign with. Default:
+   * MPC_RELAY_ACCESS_KEY_ID / MPC_RELAY_SECRET_ACCESS_KEY, else `<dataDir>/credentials`.
+   */
+  credentials?: AwsCredentials;
+  /** Clock of the SigV4 checks (ms since the epoch); tests move it. Default Date.now. */
+  clock?: () => number;
+  /**
+   * Listen on a non-loopback `host` with static auth (`Authorization: Allow`, which checks
+   * nothing). Refused unless set: anyone on that network could connect as any peer.
+   */
+  allowStaticOnNetwork?: boolean;
 }
 
 export interface Relay {
@@ -42,8 +57,17 @@ export interface Relay {
    */
   lambdaEndpoint: string;
   dataDir: string;
+  /** The embedded DynamoDB, behind its SigV4 front (sign with `credentials`, service dynamodb). */
   dynamoEndpoint: string;
   tableName: string;
+  /** Region of every signing scope (AWS_REGION, default us-east-1). */
+  region: string;
+  /** The key pair the management API, the Lambda Invoke API and DynamoDB accept. */
+  credentials: AwsCredentials;
+  /** Where the pair comes from: the credentials file, the environment, or `options`. */
+  credentialsSource: string;
+  /** `<dataDir>/credentials` (AWS_SHARED_CREDENTIALS_FILE, profile mpc-relay-local). */
+  credentialsFile: string;
   /** jwt mode: where the HS256 secret comes from (`<dataDir>/jwt-secret`, MPC_RELAY_JWT_SECRET, ...). */
   jwtSecretSource?: string;
   gateway: LocalGateway;
@@ -70,6 +94,7 @@ function handlerEnv(
   options: RelayOptions,
   dynamoEndpoint: string,
   tableName: string,
+  credentials: AwsCredentials,
   jwtEnv: Record<string, string> = {},
 ): Record<string, string> {
   const fromProcess = (name: string, fallback: string) => process.env[name] ?? fallback;
@@ -78,8 +103,9 @@ function handlerEnv(
     DYNAMODB_ENDPOINT: dynamoEndpoint,
     AUTH_MODE: options.authMode ?? DEFAULTS.authMode,
     AWS_REGION: fromProcess('AWS_REGION', DEFAULTS.region),
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    // As Lambda hands a function its role's keys: the pair the relay's endpoints verify.
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     POWERTOOLS_SERVICE_NAME: 'mpc-relay',
     POWERTOOLS_METRICS_NAMESPACE: 'MpcRelay',
     // The handlers' JSON logs and EMF metrics would drown the relay's own lines locally.
@@ -96,7 +122,30 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const tableName = options.tableName ?? DEFAULTS.tableName;
   const region = process.env.AWS_REGION ?? DEFAULTS.region;
-  const store = await startStore(options.dataDir ?? DEFAULTS.dataDir, tableName, region);
+  const host = options.host ?? DEFAULTS.host;
+  const port = options.port ?? DEFAULTS.port;
+  if (
+    (options.authMode ?? DEFAULTS.authMode) === 'static' &&
+    !isLoopback(host) &&
+    !options.allowStaticOnNetwork
+  ) {
+    throw new UserError(
+      `refusing --host ${host} with static auth: "Authorization: Allow" checks nothing, so anyone who can reach ${host} could connect as any cli or mpc. Use --auth jwt, keep the default host 127.0.0.1, or pass --allow-static-on-network if only trusted machines can reach it`,
+    );
+  }
+  const dataDir = prepareDataDir(options.dataDir ?? DEFAULTS.dataDir);
+  const loaded = options.credentials
+    ? {
+        credentials: options.credentials,
+        source: 'options.credentials',
+        file: join(dataDir, CREDENTIALS_FILE),
+      }
+    : loadOrCreateCredentials(dataDir);
+  const { credentials } = loaded;
+  const store = await startStore(dataDir, tableName, region, {
+    credentials,
+    ...(options.clock ? { now: options.clock } : {}),
+  });
   // jwt mode: the HS256 secret `pnpm run token` signs with (data folder or MPC_RELAY_JWT_SECRET), unless
   // a key source is configured explicitly (JWT_SECRET, JWT_SECRET_PARAMETER, JWT_JWKS_URL).
   const jwtEnv: Record<string, string> = {};
@@ -119,9 +168,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   }
   let gateway: LocalGateway;
   let inspector: Inspector | undefined;
-  const env = handlerEnv(options, store.endpoint, tableName, jwtEnv);
-  const host = options.host ?? DEFAULTS.host;
-  const port = options.port ?? DEFAULTS.port;
+  const env = handlerEnv(options, store.endpoint, tableName, credentials, jwtEnv);
   try {
     gateway = await createLocalGateway({
       host,
@@ -183,6 +230,10 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     dataDir: store.dataDir,
     dynamoEndpoint: store.endpoint,
     tableName,
+    region,
+    credentials,
+    credentialsSource: loaded.source,
+    credentialsFile: loaded.file,
     ...(jwtSecretSource ? { jwtSecretSource } : {}),
     gateway,
     ...(observations ? { observations } : {}),
@@ -197,4 +248,13 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       return closed;
     },
   };
+}
+
+/** 127.0.0.0/8, ::1 and `localhost`: reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (bare === 'localhost' || bare.endsWith('.localhost')) return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  if (isIP(bare) === 6) return bare === '::1' || /^::ffff:127\./.test(bare);
+  return false;
 }

@@ -16,13 +16,20 @@ export function banner(relay: Relay, options: RelayOptions, mode: string): strin
   const example = `${relay.url}?type=cli&cliId=cli123`;
   const jwt = auth === 'jwt';
   const dataDirFlag = ` --data-dir '${relay.dataDir}'`;
+  const fromFile = relay.credentialsSource === relay.credentialsFile;
+  const aws = fromFile
+    ? `AWS_SHARED_CREDENTIALS_FILE='${relay.credentialsFile}' AWS_PROFILE=mpc-relay-local aws`
+    : 'AWS_ACCESS_KEY_ID=$MPC_RELAY_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$MPC_RELAY_SECRET_ACCESS_KEY aws';
   return [
     `mpc-relay local relay (${mode})`,
     `  WebSocket   ${relay.url}`,
     `  Management  ${relay.managementEndpoint}`,
-    `  Lambda      ${relay.lambdaEndpoint} (aws lambda invoke --endpoint-url ${relay.lambdaEndpoint} --function-name broadcast)`,
+    `  Lambda      ${relay.lambdaEndpoint}`,
     ...(relay.inspectorUrl ? [`  Inspector   ${relay.inspectorUrl}`] : []),
-    `  Data        ${relay.dataDir} (table ${relay.tableName})`,
+    `  DynamoDB    ${relay.dynamoEndpoint} (table ${relay.tableName})`,
+    `  Data        ${relay.dataDir}`,
+    `  Keys        ${relay.credentialsSource} (${relay.credentials.accessKeyId}, profile mpc-relay-local; SigV4 on Management, Lambda and DynamoDB, region ${relay.region})`,
+    `  Broadcast   ${aws} lambda invoke --endpoint-url ${relay.lambdaEndpoint} --region ${relay.region} --function-name broadcast --cli-binary-format raw-in-base64-out --payload '{"message":"Hello from CLI!"}' out.json`,
     `  Auth        ${auth}${jwt ? ` (HS256 secret: ${relay.jwtSecretSource ?? 'configured'})` : ' (header Authorization: Allow)'}`,
     ...(jwt
       ? [

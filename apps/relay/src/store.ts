@@ -1,13 +1,25 @@
-import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createRelayTable } from '@mpc-relay/handlers';
+import { type AwsCredentials, createSigV4Verifier } from '@mpc-relay/local-gateway';
 import dynalite from 'dynalite';
+import { startDynamoFront } from './dynamo-front.js';
 import { UserError } from './errors.js';
 
 export interface LocalStore {
+  /** The verifying front (SigV4, service `dynamodb`); dynalite itself is on a Unix socket. */
   endpoint: string;
   dataDir: string;
   /**
@@ -18,11 +30,24 @@ export interface LocalStore {
   close(): Promise<void>;
 }
 
-/** Makes sure the data folder exists and is writable, or explains in one line why not. */
+/**
+ * Files this process creates from now on are private (0600 / 0700), LevelDB's included: it
+ * creates new table and log files for as long as it runs, so the mask stays. Only ever tightens.
+ */
+export function restrictFileModes(): void {
+  try {
+    process.umask(process.umask() | 0o077);
+  } catch {
+    // Worker threads cannot change the umask; files created here are chmod-ed explicitly.
+  }
+}
+
+/** Makes sure the data folder exists (created 0700) and is writable, or explains in one line why not. */
 export function prepareDataDir(dataDir: string): string {
   const dir = resolve(dataDir);
+  restrictFileModes();
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     accessSync(dir, constants.W_OK);
     const probe = join(dir, `.write-test-${process.pid}`);
     writeFileSync(probe, '');
@@ -67,45 +92,87 @@ function lockDataDir(dir: string): () => void {
 }
 
 /**
- * Starts dynalite (embedded DynamoDB) on 127.0.0.1 with a random port, persisted with LevelDB under
- * `<dataDir>/dynamodb`, and creates the relay table (idempotent) with the handlers' own helper.
+ * dynalite's Unix socket: in the data folder (0700, so only this user reaches it) unless that path
+ * is too long for a socket (about 107 bytes), then in a private temporary folder.
  */
-export async function startStore(dataDir: string, tableName: string, region: string): Promise<LocalStore> {
+function socketPathFor(dir: string): { path: string; cleanup: () => void } {
+  const inData = join(dir, 'dynamodb.sock');
+  if (Buffer.byteLength(inData) <= 100) {
+    rmSync(inData, { force: true }); // left by a relay that was killed (the lock is ours now)
+    return { path: inData, cleanup: () => rmSync(inData, { force: true }) };
+  }
+  const temp = mkdtempSync(join(tmpdir(), 'mpc-relay-'));
+  return { path: join(temp, 'dynamodb.sock'), cleanup: () => rmSync(temp, { recursive: true, force: true }) };
+}
+
+export interface StoreAuth {
+  /** The relay's key pair: the only one the DynamoDB front accepts. */
+  credentials: AwsCredentials;
+  /** Clock of the signature checks (tests move it). */
+  now?: () => number;
+}
+
+/**
+ * Starts dynalite (embedded DynamoDB) on a Unix socket, persisted with LevelDB under
+ * `<dataDir>/dynamodb` (0700), behind the verifying front on 127.0.0.1 with a random port, and
+ * creates the relay table (idempotent) with the handlers' own helper, signed with the relay's key.
+ */
+export async function startStore(
+  dataDir: string,
+  tableName: string,
+  region: string,
+  auth: StoreAuth,
+): Promise<LocalStore> {
   const dir = prepareDataDir(dataDir);
   const unlock = lockDataDir(dir);
+  const levelDir = join(dir, 'dynamodb');
+  mkdirSync(levelDir, { recursive: true, mode: 0o700 });
+  chmodSync(levelDir, 0o700);
   const server = dynalite({
-    path: join(dir, 'dynamodb'),
+    path: levelDir,
     createTableMs: 0,
     deleteTableMs: 0,
     updateTableMs: 0,
   });
+  const socket = socketPathFor(dir);
+  let front: Awaited<ReturnType<typeof startDynamoFront>>;
   try {
     await new Promise<void>((resolvePromise, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
+      server.listen(socket.path, () => {
         server.off('error', reject);
         resolvePromise();
       });
     });
+    chmodSync(socket.path, 0o600);
+    front = await startDynamoFront({
+      target: { socketPath: socket.path },
+      verifier: createSigV4Verifier({
+        service: 'dynamodb',
+        region,
+        credentials: auth.credentials,
+        ...(auth.now ? { now: auth.now } : {}),
+      }),
+    });
   } catch (error) {
+    server.close();
+    socket.cleanup();
     unlock();
     throw error;
   }
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const close = () =>
-    new Promise<void>((resolvePromise) => {
+  const endpoint = front.endpoint;
+  const close = async () => {
+    await front.close();
+    await new Promise<void>((resolvePromise) => {
       server.close(() => {
+        socket.cleanup();
         unlock();
         resolvePromise();
       });
-      // Keep-alive sockets of the handlers' SDK clients would hold the close for 30 s.
       server.closeAllConnections();
     });
-  const client = new DynamoDBClient({
-    endpoint,
-    region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  };
+  const client = new DynamoDBClient({ endpoint, region, credentials: auth.credentials });
   try {
     await createRelayTable(client, tableName, { maxWaitMs: 10_000 });
   } catch (error) {

@@ -56,15 +56,17 @@ describe('the relay command (a real process)', () => {
     expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/production$/);
     expect(relay.stdout).toContain(`Management  ${url.replace('ws://', 'http://')}/@connections`);
     const lambda = url.replace('ws://', 'http://').replace(/\/production$/, '');
-    expect(relay.stdout).toContain(
-      `Lambda      ${lambda} (aws lambda invoke --endpoint-url ${lambda} --function-name broadcast)`,
-    );
+    expect(relay.stdout).toContain(`Lambda      ${lambda}\n`);
     expect(relay.stdout).toContain(`Data        ${dataDir}`);
     // The inspector: a per-start token in the URL; the page answers with it and refuses without.
     const inspector = /Inspector {3}(\S+)/.exec(relay.stdout)?.[1] ?? '';
     expect(inspector).toMatch(new RegExp(`^${lambda}/_inspector/\\?token=[\\w-]{32}$`));
     expect((await fetch(inspector)).status).toBe(200);
     expect((await fetch(inspector.replace(/\?token=.*/, ''))).status).toBe(401);
+    const credentials = join(dataDir, 'credentials');
+    expect(relay.stdout).toContain(
+      `Broadcast   AWS_SHARED_CREDENTIALS_FILE='${credentials}' AWS_PROFILE=mpc-relay-local aws lambda invoke --endpoint-url ${lambda} --region us-east-1 --function-name broadcast`,
+    );
     const cli = await Peer.open(url, 'type=cli&cliId=cli123');
     cli.send({ action: 'getConnectionId' });
     expect(JSON.parse(await cli.next())).toHaveProperty('connectionId');

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { signedFetch } from '../../../packages/local-gateway/tests/helpers.js';
 import {
   FULL_SIG as FULL_SIG_MESSAGE,
   REAL_MPC_SENDS as PARTIAL_SIG,
@@ -75,9 +76,12 @@ describe('startRelay (programmatic API)', () => {
     expect(relay.lambdaEndpoint).toBe(relay.url.replace('ws://', 'http://').replace(/\/production$/, ''));
     const cli = await Peer.open(relay.url, 'type=cli&cliId=cli123');
     const mpc = await Peer.open(relay.url, 'type=mpc&mpcId=IgniterC56D');
-    // What `aws lambda invoke --endpoint-url ... --function-name broadcast` sends (README's node one-liner).
+    // What `aws lambda invoke --endpoint-url ... --function-name broadcast` sends, signed with the relay's key.
     const invoke = (name: string, body: string) =>
-      fetch(`${relay.lambdaEndpoint}/2015-03-31/functions/${name}/invocations`, { method: 'POST', body });
+      signedFetch(relay, `${relay.lambdaEndpoint}/2015-03-31/functions/${name}/invocations`, {
+        method: 'POST',
+        body,
+      });
     const answer = await invoke(
       'broadcast',
       JSON.stringify({
@@ -109,11 +113,15 @@ describe('startRelay (programmatic API)', () => {
     const bad = await invoke('broadcast', 'Hello from CLI!');
     expect(bad.status).toBe(400);
     expect(bad.headers.get('x-amzn-errortype')).toBe('InvalidRequestContentException');
-    const background = await fetch(`${relay.lambdaEndpoint}/2015-03-31/functions/broadcast/invocations`, {
-      method: 'POST',
-      headers: { 'X-Amz-Invocation-Type': 'Event' },
-      body: JSON.stringify({ type: 'cli', message: 'later' }),
-    });
+    const background = await signedFetch(
+      relay,
+      `${relay.lambdaEndpoint}/2015-03-31/functions/broadcast/invocations`,
+      {
+        method: 'POST',
+        headers: { 'X-Amz-Invocation-Type': 'Event' },
+        body: JSON.stringify({ type: 'cli', message: 'later' }),
+      },
+    );
     expect(background.status).toBe(202);
     expect(JSON.parse(await cli.next())).toEqual({
       operationType: 'broadcast',

@@ -49,7 +49,7 @@ describe('the shared jwt secret', () => {
       created: false,
     });
     expect(() => loadOrCreateJwtSecret(d, { [JWT_SECRET_ENV]: 'short' })).toThrow(UserError);
-    writeFileSync(join(d, 'jwt-secret'), 'too-short\n');
+    writeFileSync(join(d, 'jwt-secret'), 'too-short\n', { mode: 0o600 });
     expect(() => loadOrCreateJwtSecret(d, {})).toThrow(/shorter than 32 bytes/);
   });
 

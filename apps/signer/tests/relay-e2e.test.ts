@@ -18,6 +18,7 @@ import {
   verifyFullSig,
 } from '@mpc-relay/signer';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { signedFetch } from '../../../packages/local-gateway/tests/helpers.js';
 import { Child } from './process.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -136,9 +137,11 @@ describe('library against the local relay', () => {
     await until(() => received.size === 1, 'the first FullSig');
 
     const drop = async (connectionId: string | undefined) => {
-      const response = await fetch(`${relay.managementEndpoint}/${encodeURIComponent(connectionId ?? '')}`, {
-        method: 'DELETE',
-      });
+      const response = await signedFetch(
+        relay,
+        `${relay.managementEndpoint}/${encodeURIComponent(connectionId ?? '')}`,
+        { method: 'DELETE' },
+      );
       expect(response.status).toBe(204);
     };
     /** Calls `queue` once, the moment `c` starts waiting to reconnect. */

@@ -1,9 +1,13 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { KEY } from '../src/store/keys.js';
 import { useHarness } from './helpers/harness.js';
+import { useLogCapture } from './helpers/logs.js';
 
 describe('broadcast (invoked directly, like the original demo sendMessage)', () => {
   const harness = useHarness();
+  const logs = useLogCapture();
 
   it('sends to every live connection of both types', async () => {
     const clis = [
@@ -24,6 +28,43 @@ describe('broadcast (invoked directly, like the original demo sendMessage)', () 
       message: 'Hello from CLI!',
     });
     for (const client of [...clis, mpc]) expect(client.received()).toEqual([expected]);
+  });
+
+  it('refuses an apigw_endpoint other than the configured one: nothing is sent anywhere', async () => {
+    const cli = await harness.relay.connect({ type: 'cli', id: 'c1' });
+    // A sink standing where an attacker would point the function.
+    const sunk: string[] = [];
+    const sink = createServer((req, res) => {
+      sunk.push(`${req.method} ${req.url}`);
+      req.resume();
+      res.end();
+    });
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    const foreign = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/stolen`;
+    logs.capture();
+    try {
+      const refused = await harness.relay.handlers.broadcast({ message: 'x', apigw_endpoint: foreign });
+      expect(refused).toMatchObject({ sent: 0, stale: 0, failed: 0 });
+      expect(refused.error).toContain(
+        `"apigw_endpoint" "${foreign}" is not this relay's management endpoint`,
+      );
+      const refusal = logs.lines
+        .map((line) => JSON.parse(line))
+        .find((l) => l.message === 'broadcast refused');
+      expect(refusal).toMatchObject({ reason: 'foreign apigw_endpoint', apigwEndpoint: foreign });
+      // The configured endpoint, spelt with a trailing slash, is the same endpoint: accepted.
+      const accepted = await harness.relay.handlers.broadcast({
+        message: 'after',
+        apigw_endpoint: `${harness.management.endpoint}/`,
+      });
+      expect(accepted).toEqual({ sent: 1, stale: 0, failed: 0 });
+    } finally {
+      await new Promise<void>((resolve) => sink.close(() => resolve()));
+    }
+    expect(sunk).toEqual([]);
+    expect(cli.received()).toEqual([
+      JSON.stringify({ operationType: 'broadcast', from: 'relay', message: 'after' }),
+    ]);
   });
 
   it('sends to one type only, with the given operation type', async () => {

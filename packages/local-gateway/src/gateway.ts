@@ -13,6 +13,7 @@ import { createHandlerLoader, type HandlerLoader } from './loader.js';
 import { createManagementApi, sendError } from './management.js';
 import { type LocalGatewayOptions, resolveOptions } from './options.js';
 import { createRouter } from './routing.js';
+import { type AwsCredentials, createSigV4Verifier } from './sigv4.js';
 import { rejectHandshake } from './upgrade.js';
 
 export interface LocalGateway {
@@ -25,6 +26,10 @@ export interface LocalGateway {
   lambdaEndpoint: string;
   /** Handlers the Lambda Invoke API runs (default `['broadcast']`). */
   functions: readonly string[];
+  /** The key pair the management API and the Lambda Invoke API accept (SigV4), and the handlers sign with. */
+  credentials: AwsCredentials;
+  /** Region of the signing scopes (and of ARNs). */
+  region: string;
   port: number;
   host: string;
   stage: string;
@@ -82,7 +87,20 @@ export async function createLocalGateway(options: LocalGatewayOptions = {}): Pro
     registry,
     isShuttingDown: () => shuttingDown,
   });
-  const handleManagement = createManagementApi({ stage, limits, registry, emit });
+  const verifier = (service: 'execute-api' | 'lambda') =>
+    createSigV4Verifier({
+      service,
+      region: settings.region,
+      credentials: settings.credentials,
+      now: settings.clock,
+    });
+  const handleManagement = createManagementApi({
+    stage,
+    limits,
+    registry,
+    emit,
+    verifier: verifier('execute-api'),
+  });
   const handleInvoke = createLambdaApi({
     functions: settings.functions,
     routeHandlers: [
@@ -95,6 +113,7 @@ export async function createLocalGateway(options: LocalGatewayOptions = {}): Pro
     invoke,
     emit,
     track,
+    verifier: verifier('lambda'),
   });
 
   const server: Server = createServer((req, res) => {
@@ -139,6 +158,8 @@ export async function createLocalGateway(options: LocalGatewayOptions = {}): Pro
     managementEndpoint,
     lambdaEndpoint: `http://${urlHost}:${port}`,
     functions: settings.functions,
+    credentials: settings.credentials,
+    region: settings.region,
     port,
     host,
     stage,

@@ -12,3 +12,20 @@ export { createHandlerLoader } from './loader.js';
 export type { GatewayAuthorizer, GatewayLimits, GatewayRoute, LocalGatewayOptions } from './options.js';
 export { DEFAULT_LIMITS, directlyInvokedFunctions } from './options.js';
 export { selectRouteKey } from './routing.js';
+export type {
+  AuthErrorResponse,
+  AwsCredentials,
+  SignedRequest,
+  SigningService,
+  SigV4Failure,
+  SigV4Result,
+  SigV4Verifier,
+  SigV4VerifierOptions,
+} from './sigv4.js';
+export {
+  amzDate,
+  authErrorResponse,
+  createSigV4Verifier,
+  generateCredentials,
+  MAX_CLOCK_SKEW_MS,
+} from './sigv4.js';

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Emit, errorMessage } from './events.js';
 import { localFunctionName } from './ids.js';
 import { HandlerTimeout, type Invoke } from './invoke.js';
+import { authErrorResponse, type SigV4Verifier } from './sigv4.js';
 
 /** The Lambda Invoke API path: `/2015-03-31/functions/{FunctionName}/invocations`. */
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/;
@@ -26,6 +27,8 @@ export interface LambdaApiDependencies {
   emit: Emit;
   /** Keeps background (`Event`) invocations for close() to wait on. */
   track: <T>(promise: Promise<T>) => Promise<T>;
+  /** Service `lambda`: every call needs a signature made with the gateway's credentials. */
+  verifier: SigV4Verifier;
 }
 
 /** True for the paths of the Lambda API (the gateway's stage can never be `2015-03-31`). */
@@ -63,10 +66,11 @@ export function resolveFunctionName(
 /**
  * The Lambda Invoke API (`POST /2015-03-31/functions/{FunctionName}/invocations`) for the directly
  * invoked functions, so `aws lambda invoke --endpoint-url` and the SDK's `InvokeCommand` work
- * locally. Any SigV4 signature (or none) is accepted, like the management API.
+ * locally. Like IAM on AWS, a call needs a valid SigV4 signature (service `lambda`), checked first.
  */
 export function createLambdaApi(deps: LambdaApiDependencies) {
-  const { functions, routeHandlers, region, accountId, handlerTimeoutMs, invoke, emit, track } = deps;
+  const { functions, routeHandlers, region, accountId, handlerTimeoutMs, invoke, emit, track, verifier } =
+    deps;
   const arnOf = (name: string) => `arn:aws:lambda:${region}:${accountId}:function:${name}`;
 
   return async function handleInvoke(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -92,11 +96,38 @@ export function createLambdaApi(deps: LambdaApiDependencies) {
         ...extra,
       });
     const refuse = (status: number, errorType: string, message: string) => {
-      req.resume();
       sendLambdaError(res, status, errorType, message, requestId);
       report(status, 'refused', { errorType });
     };
+    const tooLarge = (max: number, handler?: string) => {
+      sendLambdaError(
+        res,
+        413,
+        'RequestTooLargeException',
+        `Request must be smaller than ${max} bytes for the InvokeFunction operation`,
+        requestId,
+      );
+      report(413, 'refused', { ...(handler ? { handler } : {}), errorType: 'RequestTooLargeException' });
+    };
 
+    const body = await readBody(req, SYNC_PAYLOAD_BYTES);
+    if (body === 'too-large') {
+      tooLarge(SYNC_PAYLOAD_BYTES);
+      return;
+    }
+    const verdict = await verifier.verify({
+      method: req.method ?? 'POST',
+      url: req.url ?? '/',
+      headers: req.headers,
+      body,
+    });
+    if (!verdict.ok) {
+      const answer = authErrorResponse('lambda', verdict, requestId);
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
+      report(answer.status, 'refused', { errorType: verdict.code });
+      return;
+    }
     if (!match || req.method !== 'POST') {
       refuse(404, 'UnknownOperationException', 'Unknown operation (the local Lambda API serves Invoke only)');
       return;
@@ -129,17 +160,8 @@ export function createLambdaApi(deps: LambdaApiDependencies) {
       );
       return;
     }
-    const max = invocationType === 'Event' ? ASYNC_PAYLOAD_BYTES : SYNC_PAYLOAD_BYTES;
-    const body = await readBody(req, max);
-    if (body === 'too-large') {
-      sendLambdaError(
-        res,
-        413,
-        'RequestTooLargeException',
-        `Request must be smaller than ${max} bytes for the InvokeFunction operation`,
-        requestId,
-      );
-      report(413, 'refused', { handler, errorType: 'RequestTooLargeException' });
+    if (invocationType === 'Event' && body.length > ASYNC_PAYLOAD_BYTES) {
+      tooLarge(ASYNC_PAYLOAD_BYTES, handler);
       return;
     }
     let event: unknown;

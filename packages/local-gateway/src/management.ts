@@ -4,12 +4,15 @@ import type { ConnectionRegistry } from './connection-registry.js';
 import type { Emit } from './events.js';
 import { awsLikeId } from './ids.js';
 import type { GatewayLimits } from './options.js';
+import { authErrorResponse, type SigV4Verifier } from './sigv4.js';
 
 export interface ManagementDependencies {
   stage: string;
   limits: Required<GatewayLimits>;
   registry: ConnectionRegistry;
   emit: Emit;
+  /** Service `execute-api`: every call needs a signature made with the gateway's credentials. */
+  verifier: SigV4Verifier;
 }
 
 /**
@@ -32,9 +35,13 @@ export function sendError(
   res.end(body);
 }
 
-/** The `@connections` API (`POST` / `GET` / `DELETE /{stage}/@connections/{id}`); any signature is accepted. */
+/**
+ * The `@connections` API (`POST` / `GET` / `DELETE /{stage}/@connections/{id}`). Like IAM on the
+ * real API, a call is only served with a valid SigV4 signature (header or presigned URL); the
+ * signature is checked before anything else, so a refused call learns nothing of the connection.
+ */
 export function createManagementApi(deps: ManagementDependencies) {
-  const { stage, limits, registry, emit } = deps;
+  const { stage, limits, registry, emit, verifier } = deps;
 
   return async function handleManagement(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
@@ -60,22 +67,30 @@ export function createManagementApi(deps: ManagementDependencies) {
       sendError(res, status, errorType, message);
       finish(status, connectionId, bytes, errorType, body);
     };
-    if (!match || decodeURIComponent(match[1]!) !== stage) {
-      req.resume();
-      // An unknown stage or path on execute-api: 403 ForbiddenException (AWS: "Forbidden").
-      fail(403, 'ForbiddenException', 'Forbidden', match?.[2] ? decodeURIComponent(match[2]) : '');
+    const target = match?.[2] ? safeDecode(match[2]) : '';
+    const body = await readBody(req, limits.maxMessageBytes);
+    if (body === 'too-large') {
+      fail(413, 'PayloadTooLargeException', 'Request Entity Too Large', target);
       return;
     }
-    const connectionId = decodeURIComponent(match[2]!);
+    const verdict = await verifier.verify({ method, url: req.url ?? '/', headers: req.headers, body });
+    if (!verdict.ok) {
+      const answer = authErrorResponse('execute-api', verdict, awsLikeId());
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
+      finish(answer.status, target, body.length, verdict.code);
+      return;
+    }
+    if (!match || safeDecode(match[1]!) !== stage) {
+      // An unknown stage or path on execute-api: 403 ForbiddenException (AWS: "Forbidden").
+      fail(403, 'ForbiddenException', 'Forbidden', target);
+      return;
+    }
+    const connectionId = target;
     const live = registry.live(connectionId);
     const gone = (bytes = 0, text?: string) => fail(410, 'GoneException', null, connectionId, bytes, text);
 
     if (method === 'POST') {
-      const body = await readBody(req, limits.maxMessageBytes);
-      if (body === 'too-large') {
-        fail(413, 'PayloadTooLargeException', 'Request Entity Too Large', connectionId);
-        return;
-      }
       const text = body.toString('utf8');
       if (!live || !sendToClient(live, text, limits.maxFrameBytes)) gone(body.length, text);
       else {
@@ -89,13 +104,15 @@ export function createManagementApi(deps: ManagementDependencies) {
       }
       return;
     }
-    req.resume();
     if (method === 'GET') {
       if (!live) gone();
       else {
-        const body = JSON.stringify(connectionDetails(live));
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-        res.end(body);
+        const details = JSON.stringify(connectionDetails(live));
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(details),
+        });
+        res.end(details);
         finish(200, connectionId, 0);
       }
       return;
@@ -112,6 +129,14 @@ export function createManagementApi(deps: ManagementDependencies) {
     }
     fail(403, 'ForbiddenException', 'Forbidden', connectionId);
   };
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** GetConnection's answer; ISO dates, which the SDK turns into `Date`s. */

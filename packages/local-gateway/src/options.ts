@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { type AwsCredentials, generateCredentials } from './sigv4.js';
 
 /** A route as the route table of `@mpc-relay/handlers` declares it. */
 export interface GatewayRoute {
@@ -62,6 +63,16 @@ export interface LocalGatewayOptions {
    * page): answers true when it took the request, false to let the gateway answer it.
    */
   serveHttp?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /**
+   * The access key pair the management API and the Lambda Invoke API accept: like IAM on AWS,
+   * every request needs a SigV4 signature made with it (service `execute-api` / `lambda`, this
+   * region). The handlers get it as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, as Lambda hands a
+   * function its role's keys. Default: `env`'s AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY when both
+   * are set, else a random pair (`gateway.credentials`).
+   */
+  credentials?: AwsCredentials;
+  /** Clock of the signature checks (ms since the epoch); tests move it. Default Date.now. */
+  clock?: () => number;
 }
 
 export const DEFAULT_LIMITS: Required<GatewayLimits> = {
@@ -88,10 +99,17 @@ export interface GatewaySettings {
   functions: readonly string[];
   /** The handlers' environment; the gateway adds MANAGEMENT_ENDPOINT once it knows its port. */
   env: Record<string, string>;
+  credentials: AwsCredentials;
+  clock: () => number;
 }
 
 export async function resolveOptions(options: LocalGatewayOptions): Promise<GatewaySettings> {
   const region = options.region ?? options.env?.AWS_REGION ?? 'us-east-1';
+  const fromEnv =
+    options.env?.AWS_ACCESS_KEY_ID && options.env.AWS_SECRET_ACCESS_KEY
+      ? { accessKeyId: options.env.AWS_ACCESS_KEY_ID, secretAccessKey: options.env.AWS_SECRET_ACCESS_KEY }
+      : undefined;
+  const credentials = options.credentials ?? fromEnv ?? generateCredentials();
   return {
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 3001,
@@ -100,7 +118,14 @@ export async function resolveOptions(options: LocalGatewayOptions): Promise<Gate
     accountId: '000000000000',
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     ...(await routeTableOf(options)),
-    env: { AWS_REGION: region, ...options.env },
+    env: {
+      AWS_REGION: region,
+      ...options.env,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    },
+    credentials,
+    clock: options.clock ?? Date.now,
   };
 }
 

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { LocalGateway } from '../src/index.js';
-import { ALLOW, fixtureGateway, fixtureState, recorded, TestClient, waitFor } from './helpers.js';
+import {
+  ALLOW,
+  fixtureGateway,
+  fixtureState,
+  recorded,
+  signedFetch,
+  TestClient,
+  waitFor,
+} from './helpers.js';
 
 let gateway: LocalGateway;
 beforeAll(async () => {
@@ -106,17 +114,25 @@ describe('REQUEST authorizer and $connect run before the upgrade completes', () 
     const before = state.connecting.length;
     const opening = TestClient.open(`${gateway.url}?hold=500`, { headers: ALLOW });
     const id = await waitFor(() => state.connecting[before], 'the $connect to start');
-    const res = await fetch(`${gateway.managementEndpoint}/@connections/${encodeURIComponent(id)}`, {
-      method: 'POST',
-      body: 'too early',
-    });
+    const res = await signedFetch(
+      gateway,
+      `${gateway.managementEndpoint}/@connections/${encodeURIComponent(id)}`,
+      {
+        method: 'POST',
+        body: 'too early',
+      },
+    );
     expect(res.status).toBe(410);
     expect(res.headers.get('x-amzn-errortype')).toBe('GoneException');
     const client = await opening;
-    const after = await fetch(`${gateway.managementEndpoint}/@connections/${encodeURIComponent(id)}`, {
-      method: 'POST',
-      body: 'now',
-    });
+    const after = await signedFetch(
+      gateway,
+      `${gateway.managementEndpoint}/@connections/${encodeURIComponent(id)}`,
+      {
+        method: 'POST',
+        body: 'now',
+      },
+    );
     expect(after.status).toBe(200);
     expect(await client.next()).toBe('now');
     client.close();

@@ -1,7 +1,15 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalGateway, resolveFunctionName } from '../src/index.js';
-import { fixtureGateway, fixtureState, type Json, localLambdaClient, recorded, waitFor } from './helpers.js';
+import {
+  fixtureGateway,
+  fixtureState,
+  type Json,
+  localLambdaClient,
+  recorded,
+  signedFetch,
+  waitFor,
+} from './helpers.js';
 
 // The Lambda Invoke API of the gateway (directly invoked functions), driven by the real LambdaClient.
 
@@ -12,7 +20,7 @@ beforeAll(async () => {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   gateway = await fixtureGateway({ functions: ['notify'], limits: { handlerTimeoutMs: 300 } });
   gateway.on('invoke', (e) => invokeEvents.push(e));
-  lambda = localLambdaClient(gateway.lambdaEndpoint);
+  lambda = localLambdaClient(gateway);
 });
 afterAll(async () => {
   lambda?.destroy();
@@ -137,10 +145,14 @@ describe('Lambda Invoke API (POST /2015-03-31/functions/{name}/invocations)', ()
     );
     expect(error.name).toBe('InvalidRequestContentException');
     expect(error.$metadata.httpStatusCode).toBe(400);
-    const raw = await fetch(`${gateway.lambdaEndpoint}/2015-03-31/functions/notify/invocations`, {
-      method: 'POST',
-      body: 'Hello',
-    });
+    const raw = await signedFetch(
+      gateway,
+      `${gateway.lambdaEndpoint}/2015-03-31/functions/notify/invocations`,
+      {
+        method: 'POST',
+        body: 'Hello',
+      },
+    );
     expect(raw.status).toBe(400);
     expect(raw.headers.get('x-amzn-errortype')).toBe('InvalidRequestContentException');
     expect(((await raw.json()) as Json).message).toContain('Could not parse request body into json');
@@ -188,18 +200,21 @@ describe('Lambda Invoke API (POST /2015-03-31/functions/{name}/invocations)', ()
   });
 
   it('other methods and paths of the Lambda API are UnknownOperationException; the management API is untouched', async () => {
-    const get = await fetch(`${gateway.lambdaEndpoint}/2015-03-31/functions/notify/invocations`);
+    const get = await signedFetch(
+      gateway,
+      `${gateway.lambdaEndpoint}/2015-03-31/functions/notify/invocations`,
+    );
     expect(get.status).toBe(404);
     expect(get.headers.get('x-amzn-errortype')).toBe('UnknownOperationException');
-    const list = await fetch(`${gateway.lambdaEndpoint}/2015-03-31/functions/`);
+    const list = await signedFetch(gateway, `${gateway.lambdaEndpoint}/2015-03-31/functions/`);
     expect(list.headers.get('x-amzn-errortype')).toBe('UnknownOperationException');
-    const management = await fetch(`${gateway.managementEndpoint}/@connections/unknown=`);
+    const management = await signedFetch(gateway, `${gateway.managementEndpoint}/@connections/unknown=`);
     expect(management.status).toBe(410);
   });
 
   it('functions: [] switches the Invoke API off (every name is not found)', async () => {
     const closed = await fixtureGateway({ functions: [] });
-    const client = localLambdaClient(closed.lambdaEndpoint);
+    const client = localLambdaClient(closed);
     try {
       const error = await client.send(new InvokeCommand({ FunctionName: 'notify' })).catch((e: unknown) => e);
       expect((error as Error).name).toBe('ResourceNotFoundException');

@@ -15,7 +15,7 @@ let lambda: LambdaClient;
 beforeAll(async () => {
   relay = await startRealRelay();
   gateway = relay.gateway;
-  lambda = localLambdaClient(gateway.lambdaEndpoint);
+  lambda = localLambdaClient(gateway);
 });
 afterAll(async () => {
   lambda?.destroy();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalGateway } from '../src/index.js';
-import { ALLOW, fixtureGateway, recorded, TestClient, waitFor } from './helpers.js';
+import { ALLOW, fixtureGateway, recorded, signedFetch, TestClient, waitFor } from './helpers.js';
 
 let gateway: LocalGateway;
 beforeAll(async () => {
@@ -77,10 +77,14 @@ describe('frame and message limits', () => {
   it('a post above 32 KB reaches the client whole (sent as 32 KB frames)', async () => {
     const { client, id } = await openTracked(gateway, 'bigpost');
     const text = 'p'.repeat(100_000);
-    const res = await fetch(`${gateway.managementEndpoint}/@connections/${encodeURIComponent(id)}`, {
-      method: 'POST',
-      body: text,
-    });
+    const res = await signedFetch(
+      gateway,
+      `${gateway.managementEndpoint}/@connections/${encodeURIComponent(id)}`,
+      {
+        method: 'POST',
+        body: text,
+      },
+    );
     expect(res.status).toBe(200);
     expect(await client.next()).toBe(text);
     client.close();

@@ -183,7 +183,9 @@ export class FaultProxy {
     return new Promise((resolve, reject) => {
       const req = httpRequest(
         url,
-        { method, headers: { ...headers, host: url.host, connection: 'keep-alive' } },
+        // The Host header is forwarded as the client sent it: it is part of what the client
+        // signed (SigV4), and the relay's endpoints verify every signature.
+        { method, headers: { ...headers, connection: 'keep-alive' } },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -23,7 +23,12 @@ export interface BroadcastEvent {
    */
   team?: string;
   operationType?: string;
-  /** The original demo's field: the management endpoint to post to (else MANAGEMENT_ENDPOINT). */
+  /**
+   * The original demo's field. Accepted only when it names the configured management endpoint
+   * (MANAGEMENT_ENDPOINT): anything else is refused and nothing is sent. An endpoint taken from
+   * the payload would let whoever may invoke the function send every connection id, signed with
+   * the function's role, to a server of their choosing.
+   */
   apigw_endpoint?: string;
   action?: string;
 }
@@ -60,10 +65,23 @@ export async function handler(event: BroadcastEvent, context?: Context): Promise
       return { sent: 0, stale: 0, failed: 0, error: refusal };
     }
     const config = loadConfig();
-    const endpoint = managementEndpoint(event.apigw_endpoint ?? config.managementEndpoint);
+    const endpoint = managementEndpoint(config.managementEndpoint);
     if (!endpoint) {
-      const error = 'no management endpoint: pass apigw_endpoint or set MANAGEMENT_ENDPOINT';
+      const error = 'no management endpoint: set MANAGEMENT_ENDPOINT';
       logger.error('broadcast refused', { outcome: 'refused', reason: error });
+      return { sent: 0, stale: 0, failed: 0, error };
+    }
+    if (
+      event.apigw_endpoint !== undefined &&
+      normalizedEndpoint(event.apigw_endpoint) !== normalizedEndpoint(endpoint)
+    ) {
+      const error = `"apigw_endpoint" ${JSON.stringify(event.apigw_endpoint)} is not this relay's management endpoint ${endpoint}: broadcast posts only to the configured endpoint (omit the field, or pass that one); nothing was sent`;
+      logger.warn('broadcast refused', {
+        outcome: 'refused',
+        reason: 'foreign apigw_endpoint',
+        apigwEndpoint: event.apigw_endpoint.slice(0, 256),
+        configuredEndpoint: endpoint,
+      });
       return { sent: 0, stale: 0, failed: 0, error };
     }
     const table = { db: documentClient(config.dynamodbEndpoint, config.region), tableName: config.tableName };
@@ -119,6 +137,16 @@ function validate(event: BroadcastEvent): string | undefined {
     return '"apigw_endpoint" must be an http(s) URL';
   }
   return undefined;
+}
+
+/** An endpoint compared by scheme, host (lower case, default port dropped) and path without trailing slashes. */
+function normalizedEndpoint(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return `invalid:${url}`;
+  }
 }
 
 /** A connection's stored teams are a comma string (absent when the peer named none). */
