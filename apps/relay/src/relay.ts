@@ -176,6 +176,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       stage: options.stage ?? DEFAULTS.stage,
       authMode: options.authMode ?? DEFAULTS.authMode,
       region,
+      credentials,
+      ...(options.clock ? { clock: options.clock } : {}),
       env,
       serveHttp: (req, res) => inspector?.serve(req, res) ?? false,
       ...(options.handlersDir ? { handlersDir: options.handlersDir } : {}),
