@@ -6,13 +6,7 @@ import {
   SendServerFrameSchema,
 } from './client-frames.js';
 import { ConnectParamsSchema } from './connect.js';
-import {
-  FullSigLowerMessageSchema,
-  FullSigMessageSchema,
-  KNOWN_OPERATIONS,
-  PartialSigMessageSchema,
-  SigningMessageSchema,
-} from './operations.js';
+import { KNOWN_OPERATIONS, type KnownOperationType } from './operations.js';
 import {
   AckResultFrameSchema,
   CliDeliveryFrameSchema,
@@ -24,25 +18,39 @@ import {
   V2DeliveryFrameSchema,
 } from './relay-frames.js';
 
-/** Every frame of the wire contract by file name, for the JSON Schema files the build emits. */
+/**
+ * The JSON Schema file (without `.json`) of each known operation type's message. File names are
+ * lowercase kebab-case so that no two differ only by case (`FullSig` and `fullSig` would overwrite
+ * each other on macOS and Windows).
+ */
+export const MESSAGE_SCHEMA_FILES: Record<KnownOperationType, string> = {
+  PartialSig: 'message.partial-sig',
+  FullSig: 'message.full-sig',
+  signing: 'message.walkthrough-signing',
+  fullSig: 'message.walkthrough-full-sig',
+};
+
+/** Every frame of the wire contract by file name (lowercase kebab-case), for the JSON Schema files the build emits. */
 export const JSON_SCHEMA_FRAMES: Record<string, z.ZodType> = {
   'connect-params': ConnectParamsSchema,
-  'client.getConnectionId': GetConnectionIdFrameSchema,
-  'client.sendServer': SendServerFrameSchema,
+  'client.get-connection-id': GetConnectionIdFrameSchema,
+  'client.send-server': SendServerFrameSchema,
   'client.ack': AckFrameSchema,
   'client.ping': PingFrameSchema,
-  'relay.connectionId': ConnectionIdFrameSchema,
-  'relay.cliDelivery': CliDeliveryFrameSchema,
-  'relay.mpcDelivery': MpcDeliveryFrameSchema,
-  'relay.v2Delivery': V2DeliveryFrameSchema,
+  'relay.connection-id': ConnectionIdFrameSchema,
+  'relay.cli-delivery': CliDeliveryFrameSchema,
+  'relay.mpc-delivery': MpcDeliveryFrameSchema,
+  'relay.v2-delivery': V2DeliveryFrameSchema,
   'relay.ack': AckResultFrameSchema,
   'relay.pong': PongFrameSchema,
   'relay.error': ErrorFrameSchema,
-  'relay.gatewayError': GatewayErrorFrameSchema,
-  'message.PartialSig': PartialSigMessageSchema,
-  'message.FullSig': FullSigMessageSchema,
-  'message.signing': SigningMessageSchema,
-  'message.fullSig': FullSigLowerMessageSchema,
+  'relay.gateway-error': GatewayErrorFrameSchema,
+  ...Object.fromEntries(
+    Object.entries(MESSAGE_SCHEMA_FILES).map(([type, file]) => [
+      file,
+      KNOWN_OPERATIONS[type as KnownOperationType],
+    ]),
+  ),
 };
 
 /** Base of the `$id` of every emitted schema; the file name follows it. */
@@ -61,14 +69,14 @@ function toJsonSchema(schema: z.ZodType): JsonSchemaDocument {
 
 /**
  * The JSON Schema document of one frame of JSON_SCHEMA_FRAMES (what `schemas/NAME.json` holds).
- * `client.sendServer` also requires, for each known operation type, its documented message fields
+ * `client.send-server` also requires, for each known operation type, its documented message fields
  * (an `allOf` of `if operationType is X then message matches X`), as `decodeClientFrame` does.
  */
 export function buildJsonSchema(name: string): JsonSchemaDocument {
   const schema = JSON_SCHEMA_FRAMES[name];
   if (!schema) throw new Error(`no frame named ${name}; expected one of ${Object.keys(JSON_SCHEMA_FRAMES)}`);
   const document = toJsonSchema(schema);
-  if (name === 'client.sendServer') {
+  if (name === 'client.send-server') {
     document.allOf = Object.entries(KNOWN_OPERATIONS).map(([operationType, messageSchema]) => {
       const { $schema: _ignored, ...message } = toJsonSchema(messageSchema);
       return {

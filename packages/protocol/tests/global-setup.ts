@@ -13,7 +13,7 @@ function newestMtime(dir: string): number {
 }
 
 function buildIsFresh(): boolean {
-  const built = [join(root, 'dist', 'index.js'), join(root, 'schemas', 'client.sendServer.json')];
+  const built = [join(root, 'dist', 'index.js'), join(root, 'schemas', 'client.send-server.json')];
   if (!built.every((file) => existsSync(file))) return false;
   const builtAt = Math.min(...built.map((file) => statSync(file).mtimeMs));
   const sourcesAt = Math.max(

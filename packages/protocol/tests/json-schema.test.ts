@@ -17,6 +17,7 @@ import {
   JSON_SCHEMA_FRAMES,
   JSON_SCHEMA_ID_BASE,
   KNOWN_OPERATION_TYPES,
+  MESSAGE_SCHEMA_FILES,
 } from '../src/index.js';
 import { fixture, GET_CONNECTION_ID_FIXTURE, V1_EXAMPLES } from './helpers.js';
 import { type Schema, validate } from './mini-json-schema.js';
@@ -61,13 +62,28 @@ describe('schema files', () => {
 
   it('covers every client action, relay frame and known message', () => {
     const names = Object.keys(JSON_SCHEMA_FRAMES);
-    for (const action of ['getConnectionId', 'sendServer', 'ack', 'ping'])
+    for (const action of ['get-connection-id', 'send-server', 'ack', 'ping'])
       expect(names).toContain(`client.${action}`);
-    for (const kind of ['connectionId', 'cliDelivery', 'mpcDelivery', 'v2Delivery', 'ack', 'pong', 'error']) {
+    for (const kind of [
+      'connection-id',
+      'cli-delivery',
+      'mpc-delivery',
+      'v2-delivery',
+      'ack',
+      'pong',
+      'error',
+    ]) {
       expect(names).toContain(`relay.${kind}`);
     }
-    for (const type of KNOWN_OPERATION_TYPES) expect(names).toContain(`message.${type}`);
+    for (const type of KNOWN_OPERATION_TYPES) expect(names).toContain(MESSAGE_SCHEMA_FILES[type]);
     expect(names).toContain('connect-params');
+  });
+
+  it('file names are lowercase kebab-case: no two differ only by case (macOS, Windows)', () => {
+    const names = Object.keys(JSON_SCHEMA_FRAMES);
+    for (const name of names) expect(name).toMatch(/^[a-z0-9]+(?:[.-][a-z0-9]+)*$/);
+    expect(new Set(names.map((name) => name.toLowerCase())).size).toBe(names.length);
+    expect(new Set(Object.values(MESSAGE_SCHEMA_FILES)).size).toBe(KNOWN_OPERATION_TYPES.length);
   });
 
   it('buildJsonSchema names the frames it knows', () => {
@@ -75,9 +91,9 @@ describe('schema files', () => {
   });
 });
 
-describe('client.sendServer.json', () => {
+describe('client.send-server.json', () => {
   const schema = () =>
-    schemaFile('client.sendServer') as {
+    schemaFile('client.send-server') as {
       properties: Record<string, unknown>;
       required: string[];
       allOf: unknown[];
@@ -101,22 +117,22 @@ describe('client.sendServer.json', () => {
 
   const base = { action: 'sendServer', sourceId: 'IgniterC56D', operationType: 'Other', message: 1 };
   it('refuses what the decoder refuses', () => {
-    expectValid('client.sendServer', base);
-    expectValid('client.sendServer', { ...base, cliToMpc: { cli123: 'IgniterC56D' } });
-    expectInvalid('client.sendServer', { ...base, cliToMpc: {} });
-    expectInvalid('client.sendServer', {
+    expectValid('client.send-server', base);
+    expectValid('client.send-server', { ...base, cliToMpc: { cli123: 'IgniterC56D' } });
+    expectInvalid('client.send-server', { ...base, cliToMpc: {} });
+    expectInvalid('client.send-server', {
       ...base,
       cliToMpc: { cli123: 'IgniterC56D', cli456: 'IgniterC56D' },
     });
-    expectInvalid('client.sendServer', { ...base, cliToMpc: { 'bad id': 'IgniterC56D' } });
-    expectInvalid('client.sendServer', { ...base, sourceId: 'a:b' });
-    expectInvalid('client.sendServer', { ...base, sourceId: 'x'.repeat(129) });
-    expectInvalid('client.sendServer', { ...base, operationType: '' });
+    expectInvalid('client.send-server', { ...base, cliToMpc: { 'bad id': 'IgniterC56D' } });
+    expectInvalid('client.send-server', { ...base, sourceId: 'a:b' });
+    expectInvalid('client.send-server', { ...base, sourceId: 'x'.repeat(129) });
+    expectInvalid('client.send-server', { ...base, operationType: '' });
     const { message: _message, ...withoutMessage } = base;
-    expectInvalid('client.sendServer', withoutMessage);
-    expectValid('client.sendServer', { ...base, message: null });
-    expectInvalid('client.sendServer', { ...base, operationType: 'PartialSig', message: { teamId: 't' } });
-    expectInvalid('client.sendServer', { ...base, operationType: 'FullSig', message: 'r,s,v' });
+    expectInvalid('client.send-server', withoutMessage);
+    expectValid('client.send-server', { ...base, message: null });
+    expectInvalid('client.send-server', { ...base, operationType: 'PartialSig', message: { teamId: 't' } });
+    expectInvalid('client.send-server', { ...base, operationType: 'FullSig', message: 'r,s,v' });
   });
 
   it('agrees with decodeClientFrame on generated frames (property)', () => {
@@ -154,7 +170,7 @@ describe('client.sendServer.json', () => {
     fc.assert(
       fc.property(frame, (value) => {
         const decoded = decodeClientFrame(JSON.stringify(value));
-        const errors = validate(schemaFile('client.sendServer'), JSON.parse(JSON.stringify(value)));
+        const errors = validate(schemaFile('client.send-server'), JSON.parse(JSON.stringify(value)));
         expect(errors.length === 0, `decoder ${decoded.ok}, schema ${errors.join('; ')}`).toBe(decoded.ok);
       }),
       { numRuns: 300 },
@@ -164,24 +180,24 @@ describe('client.sendServer.json', () => {
 
 describe('the v1 frames satisfy their schemas', () => {
   it('getConnectionId', () => {
-    expectValid('client.getConnectionId', JSON.parse(fixture(GET_CONNECTION_ID_FIXTURE)));
+    expectValid('client.get-connection-id', JSON.parse(fixture(GET_CONNECTION_ID_FIXTURE)));
   });
 
   const received = {
-    wscatSigning: ['relay.cliDelivery', 'message.signing'],
-    wscatFullSig: ['relay.mpcDelivery', 'message.fullSig'],
-    realPartialSig: ['relay.cliDelivery', 'message.PartialSig'],
-    realFullSig: ['relay.mpcDelivery', 'message.FullSig'],
+    wscatSigning: ['relay.cli-delivery', 'message.walkthrough-signing'],
+    wscatFullSig: ['relay.mpc-delivery', 'message.walkthrough-full-sig'],
+    realPartialSig: ['relay.cli-delivery', 'message.partial-sig'],
+    realFullSig: ['relay.mpc-delivery', 'message.full-sig'],
   } as const;
   for (const [example, files] of Object.entries(V1_EXAMPLES)) {
     it(example, () => {
       const [relaySchema, messageSchema] = received[example as keyof typeof received];
       const sent = JSON.parse(fixture(files.sent));
-      expectValid('client.sendServer', sent);
+      expectValid('client.send-server', sent);
       expectValid(messageSchema, sent.message);
       expectValid(relaySchema, JSON.parse(fixture(files.received)));
       // A cli delivery is not an mpc delivery and the other way round (additionalProperties false).
-      const other = relaySchema === 'relay.cliDelivery' ? 'relay.mpcDelivery' : 'relay.cliDelivery';
+      const other = relaySchema === 'relay.cli-delivery' ? 'relay.mpc-delivery' : 'relay.cli-delivery';
       expectInvalid(other, JSON.parse(fixture(files.received)));
     });
   }
@@ -191,14 +207,17 @@ describe('every encoder output satisfies its relay schema', () => {
   it('all relay frame kinds', () => {
     const message = { accountHash: 'a', teamId: 't', transactionId: 'x', partialSig: 'p' };
     const frames: [string, string][] = [
-      ['relay.connectionId', encodeConnectionId('WyHPAfymhcwCENw=')],
-      ['relay.cliDelivery', encodeCliDelivery({ operationType: 'PartialSig', from: 'IgniterC56D', message })],
+      ['relay.connection-id', encodeConnectionId('WyHPAfymhcwCENw=')],
       [
-        'relay.mpcDelivery',
+        'relay.cli-delivery',
+        encodeCliDelivery({ operationType: 'PartialSig', from: 'IgniterC56D', message }),
+      ],
+      [
+        'relay.mpc-delivery',
         encodeMpcDelivery({ operationType: 'FullSig', from: 'cli123', to: 'IgniterC56D', message }),
       ],
       [
-        'relay.v2Delivery',
+        'relay.v2-delivery',
         encodeV2Delivery({
           operationType: 'PartialSig',
           from: 'IgniterC56D',
@@ -220,7 +239,7 @@ describe('every encoder output satisfies its relay schema', () => {
         }),
       ],
       [
-        'relay.gatewayError',
+        'relay.gateway-error',
         '{"message": "Forbidden", "connectionId":"WyHPAfymhcwCENw=", "requestId":"r-1"}',
       ],
     ];

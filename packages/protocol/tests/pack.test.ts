@@ -1,8 +1,18 @@
-// The package as a stranger gets it: `pnpm pack`, then a plain Node ESM project OUTSIDE the workspace
-// installs the tarball with npm (zod comes from the registry), imports it, decodes a v1 frame, reads
-// a JSON Schema file through the exports map, and type-checks against the shipped .d.ts.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The published packages as a stranger gets them: `pnpm pack` of @mpc-relay/protocol and
+// @mpc-relay/signer, the packed file lists and manifests checked, publint and arethetypeswrong run
+// over the tarballs; then a plain Node ESM project OUTSIDE the workspace installs the protocol
+// tarball with npm (its zod peer comes from the registry), imports it, decodes a v1 frame, reads a
+// JSON Schema file through the exports map, and type-checks against the shipped .d.ts.
+import { execFile, execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +23,21 @@ import { fixture, V1_EXAMPLES } from './helpers.js';
 
 const run = promisify(execFile);
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
+const repoRoot = join(packageDir, '..', '..');
+const PUBLISHED = {
+  '@mpc-relay/protocol': packageDir,
+  '@mpc-relay/signer': join(repoRoot, 'packages', 'signer'),
+} as const;
+type Published = keyof typeof PUBLISHED;
+const require = createRequire(import.meta.url);
+
+/** A bin of one of this package's dev dependencies, run with the current node. */
+function binOf(pkg: string, bin: string): string {
+  const manifestPath = join(packageDir, 'node_modules', pkg, 'package.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  const relative = typeof manifest.bin === 'string' ? manifest.bin : manifest.bin[bin];
+  return join(manifestPath, '..', relative);
+}
 const TIMEOUT = 120_000;
 
 /** The environment for child tools: no pnpm-specific npm settings, no prompts or notices. */
@@ -50,22 +75,42 @@ async function exec(command: string, args: string[], cwd: string): Promise<strin
 let workDir = '';
 let tarball = '';
 let consumerDir = '';
+const tarballs = {} as Record<Published, string>;
+
+async function pack(name: Published): Promise<string> {
+  const destination = join(workDir, name.replace('@mpc-relay/', ''));
+  mkdirSync(destination);
+  const [pnpm, pnpmArgs] = pnpmCommand();
+  await exec(pnpm, [...pnpmArgs, 'pack', '--pack-destination', destination], PUBLISHED[name]);
+  const files = readdirSync(destination).filter((file) => file.endsWith('.tgz'));
+  expect(files).toHaveLength(1);
+  return join(destination, files[0] ?? '');
+}
+
+async function listing(file: string): Promise<string[]> {
+  return (await exec('tar', ['-tzf', file], workDir)).split('\n').filter(Boolean);
+}
+
+async function packedManifest(file: string) {
+  return JSON.parse(await exec('tar', ['-xzf', file, '-O', 'package/package.json'], workDir));
+}
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'mpc-relay-protocol-pack-'));
-  // The global setup has built dist/ and schemas/; pack what a publish would ship.
-  const [pnpm, pnpmArgs] = pnpmCommand();
-  await exec(pnpm, [...pnpmArgs, 'pack', '--pack-destination', workDir], packageDir);
-  const tarballs = readdirSync(workDir).filter((name) => name.endsWith('.tgz'));
-  expect(tarballs).toHaveLength(1);
-  tarball = join(workDir, tarballs[0] ?? '');
+  // The global setup has built this package's dist/ and schemas/; the signer's build comes from
+  // turbo (`dependsOn`), or is made here when vitest runs alone.
+  const signerDir = PUBLISHED['@mpc-relay/signer'];
+  if (!existsSync(join(signerDir, 'dist', 'index.js'))) {
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: signerDir,
+      stdio: 'inherit',
+    });
+  }
+  for (const name of Object.keys(PUBLISHED) as Published[]) tarballs[name] = await pack(name);
+  tarball = tarballs['@mpc-relay/protocol'];
 
   consumerDir = join(workDir, 'consumer');
-  await exec(
-    process.execPath,
-    ['-e', `require('node:fs').mkdirSync(${JSON.stringify(consumerDir)})`],
-    workDir,
-  );
+  mkdirSync(consumerDir);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   await exec(npm, ['init', '-y'], consumerDir);
   const manifest = JSON.parse(readFileSync(join(consumerDir, 'package.json'), 'utf8'));
@@ -77,34 +122,128 @@ afterAll(() => {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 
-describe('packed tarball', () => {
-  it(
-    'ships dist (js + d.ts), the JSON Schema files, the README and a manifest without workspace specifiers',
-    async () => {
-      const listing = (await exec('tar', ['-tzf', tarball], workDir)).split('\n').filter(Boolean);
-      for (const file of [
-        'package/package.json',
-        'package/README.md',
-        'package/dist/index.js',
-        'package/dist/index.d.ts',
-        'package/schemas/client.sendServer.json',
-        'package/schemas/relay.cliDelivery.json',
-      ]) {
-        expect(listing).toContain(file);
-      }
-      expect(listing.some((file) => file.startsWith('package/tests/'))).toBe(false);
-      expect(listing.some((file) => file.startsWith('package/node_modules/'))).toBe(false);
+const rootManifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+const rootLicense = readFileSync(join(repoRoot, 'LICENSE'), 'utf8');
 
-      const manifest = JSON.parse(
-        await exec('tar', ['-xzf', tarball, '-O', 'package/package.json'], workDir),
-      );
-      expect(manifest.name).toBe('@mpc-relay/protocol');
+describe.each(Object.keys(PUBLISHED) as Published[])('%s tarball', (name) => {
+  const directory = `packages/${name.replace('@mpc-relay/', '')}`;
+
+  it(
+    'ships dist (js + d.ts), README, CHANGELOG and the Apache-2.0 LICENSE; no tests, no node_modules',
+    async () => {
+      const files = await listing(tarballs[name]);
+      for (const file of [
+        'package.json',
+        'README.md',
+        'CHANGELOG.md',
+        'LICENSE',
+        'dist/index.js',
+        'dist/index.d.ts',
+      ])
+        expect(files).toContain(`package/${file}`);
+      expect(files.some((file) => file.startsWith('package/tests/'))).toBe(false);
+      expect(files.some((file) => file.includes('/node_modules/'))).toBe(false);
+      const license = await exec('tar', ['-xzf', tarballs[name], '-O', 'package/LICENSE'], workDir);
+      expect(license).toBe(rootLicense);
+      expect(license).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004/);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'no two shipped names differ only by case (they would overwrite each other on macOS and Windows)',
+    async () => {
+      const byLowerCase = new Map<string, string[]>();
+      for (const file of await listing(tarballs[name])) {
+        const key = file.toLowerCase();
+        byLowerCase.set(key, [...(byLowerCase.get(key) ?? []), file]);
+      }
+      expect([...byLowerCase.values()].filter((names) => names.length > 1)).toEqual([]);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a manifest ready for npm: public, metadata, zod a peer, no workspace or catalog specifiers',
+    async () => {
+      const manifest = await packedManifest(tarballs[name]);
+      expect(manifest.name).toBe(name);
       expect(manifest.version).toMatch(/^\d+\.\d+\.\d+/);
+      expect(manifest.private).toBeUndefined();
       expect(manifest.type).toBe('module');
+      expect(manifest.license).toBe('Apache-2.0');
+      expect(manifest.publishConfig).toEqual({ access: 'public' });
+      expect(manifest.repository).toEqual({ ...rootManifest.repository, directory });
+      expect(manifest.homepage).toMatch(/^https:\/\//);
+      expect(manifest.bugs.url).toMatch(/^https:\/\//);
+      expect(manifest.description.length).toBeGreaterThan(20);
+      expect(manifest.engines.node).toBe('>=20');
       expect(manifest.exports['.']).toMatchObject({ types: './dist/index.d.ts', import: './dist/index.js' });
-      expect(manifest.exports['./schemas/*']).toBe('./schemas/*');
-      expect(manifest.dependencies.zod).toMatch(/^[\^~]?4\./);
+      expect(manifest.peerDependencies.zod).toMatch(/^\^4\./);
+      expect(manifest.dependencies?.zod).toBeUndefined();
       expect(JSON.stringify(manifest)).not.toMatch(/catalog:|workspace:/);
+      if (name === '@mpc-relay/signer') {
+        const protocol = await packedManifest(tarballs['@mpc-relay/protocol']);
+        expect(manifest.dependencies['@mpc-relay/protocol']).toBe(protocol.version);
+      }
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'publint (strict) finds nothing in the packed files',
+    async () => {
+      const extracted = join(workDir, `${name.replace('@mpc-relay/', '')}-extracted`);
+      mkdirSync(extracted);
+      await exec('tar', ['-xzf', tarballs[name], '-C', extracted], workDir);
+      const output = await exec(
+        process.execPath,
+        [binOf('publint', 'publint'), join(extracted, 'package'), '--pack', 'false', '--strict'],
+        workDir,
+      );
+      expect(output).toMatch(/All good!/);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'arethetypeswrong (ESM-only profile) resolves every entry point to its types',
+    async () => {
+      const output = await exec(
+        process.execPath,
+        [
+          binOf('@arethetypeswrong/cli', 'attw'),
+          tarballs[name],
+          '--profile',
+          'esm-only',
+          '--format',
+          'ascii',
+        ],
+        workDir,
+      );
+      // attw exits non-zero on any problem the profile does not ignore (CommonJS consumers are out
+      // of scope: both packages are ESM-only, and say so with "type": "module" and no require condition).
+      expect(output).toMatch(/node16 \(from ESM\): 🟢/);
+      expect(output).toMatch(/bundler: 🟢/);
+    },
+    TIMEOUT,
+  );
+});
+
+describe('@mpc-relay/protocol tarball', () => {
+  it(
+    'ships the JSON Schema files under their lowercase names',
+    async () => {
+      const files = await listing(tarball);
+      for (const file of [
+        'client.send-server.json',
+        'relay.cli-delivery.json',
+        'message.full-sig.json',
+        'message.walkthrough-full-sig.json',
+      ])
+        expect(files).toContain(`package/schemas/${file}`);
+      const manifest = await packedManifest(tarball);
+      expect(manifest.exports['./schemas/*']).toBe('./schemas/*');
     },
     TIMEOUT,
   );
@@ -119,14 +258,14 @@ describe('packed tarball', () => {
         `import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { decodeClientFrame, encodeCliDelivery, MAX_MESSAGE_BYTES, PROTOCOL_V2 } from '@mpc-relay/protocol';
-import sendServerSchema from '@mpc-relay/protocol/schemas/client.sendServer.json' with { type: 'json' };
+import sendServerSchema from '@mpc-relay/protocol/schemas/client.send-server.json' with { type: 'json' };
 
 const require = createRequire(import.meta.url);
 const decoded = decodeClientFrame(readFileSync(new URL('./v1-frame.json', import.meta.url), 'utf8'));
 const delivery = decoded.ok
   ? encodeCliDelivery({ operationType: decoded.value.operationType, from: decoded.value.sourceId, message: decoded.value.message })
   : null;
-const cliDeliverySchema = require('@mpc-relay/protocol/schemas/relay.cliDelivery.json');
+const cliDeliverySchema = require('@mpc-relay/protocol/schemas/relay.cli-delivery.json');
 const bad = decodeClientFrame('{"action":"sendServer"}');
 console.log(JSON.stringify({
   ok: decoded.ok,
@@ -150,10 +289,10 @@ console.log(JSON.stringify({
         maxMessageBytes: 131072,
         protocolV2: 'mpc-relay.v2',
         sendServerSchema: {
-          id: 'https://mpc-relay.dev/schemas/client.sendServer.json',
+          id: 'https://mpc-relay.dev/schemas/client.send-server.json',
           required: ['action', 'sourceId', 'operationType', 'message'],
         },
-        cliDeliveryTitle: 'relay.cliDelivery',
+        cliDeliveryTitle: 'relay.cli-delivery',
         version: JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')).version,
       });
     },
@@ -205,7 +344,7 @@ if (relay.ok) {
 }
 `,
       );
-      const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+      const tsc = require.resolve('typescript/bin/tsc');
       await exec(process.execPath, [tsc, '-p', 'tsconfig.json'], consumerDir);
     },
     TIMEOUT,
