@@ -81,7 +81,12 @@ describe('sessionId', () => {
   });
 
   it('is in the JSON Schema of sendServer and of the deliveries', () => {
-    for (const name of ['client.send-server', 'relay.cli-delivery', 'relay.mpc-delivery', 'relay.v2-delivery']) {
+    for (const name of [
+      'client.send-server',
+      'relay.cli-delivery',
+      'relay.mpc-delivery',
+      'relay.v2-delivery',
+    ]) {
       const properties = buildJsonSchema(name).properties as Record<string, { maxLength?: number }>;
       expect(properties.sessionId?.maxLength).toBe(SESSION_ID_MAX_LENGTH);
     }
