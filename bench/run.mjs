@@ -3,7 +3,7 @@
  * `pnpm bench`: what the relay costs, measured. Loopback only, every loop bounded in count and
  * time; a few minutes on a 2-core machine. Writes bench/results.json and BENCHMARKS.md and prints
  * a table. Options: --quick (tiny counts, for the smoke test), --no-write (print only),
- * --skip=coldstart,scale,throughput (comma list of sections to leave out).
+ * --skip=coldstart,scale,throughput,sigv4 (comma list of sections to leave out).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ import { measureColdStarts, snapshotBundles } from './lib/coldstart.mjs';
 import { connectionCost, costPerMillion, PRICES } from './lib/cost.mjs';
 import { buildProfiledBundles } from './lib/profiled-bundles.mjs';
 import { QUOTED, renderMarkdown, renderTerminal } from './lib/report.mjs';
+import { measureSigV4 } from './lib/sigv4-cost.mjs';
 import { nowMs, ratio, round, sleep, summarize } from './lib/stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -717,6 +718,18 @@ async function main() {
         budgetMs: quick ? 30_000 : 150_000,
         log,
       });
+    });
+  }
+  if (!skip.has('sigv4')) {
+    await guard('sigv4', async () => {
+      log('sigv4: what signature verification costs per relayed message');
+      results.sigv4 = await measureSigV4({
+        iterations: quick ? 200 : 5000,
+        frontRequests: quick ? 100 : 1500,
+        log,
+      });
+      const hop = results.relay?.hop?.latencyMs?.median;
+      if (hop) results.sigv4.shareOfHopMedian = round(results.sigv4.perMessageMedianMs / hop, 3);
     });
   }
   await guard('cost', () => costSection(results));

@@ -273,6 +273,7 @@ export function renderTerminal(r) {
       `empty module: import ${fmt(r.coldStart.emptyModule.importMs.median, 1)} ms, process ${fmt(r.coldStart.emptyModule.wholeProcessMs.median, 1)} ms (the floor)`,
     );
   }
+  if (r.sigv4) parts.push(`\n${sigv4Line(r)}`);
   const scale = scaleRows(r);
   if (scale.length) parts.push(`\n${textTable(H.scale, scale)}`);
   const cost = costRows(r);
@@ -285,6 +286,14 @@ export function renderTerminal(r) {
   for (const e of r.errors ?? []) parts.push(`\nSECTION FAILED: ${e.section}: ${e.error.split('\n')[0]}`);
   parts.push(`\nwhole run: ${r.durationSeconds} s\n`);
   return `${parts.join('\n')}\n`;
+}
+
+/** One relayed message's signature checks: 3 verify() calls plus the DynamoDB front's hop twice. */
+function sigv4Line(r) {
+  const v = r.sigv4;
+  const share =
+    v.shareOfHopMedian !== undefined ? ` (${fmt(v.shareOfHopMedian * 100, 1)}% of the hop median)` : '';
+  return `SigV4 per relayed message: ${fmt(v.perMessageMedianMs, 3)} ms${share} = verify() of its 3 signed requests ${fmt(v.verifyPerMessageMs.median, 3)} ms (median; first call with key derivation ${fmt(v.firstVerifyMs, 1)} ms) + 2 x the DynamoDB front ${fmt(v.dynamoFront.overheadMedianMs, 3)} ms (through the front ${fmt(v.dynamoFront.viaFrontMs.median, 3)} ms vs straight to dynalite ${fmt(v.dynamoFront.directMs.median, 3)} ms, medians)`;
 }
 
 export function renderMarkdown(r) {
@@ -553,6 +562,9 @@ export function renderMarkdown(r) {
       'On Lambda the init phase also loads the runtime; module start is the part a bundle controls.',
       '',
     );
+  }
+  if (r.sigv4) {
+    p('## What SigV4 verification costs', '', sigv4Line(r), '', r.sigv4.method, '');
   }
   p('## Scale of one local relay: idle connections', '');
   const scale = scaleRows(r);

@@ -3,17 +3,23 @@ import {
   createServer,
   request as httpRequest,
   type IncomingMessage,
+  type Server,
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { authErrorResponse, awsLikeId, type SigV4Verifier } from '@mpc-relay/local-gateway';
 
 /** DynamoDB's request size limit (16 MB); a larger body is refused before it is read whole. */
 export const MAX_DYNAMODB_REQUEST_BYTES = 16 * 1024 * 1024;
 
 export interface DynamoFrontOptions {
-  /** The store behind the front: a Unix socket (dynalite's, inside the 0700 data folder) or a URL. */
-  target: { socketPath: string } | { url: string };
+  /**
+   * The store behind the front: dynalite's HTTP server in this process (requests are handed to
+   * its request listener, no second HTTP hop), or, for a store in another process, its Unix
+   * socket (inside the 0700 data folder) or URL.
+   */
+  target: { server: Server } | { socketPath: string } | { url: string };
   /** A verifier for service `dynamodb` holding the relay's credentials. */
   verifier: SigV4Verifier;
   /** Default 127.0.0.1. */
@@ -32,9 +38,9 @@ export interface DynamoFront {
 
 /**
  * The embedded DynamoDB's only network endpoint: it verifies each request's SigV4 signature
- * (service `dynamodb`) and forwards the ones made with the relay's credentials, unchanged, over a
- * keep-alive connection to dynalite, which itself listens on a Unix socket in the data folder and
- * so is not reachable by anyone else. Refusals are DynamoDB's own (400,
+ * (service `dynamodb`) and hands the ones made with the relay's credentials, unchanged, to dynalite:
+ * to its request listener when it runs in this process (no second HTTP hop), else over a
+ * keep-alive connection to its Unix socket in the data folder, which nobody else can reach. Refusals are DynamoDB's own (400,
  * `com.amazon.coral.service#MissingAuthenticationTokenException`, `UnrecognizedClientException`,
  * `InvalidSignatureException`, `IncompleteSignatureException`), which the SDK raises by name.
  */
@@ -42,12 +48,14 @@ export async function startDynamoFront(options: DynamoFrontOptions): Promise<Dyn
   const { verifier, target } = options;
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const upstream =
-    'socketPath' in target
-      ? { socketPath: target.socketPath, hostname: 'localhost' }
-      : (() => {
-          const url = new URL(target.url);
-          return { hostname: url.hostname, port: Number(url.port || 80) };
-        })();
+    'server' in target
+      ? undefined
+      : 'socketPath' in target
+        ? { socketPath: target.socketPath, hostname: 'localhost' }
+        : (() => {
+            const url = new URL(target.url);
+            return { hostname: url.hostname, port: Number(url.port || 80) };
+          })();
 
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
@@ -92,6 +100,23 @@ export async function startDynamoFront(options: DynamoFrontOptions): Promise<Dyn
         code: verdict.code,
         ...(verdict.accessKeyId !== undefined ? { accessKeyId: verdict.accessKeyId } : {}),
         ...(typeof target === 'string' ? { operation: target.split('.').pop() ?? target } : {}),
+      });
+      return;
+    }
+    if ('server' in target) {
+      // The verified request, replayed to dynalite's own listener, which answers on `res`.
+      const replay = Object.assign(Readable.from(body.length > 0 ? [body] : []), {
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        method: req.method,
+        url: req.url,
+        httpVersion: req.httpVersion,
+        socket: req.socket,
+      });
+      await new Promise<void>((resolvePromise) => {
+        res.once('finish', resolvePromise);
+        res.once('close', resolvePromise);
+        target.server.emit('request', replay, res);
       });
       return;
     }

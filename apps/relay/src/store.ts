@@ -19,7 +19,7 @@ import { startDynamoFront } from './dynamo-front.js';
 import { UserError } from './errors.js';
 
 export interface LocalStore {
-  /** The verifying front (SigV4, service `dynamodb`); dynalite itself is on a Unix socket. */
+  /** The verifying front (SigV4, service `dynamodb`): the store's only network entrance. */
   endpoint: string;
   dataDir: string;
   /**
@@ -113,7 +113,8 @@ export interface StoreAuth {
 }
 
 /**
- * Starts dynalite (embedded DynamoDB) on a Unix socket, persisted with LevelDB under
+ * Starts dynalite (embedded DynamoDB; its server listens on a private Unix socket only, which its
+ * graceful close relies on; requests reach it in process, through the front), persisted with LevelDB under
  * `<dataDir>/dynamodb` (0700), behind the verifying front on 127.0.0.1 with a random port, and
  * creates the relay table (idempotent) with the handlers' own helper, signed with the relay's key.
  */
@@ -146,7 +147,8 @@ export async function startStore(
     });
     chmodSync(socket.path, 0o600);
     front = await startDynamoFront({
-      target: { socketPath: socket.path },
+      // In this process: the front hands each verified request to dynalite's listener directly.
+      target: { server },
       verifier: createSigV4Verifier({
         service: 'dynamodb',
         region,
