@@ -56,6 +56,27 @@ export function parseCli(
         .env('MAX_LIFETIME_MS')
         .argParser(integer('max lifetime', 1, 2_147_483_647)),
     )
+    .addOption(
+      new Option(
+        '--inbox-max-messages <n>',
+        'messages kept waiting per offline peer (0 = no limit; default 1000)',
+      )
+        .env('INBOX_MAX_MESSAGES')
+        .argParser(integer('inbox max messages', 0, Number.MAX_SAFE_INTEGER)),
+    )
+    .addOption(
+      new Option(
+        '--inbox-max-bytes <n>',
+        'bytes kept waiting per offline peer (0 = no limit; default 8388608)',
+      )
+        .env('INBOX_MAX_BYTES')
+        .argParser(integer('inbox max bytes', 0, Number.MAX_SAFE_INTEGER)),
+    )
+    .addOption(
+      new Option('--max-connections-per-peer <n>', 'live connections per peer id (0 = no limit; default 10)')
+        .env('MAX_CONNECTIONS_PER_PEER')
+        .argParser(integer('max connections per peer', 0, Number.MAX_SAFE_INTEGER)),
+    )
     .addOption(new Option('--no-inspector', 'do not serve the inspector page').env('NO_INSPECTOR'))
     .addOption(
       new Option(
@@ -75,9 +96,21 @@ export function parseCli(
     auth: string;
     idleTimeout?: number;
     maxLifetime?: number;
+    inboxMaxMessages?: number;
+    inboxMaxBytes?: number;
+    maxConnectionsPerPeer?: number;
     inspector: boolean;
     allowStaticOnNetwork?: boolean | string;
   }>();
+  // Values from the environment arrive unparsed (commander parses flags only).
+  const limit = (name: string, value: number | string | undefined) =>
+    typeof value === 'string' ? integer(name, 0, Number.MAX_SAFE_INTEGER)(value) : value;
+  const limits = {
+    inboxMaxMessages: limit('inbox max messages', o.inboxMaxMessages),
+    inboxMaxBytes: limit('inbox max bytes', o.inboxMaxBytes),
+    maxConnectionsPerPeer: limit('max connections per peer', o.maxConnectionsPerPeer),
+  };
+  const given = Object.fromEntries(Object.entries(limits).filter(([, value]) => value !== undefined));
   if (!/^[A-Za-z0-9_-]+$/.test(o.stage)) program.error('stage may only contain letters, digits, "-" and "_"');
   return {
     port: typeof o.port === 'string' ? integer('port', 0, 65535)(o.port) : o.port,
@@ -93,5 +126,6 @@ export function parseCli(
     o.allowStaticOnNetwork !== 'false'
       ? { allowStaticOnNetwork: true }
       : {}),
+    ...(Object.keys(given).length > 0 ? { limits: given } : {}),
   };
 }

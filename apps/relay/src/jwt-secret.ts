@@ -72,6 +72,8 @@ export interface TokenClaims {
   id: string;
   ttlSeconds: number;
   teams?: readonly string[];
+  /** The `peers` claim: the only counterparts this peer may exchange messages with. */
+  peers?: readonly string[];
   audience?: string;
   issuer?: string;
   /** Epoch seconds; default now. */
@@ -93,6 +95,10 @@ export function signToken(secret: string, claims: TokenClaims): string {
   for (const team of claims.teams ?? []) {
     if (!TEAM_ID.test(team)) throw new UserError(`team ${JSON.stringify(team)} is not a team id`);
   }
+  for (const peer of claims.peers ?? []) {
+    if (!PEER_ID.test(peer)) throw new UserError(`peer ${JSON.stringify(peer)} is not a peer id`);
+  }
+  if (claims.id.toLowerCase() === 'relay') throw new UserError('"relay" is the relay\'s own id');
   const now = claims.now ?? Math.floor(Date.now() / 1000);
   const payload = {
     sub: `${claims.type}:${claims.id}`,
@@ -100,6 +106,7 @@ export function signToken(secret: string, claims: TokenClaims): string {
     exp: now + claims.ttlSeconds,
     jti: randomBytes(12).toString('base64url'),
     ...(claims.teams && claims.teams.length > 0 ? { teams: [...claims.teams] } : {}),
+    ...(claims.peers ? { peers: [...claims.peers] } : {}),
     ...(claims.audience ? { aud: claims.audience } : {}),
     ...(claims.issuer ? { iss: claims.issuer } : {}),
   };

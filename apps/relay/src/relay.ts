@@ -28,6 +28,11 @@ export interface RelayOptions {
   handlerTimeoutMs?: number;
   /** Folder of the handler bundles. Default: `@mpc-relay/handlers`'s dist. */
   handlersDir?: string;
+  /**
+   * Limits per peer (the handlers' INBOX_MAX_MESSAGES, INBOX_MAX_BYTES, MAX_CONNECTIONS_PER_PEER;
+   * 0 = no limit). Default: the handlers' defaults (1000 messages, 8 MiB, 10 connections).
+   */
+  limits?: { inboxMaxMessages?: number; inboxMaxBytes?: number; maxConnectionsPerPeer?: number };
   /** Extra environment for the handlers (wins over the defaults below). */
   env?: Record<string, string>;
   /** Receives one readable line per connect / disconnect / relayed message. Default: none. */
@@ -112,8 +117,19 @@ function handlerEnv(
     LOG_LEVEL: fromProcess('LOG_LEVEL', 'ERROR'),
     POWERTOOLS_METRICS_DISABLED: fromProcess('POWERTOOLS_METRICS_DISABLED', 'true'),
     ...jwtEnv,
+    ...limitEnv(options.limits),
     ...options.env,
   };
+}
+
+function limitEnv(limits: RelayOptions['limits']): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (limits?.inboxMaxMessages !== undefined) env.INBOX_MAX_MESSAGES = String(limits.inboxMaxMessages);
+  if (limits?.inboxMaxBytes !== undefined) env.INBOX_MAX_BYTES = String(limits.inboxMaxBytes);
+  if (limits?.maxConnectionsPerPeer !== undefined) {
+    env.MAX_CONNECTIONS_PER_PEER = String(limits.maxConnectionsPerPeer);
+  }
+  return env;
 }
 
 /** Starts a whole local relay in this process: dynalite + relay table + local gateway + handler bundles. */

@@ -6,7 +6,7 @@ import { loadOrCreateJwtSecret, parseTtl, signToken } from './jwt-secret.js';
 export const TOKEN_DEFAULT_DATA_DIR = 'relay-data';
 
 /**
- * `pnpm run token --type cli --id cli123 --ttl 1h [--data-dir D] [--teams a,b] [--aud A] [--iss I]`:
+ * `pnpm run token --type cli --id cli123 --ttl 1h [--data-dir D] [--teams a,b] [--peers m1,m2] [--aud A] [--iss I]`:
  * mints an HS256 token for the local relay in jwt mode (`pnpm start -- --auth jwt --data-dir D`),
  * signed with the same secret (MPC_RELAY_JWT_SECRET, else D/jwt-secret, created on first use).
  * Prints what it did on stderr and the token alone on the last line of stdout.
@@ -23,6 +23,12 @@ export function runTokenCommand(argv: readonly string[], env: NodeJS.ProcessEnv 
         .default(TOKEN_DEFAULT_DATA_DIR),
     )
     .addOption(new Option('--teams <list>', 'comma list of team ids (tenant isolation)'))
+    .addOption(
+      new Option(
+        '--peers <list>',
+        'comma list of the only counterparts allowed: the mpc ids a cli accepts, the cli ids an mpc may contact',
+      ),
+    )
     .addOption(new Option('--aud <audience>', 'aud claim (when the relay sets JWT_AUDIENCE)'))
     .addOption(new Option('--iss <issuer>', 'iss claim (when the relay sets JWT_ISSUER)'))
     .allowExcessArguments(false)
@@ -36,6 +42,7 @@ export function runTokenCommand(argv: readonly string[], env: NodeJS.ProcessEnv 
     ttl: string;
     dataDir: string;
     teams?: string;
+    peers?: string;
     aud?: string;
     iss?: string;
   }>();
@@ -44,19 +51,28 @@ export function runTokenCommand(argv: readonly string[], env: NodeJS.ProcessEnv 
     .split(',')
     .map((team) => team.trim())
     .filter((team) => team !== '');
+  const peers =
+    o.peers === undefined
+      ? undefined
+      : o.peers
+          .split(',')
+          .map((peer) => peer.trim())
+          .filter((peer) => peer !== '');
   const { secret, source, created } = loadOrCreateJwtSecret(o.dataDir, env);
   const token = signToken(secret, {
     type: o.type,
     id: o.id,
     ttlSeconds,
     teams,
+    ...(peers !== undefined ? { peers } : {}),
     ...(o.aud ? { audience: o.aud } : {}),
     ...(o.iss ? { issuer: o.iss } : {}),
   });
   const expires = new Date(Date.now() + ttlSeconds * 1000).toISOString();
   process.stderr.write(
-    `token for ${o.type}:${o.id}${teams.length > 0 ? ` (teams ${teams.join(',')})` : ''}, expires ${expires}, ` +
-      `HS256 with ${created ? 'a new secret ' : ''}${source}\n`,
+    `token for ${o.type}:${o.id}${teams.length > 0 ? ` (teams ${teams.join(',')})` : ''}${
+      peers !== undefined ? ` (peers ${peers.length > 0 ? peers.join(',') : 'none'})` : ''
+    }, expires ${expires}, ` + `HS256 with ${created ? 'a new secret ' : ''}${source}\n`,
   );
   return token;
 }

@@ -2,7 +2,7 @@
 import { UserError } from './errors.js';
 import { runTokenCommand } from './token-command.js';
 
-// `pnpm run token --type cli --id cli123 --ttl 1h [--data-dir D] [--teams a,b]`: the token alone on
+// `pnpm run token --type cli --id cli123 --ttl 1h [--data-dir D] [--teams a,b] [--peers m1,m2]`: the token alone on
 // the last line of stdout; what was done on stderr.
 try {
   process.stdout.write(`${runTokenCommand(process.argv)}\n`);

@@ -90,7 +90,12 @@ describe('local relay, --auth jwt with TENANT_ISOLATION=on', () => {
   /** The next frame `receiver` gets is `control`, sent now by a legitimate peer: nothing came before. */
   async function provesNothingDelivered(receiver: 'cli' | 'mpc', transactionId: string) {
     if (receiver === 'cli') mpc.send(partialSig('IgniterC56D', 'cli123', transactionId));
-    else cli.send(fullSig('cli123', transactionId));
+    else {
+      // A reply goes to the conversation of its transaction: the mpc asks first.
+      mpc.send(partialSig('IgniterC56D', 'cli123', transactionId));
+      expect(JSON.parse(await cli.next())).toMatchObject({ message: { transactionId } });
+      cli.send(fullSig('cli123', transactionId));
+    }
     const frame = JSON.parse(await (receiver === 'cli' ? cli : mpc).next());
     expect(frame).toMatchObject({
       from: receiver === 'cli' ? 'IgniterC56D' : 'cli123',
