@@ -703,6 +703,8 @@ async function main() {
       hotPathDynamodbLimit: 2,
       hotPathDynamodbMax: Math.max(hot ?? 0, back ?? 0),
       withinBudget: Math.max(hot ?? 0, back ?? 0) <= 2,
+      // PartialSig -> FullSig: the reply follows its conversation (1 GetItem, no Query).
+      roundTripDynamodb: (hot ?? 0) + (back ?? 0),
       scanOnMessagePath: results.relay.routes.some((r) =>
         Object.keys(r.dynamodbOperationsPerInvocation).some((op) => op.startsWith('Scan')),
       ),
