@@ -158,9 +158,18 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       }
     : loadOrCreateCredentials(dataDir);
   const { credentials } = loaded;
+  const log = options.log;
   const store = await startStore(dataDir, tableName, region, {
     credentials,
     ...(options.clock ? { now: options.clock } : {}),
+    ...(log
+      ? {
+          onRefused: (r: { code: string; accessKeyId?: string; operation?: string }) =>
+            log(
+              `${new Date().toISOString().slice(11, 23)} ${'dynamodb'.padEnd(11)} ${r.operation ?? '-'} refused ${r.code}${r.accessKeyId ? ` (key ${r.accessKeyId})` : ''}`,
+            ),
+        }
+      : {}),
   });
   // jwt mode: the HS256 secret `pnpm run token` signs with (data folder or MPC_RELAY_JWT_SECRET), unless
   // a key source is configured explicitly (JWT_SECRET, JWT_SECRET_PARAMETER, JWT_JWKS_URL).

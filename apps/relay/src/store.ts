@@ -110,6 +110,8 @@ export interface StoreAuth {
   credentials: AwsCredentials;
   /** Clock of the signature checks (tests move it). */
   now?: () => number;
+  /** Each refused request: the AWS error code, the key id it named and the operation (no secret). */
+  onRefused?: (refusal: { code: string; accessKeyId?: string; operation?: string }) => void;
 }
 
 /**
@@ -155,6 +157,7 @@ export async function startStore(
         credentials: auth.credentials,
         ...(auth.now ? { now: auth.now } : {}),
       }),
+      ...(auth.onRefused ? { onRefused: auth.onRefused } : {}),
     });
   } catch (error) {
     server.close();

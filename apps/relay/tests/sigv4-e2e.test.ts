@@ -28,11 +28,12 @@ let dataDir: string;
 /** How far the relay's signature clock runs ahead of real time. */
 let skewMs = 0;
 const dirs: string[] = [];
+const lines: string[] = [];
 
 beforeAll(async () => {
   dataDir = join(tempDir('relay-sigv4-'), 'data');
   dirs.push(dataDir);
-  relay = await startRelay({ port: 0, dataDir, clock: () => Date.now() + skewMs });
+  relay = await startRelay({ port: 0, dataDir, clock: () => Date.now() + skewMs, log: (l) => lines.push(l) });
 });
 afterAll(async () => {
   await relay?.close();
@@ -364,6 +365,12 @@ describe('embedded DynamoDB (dynamodb)', () => {
     const written = (scan.Items ?? []).filter((i) => i.sk?.S === 'sigv4-test').map((i) => i.pk?.S);
     expect(written).toEqual(['SIGV4#valid']);
     client.destroy();
+    // One log line per refusal: the code and the key id, never the secret.
+    const refusals = lines.filter((l) => / dynamodb {4}PutItem refused /.test(l));
+    expect(refusals.map((l) => l.split(' refused ')[1]?.split(' ')[0])).toEqual(
+      ATTACKS.map((a) => EXPECTED[a].name),
+    );
+    expect(lines.join('\n')).not.toContain(relay.credentials.secretAccessKey);
   });
 });
 
