@@ -199,6 +199,21 @@ describe('Lambda Invoke API (POST /2015-03-31/functions/{name}/invocations)', ()
     expect(error.$metadata.httpStatusCode).toBe(413);
   });
 
+  it('an unsigned or wrongly signed invocation is refused (403) and the function never runs', async () => {
+    const url = `${gateway.lambdaEndpoint}/2015-03-31/functions/notify/invocations`;
+    const unsigned = await fetch(url, { method: 'POST', body: '{}' });
+    expect([unsigned.status, unsigned.headers.get('x-amzn-errortype')]).toEqual([
+      403,
+      'MissingAuthenticationTokenException',
+    ]);
+    const wrong = await signedFetch(gateway, url, { method: 'POST', body: '{}' }, 'not-the-secret');
+    expect([wrong.status, wrong.headers.get('x-amzn-errortype')]).toEqual([403, 'InvalidSignatureException']);
+    expect(((await wrong.json()) as Json).message).toContain(
+      'The Canonical String for this request should have been',
+    );
+    expect(fixtureState().events).toEqual([]);
+  });
+
   it('other methods and paths of the Lambda API are UnknownOperationException; the management API is untouched', async () => {
     const get = await signedFetch(
       gateway,

@@ -191,4 +191,32 @@ describe('@connections management API through the real AWS SDK client', () => {
     expect(await gone.json()).toHaveProperty('message');
     client.close();
   });
+
+  it('serves only requests signed with the gateway key: unsigned or wrongly signed posts deliver nothing', async () => {
+    const { client, id } = await openTracked('unsigned');
+    const url = `${gateway.managementEndpoint}/@connections/${encodeURIComponent(id)}`;
+    const unsigned = await fetch(url, { method: 'POST', body: 'forged' });
+    expect([unsigned.status, unsigned.headers.get('x-amzn-errortype')]).toEqual([
+      403,
+      'MissingAuthenticationTokenException',
+    ]);
+    expect(await unsigned.json()).toEqual({ message: 'Missing Authentication Token' });
+    const wrong = await signedFetch(gateway, url, { method: 'POST', body: 'forged' }, 'not-the-secret');
+    expect([wrong.status, wrong.headers.get('x-amzn-errortype')]).toEqual([403, 'InvalidSignatureException']);
+    const stranger = new ApiGatewayManagementApiClient({
+      endpoint: gateway.managementEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIASOMEONEELSE00000', secretAccessKey: 'x' },
+      maxAttempts: 1,
+    });
+    const error = await stranger.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'forged' })).then(
+      () => undefined,
+      (e: unknown) => e as { name: string; $metadata: { httpStatusCode: number } },
+    );
+    stranger.destroy();
+    expect([error?.name, error?.$metadata.httpStatusCode]).toEqual(['UnrecognizedClientException', 403]);
+    await sdk.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'signed' }));
+    expect(await client.next()).toBe('signed');
+    client.close();
+  });
 });
