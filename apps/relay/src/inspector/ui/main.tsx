@@ -217,7 +217,7 @@ function Conversations({ state, now }: { state: StateView; now: number }) {
     <Section id="conversations" title="Conversations" count={table.conversations.length}>
       <Table
         label="Conversations"
-        head={['cli', 'answers mpc', 'Conversation', 'Key', 'Expires in']}
+        head={['cli', 'answers mpc', 'Conversation', 'Expires in', 'Table key']}
         empty={table.readAt ? 'No cli answers an mpc yet.' : 'Reading the table…'}
       >
         {table.conversations.map((c) => (
@@ -228,10 +228,10 @@ function Conversations({ state, now }: { state: StateView; now: number }) {
               {c.conversation ?? <span class="muted">latest mapping</span>}
               {c.teamId ? <span class="muted"> team {c.teamId}</span> : null}
             </td>
+            <td title={new Date(c.expiresAt).toISOString()}>{duration(c.expiresAt - now)}</td>
             <td>
               <code>{c.key}</code>
             </td>
-            <td title={new Date(c.expiresAt).toISOString()}>{duration(c.expiresAt - now)}</td>
           </tr>
         ))}
       </Table>
