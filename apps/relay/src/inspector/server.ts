@@ -61,6 +61,12 @@ function isLoopback(address: string | undefined): boolean {
   return v4.startsWith('127.') || address === '::1';
 }
 
+/** A client on this machine: over loopback, or from the very address the relay listens on. */
+function isLocalClient(req: IncomingMessage): boolean {
+  const { remoteAddress, localAddress } = req.socket;
+  return isLoopback(remoteAddress) || (!!remoteAddress && remoteAddress === localAddress);
+}
+
 function plain(
   res: ServerResponse,
   status: number,
@@ -84,7 +90,8 @@ function loopbackHost(host: string): string {
 
 /**
  * The live inspector: a page and its server-sent events feed on the relay's port under
- * `/_inspector/`, loopback clients only, the page and the feed behind a per-start token.
+ * `/_inspector/`, clients on this machine only (loopback, or the relay's own address when it
+ * listens on another interface), the page and the feed behind a per-start token.
  */
 export function createInspector(options: InspectorOptions): Inspector {
   const { gateway, observations } = options;
@@ -250,8 +257,8 @@ export function createInspector(options: InspectorOptions): Inspector {
     if (url.pathname !== INSPECTOR_PATH.slice(0, -1) && !url.pathname.startsWith(INSPECTOR_PATH))
       return false;
     req.resume();
-    if (!isLoopback(req.socket.remoteAddress)) {
-      plain(res, 403, 'The inspector answers loopback clients only.\n');
+    if (!isLocalClient(req)) {
+      plain(res, 403, 'The inspector answers clients on this machine only.\n');
       return true;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
