@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// `pnpm test`: every package's vitest suite through turbo, then the bench smoke test, and one total
+// at the end (tests passed / failed / skipped, per-package time). Exits non-zero if anything failed.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const strip = (text) => text.replace(ANSI, '');
+
+function run(command, args, onLine) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: root, stdio: ['inherit', 'pipe', 'pipe'] });
+    for (const [stream, out] of [
+      [child.stdout, process.stdout],
+      [child.stderr, process.stderr],
+    ]) {
+      let rest = '';
+      stream.on('data', (chunk) => {
+        out.write(chunk);
+        const lines = (rest + chunk).split('\n');
+        rest = lines.pop() ?? '';
+        for (const line of lines) onLine(strip(line));
+      });
+      stream.on('end', () => rest && onLine(strip(rest)));
+    }
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+const started = Date.now();
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const suites = new Map(); // package -> { passed, failed, skipped, seconds }
+const count = (line, word) => Number(new RegExp(`(\\d+) ${word}`).exec(line)?.[1] ?? 0);
+
+const turboArgs = ['run', 'test', '--concurrency=1', ...process.argv.slice(2).filter((arg) => arg !== '--')];
+const turboStatus = await run('turbo', turboArgs, (line) => {
+  const match = /^(@?[\w/.-]+):test: (.*)$/.exec(line);
+  if (!match) return;
+  const [, name, text] = match;
+  const suite = suites.get(name) ?? { passed: 0, failed: 0, skipped: 0, seconds: 0 };
+  if (/^\s*Tests\s+\d+/.test(text)) {
+    suite.passed = count(text, 'passed');
+    suite.failed = count(text, 'failed');
+    suite.skipped = count(text, 'skipped') + count(text, 'todo');
+  }
+  const duration = /^\s*Duration\s+([\d.]+)(ms|s)/.exec(text);
+  if (duration) suite.seconds = Number(duration[1]) / (duration[2] === 'ms' ? 1000 : 1);
+  suites.set(name, suite);
+});
+
+const bench = { passed: 0, failed: 0, skipped: 0, seconds: 0 };
+const benchStarted = Date.now();
+const benchStatus = await run(process.execPath, ['--test', 'bench/'], (line) => {
+  const match = /^# (pass|fail|skipped) (\d+)/.exec(line);
+  if (match)
+    bench[match[1] === 'pass' ? 'passed' : match[1] === 'fail' ? 'failed' : 'skipped'] = Number(match[2]);
+});
+bench.seconds = (Date.now() - benchStarted) / 1000;
+suites.set('bench (node --test)', bench);
+
+const rows = [...suites].filter(([, s]) => s.passed + s.failed + s.skipped > 0);
+for (const [, s] of rows) for (const key of Object.keys(totals)) totals[key] += s[key];
+const seconds = (Date.now() - started) / 1000;
+const clock = (s) => (s >= 60 ? `${Math.floor(s / 60)}m ${Math.round(s % 60)}s` : `${s.toFixed(1)}s`);
+const width = Math.max(...rows.map(([name]) => name.length));
+console.log('\nSuites:');
+for (const [name, s] of rows) {
+  const failed = s.failed ? `, ${s.failed} failed` : '';
+  console.log(
+    `  ${name.padEnd(width)}  ${String(s.passed).padStart(4)} passed${failed}  ${clock(s.seconds)}`,
+  );
+}
+const status = turboStatus || benchStatus;
+console.log(
+  `all suites: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped, ${rows.length} suites, ${clock(seconds)}${status ? ' (FAILED)' : ''}`,
+);
+process.exit(status ? 1 : 0);
