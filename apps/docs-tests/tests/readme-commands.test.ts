@@ -122,6 +122,12 @@ class Session {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
     delete this.env.npm_config_user_agent;
+    // A user's shell has no node_modules/.bin on its PATH (pnpm and vitest add theirs): a README
+    // command that only works from a pnpm script must fail here too.
+    this.env.PATH = (process.env.PATH ?? '')
+      .split(':')
+      .filter((dir) => !/node_modules[\\/]\.bin/.test(dir))
+      .join(':');
   }
 
   substitute(text: string): string {

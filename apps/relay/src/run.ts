@@ -34,9 +34,9 @@ export function banner(relay: Relay, options: RelayOptions, mode: string): strin
     ...(jwt
       ? [
           `  Token       TOKEN=$(pnpm -s run token --type cli --id cli123 --ttl 1h${dataDirFlag} | tail -n 1)`,
-          `  Try         wscat -c '${example}' -H "Authorization: Bearer $TOKEN"`,
+          `  Try         pnpm wscat -c '${example}' -H "Authorization: Bearer $TOKEN"`,
         ]
-      : [`  Try         wscat -c '${example}' -H 'Authorization: Allow'`]),
+      : [`  Try         pnpm wscat -c '${example}' -H 'Authorization: Allow'`]),
     'Ready. Ctrl-C stops the relay.',
   ].join('\n');
 }
