@@ -275,7 +275,7 @@ function lastStep(text: string): string {
 function plan(command: Command): string {
   const skip = NOT_RUNNABLE.find((entry) => entry.match.test(command.text));
   if (skip) return `not runnable here: ${skip.reason}`;
-  if (/^aws /.test(command.text))
+  if (/(^|\s)aws [a-z]/.test(command.text))
     return AWS_CLI_V2 ? 'run' : 'not runnable here: needs AWS CLI v2 (this machine has none or v1)';
   if (SUITE_SCRIPT.test(command.text)) return 'suite';
   if (SERVES.some((entry) => entry.match.test(lastStep(command.text)))) return 'serve';
