@@ -366,7 +366,12 @@ async function profileSection(best) {
   } catch (error) {
     bundles = { identical: false, mismatches: [String(error?.message ?? error)] };
   }
-  const relay = await startRelayChild(bundles.identical ? { handlersDir: bundles.dir } : {});
+  // In-process: the profiler samples this thread only, so the handlers run in it (same code, same
+  // work per message as in the execution environments).
+  const relay = await startRelayChild({
+    execution: 'in-process',
+    ...(bundles.identical ? { handlersDir: bundles.dir } : {}),
+  });
   try {
     const target = relayTarget(relay.ready.url);
     const pairs = [];
@@ -386,6 +391,7 @@ async function profileSection(best) {
       lost: profiled.lost,
     };
     profile.bundlesSourceMapped = bundles.identical;
+    profile.execution = 'in-process';
     if (!bundles.identical) profile.sourceMapSkippedBecause = bundles.mismatches;
     return profile;
   } finally {

@@ -1,7 +1,8 @@
 /**
  * Outside-in instrumentation of the relay process (no change to the relay's code):
- * - every handler invocation is counted and timed (hooks.mjs wraps each bundle's `handler`), and
- *   runs inside an AsyncLocalStorage context naming its route;
+ * - every handler invocation is counted and timed (the bench points the relay at wrapper modules,
+ *   instrumented-bundles.mjs, whose `handler` is the bundle's wrapped by `wrapHandler`), and runs
+ *   inside an AsyncLocalStorage context naming its route;
  * - every outgoing HTTP request of the process is seen by wrapping `http.request`: DynamoDB calls
  *   (by their `X-Amz-Target` header, to dynalite) and management API posts (`/@connections/`) are
  *   counted, timed (request -> response end) and attributed to the route whose handler made them.
@@ -12,6 +13,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
+import { BroadcastChannel, isMainThread } from 'node:worker_threads';
 
 const als = new AsyncLocalStorage();
 const MAX_SAMPLES = 50_000;
@@ -74,7 +76,8 @@ function routeKeyOf(name, event) {
   return route;
 }
 
-globalThis.__benchWrapHandler = (name, fn) => {
+/** The bundle's handler, counted and timed, its calls attributed to its route. */
+export function wrapHandler(name, fn) {
   if (typeof fn !== 'function') return fn;
   return async function benchWrappedHandler(event, context) {
     const key = routeKeyOf(name, event);
@@ -103,7 +106,7 @@ globalThis.__benchWrapHandler = (name, fn) => {
       push(bucket.dynamodbWallMs, rec.wait.dynamodb.ms);
     }
   };
-};
+}
 
 /** DynamoDB item size (bytes) by the documented rules, from its JSON AttributeValue map. */
 export function itemSize(item) {
@@ -241,7 +244,12 @@ function observe(req, args) {
   bucket.otherHttp++;
 }
 
+const INSTALLED = Symbol.for('mpc-relay.bench.instrumented');
+
+/** Wraps this thread's http.request / https.request (once per thread). */
 export function install() {
+  if (globalThis[INSTALLED]) return;
+  globalThis[INSTALLED] = true;
   http.request = wrapRequest(http.request);
   https.request = wrapRequest(https.request);
   syncBuiltinESMExports();
@@ -260,4 +268,116 @@ export function snapshot() {
     outside,
     items: [...items.values()],
   };
+}
+
+/** The handlers' own DynamoDB request counter of this thread (under a global symbol). */
+function handlersCounter() {
+  const counter = globalThis[Symbol.for('mpc-relay.dynamodb.requestCounter')];
+  return counter ? { total: counter.total, byCommand: { ...counter.byCommand } } : undefined;
+}
+
+// Execution environments (worker threads) of the local gateway each load their own copy of this
+// module with their bundle: each counts its own invocations and answers the relay process's main
+// thread over a BroadcastChannel.
+const CHANNEL = 'mpc-relay-bench-instrument';
+
+if (!isMainThread) {
+  install();
+  const channel = new BroadcastChannel(CHANNEL);
+  channel.unref();
+  channel.onmessage = ({ data }) => {
+    if (data?.type === 'reset') {
+      reset();
+      channel.postMessage({ type: 'ack', nonce: data.nonce, counter: handlersCounter() });
+    } else if (data?.type === 'snapshot') {
+      channel.postMessage({
+        type: 'ack',
+        nonce: data.nonce,
+        snapshot: snapshot(),
+        counter: handlersCounter(),
+      });
+    }
+  };
+}
+
+let nonce = 0;
+
+/** Asks every environment (there are `expected`) and waits for their answers, bounded. */
+async function ask(type, expected, timeoutMs = 2000) {
+  if (expected === 0) return [];
+  const channel = new BroadcastChannel(CHANNEL);
+  const id = `${process.pid}-${++nonce}`;
+  const answers = [];
+  try {
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      channel.onmessage = ({ data }) => {
+        if (data?.type !== 'ack' || data.nonce !== id) return;
+        answers.push(data);
+        if (answers.length >= expected) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      channel.postMessage({ type, nonce: id });
+    });
+  } finally {
+    channel.close();
+  }
+  return answers;
+}
+
+function mergeInto(target, source) {
+  for (const [key, value] of Object.entries(source)) {
+    if (Array.isArray(value)) target[key] = [...(target[key] ?? []), ...value];
+    else if (typeof value === 'number') target[key] = (target[key] ?? 0) + value;
+    else if (value && typeof value === 'object') target[key] = mergeInto({ ...(target[key] ?? {}) }, value);
+    else target[key] ??= value;
+  }
+  return target;
+}
+
+function mergeCounters(counters) {
+  const present = counters.filter(Boolean);
+  if (present.length === 0) return undefined;
+  return present.reduce((sum, c) => mergeInto(sum, c), { total: 0, byCommand: {} });
+}
+
+/** Every thread's counters together: this one's and those of `environments` execution environments. */
+export async function snapshotAll(environments) {
+  const answers = await ask('snapshot', environments);
+  const own = snapshot();
+  const routesByKey = new Map();
+  for (const bucket of [...own.routes, ...answers.flatMap((a) => a.snapshot.routes)]) {
+    const known = routesByKey.get(bucket.key);
+    routesByKey.set(bucket.key, known ? mergeInto(known, { ...bucket, key: undefined }) : { ...bucket });
+  }
+  const itemsByKind = new Map();
+  for (const item of [...own.items, ...answers.flatMap((a) => a.snapshot.items)]) {
+    const known = itemsByKind.get(item.kind);
+    if (!known) itemsByKind.set(item.kind, { ...item });
+    else {
+      known.writes += item.writes;
+      known.totalBytes += item.totalBytes;
+      known.maxBytes = Math.max(known.maxBytes, item.maxBytes);
+      known.hasGsiKey ||= item.hasGsiKey;
+    }
+  }
+  const outside = answers.reduce((sum, a) => mergeInto(sum, { ...a.snapshot.outside, key: undefined }), {
+    ...own.outside,
+  });
+  return {
+    routes: [...routesByKey.values()],
+    outside,
+    items: [...itemsByKind.values()],
+    environmentsAnswered: answers.length,
+    handlersCounter: mergeCounters([handlersCounter(), ...answers.map((a) => a.counter)]),
+  };
+}
+
+/** Resets this thread's counters and every environment's; answers their request counters after it. */
+export async function resetAll(environments) {
+  reset();
+  const answers = await ask('reset', environments);
+  return mergeCounters([handlersCounter(), ...answers.map((a) => a.counter)]);
 }

@@ -97,7 +97,7 @@ export function categorizeRelayFrame(frame) {
   }
   if (url.startsWith('node:')) return 'Node core (net, http, streams, timers)';
   if (url.includes('/bench/dist/profiled/')) return bundleCategory(frame);
-  if (url.includes('/packages/handlers/dist/'))
+  if (url.includes('/packages/handlers/dist/') || url.includes('/bench/dist/shipped/'))
     return 'handler bundles (own code + bundled AWS SDK, powertools)';
   if (url.includes('/packages/local-gateway/')) return 'local gateway';
   if (url.includes('/packages/protocol/')) return 'protocol package';

@@ -1,20 +1,20 @@
 /**
  * The relay under test, in a child process of the bench: the real `startRelay` of apps/relay
- * (local gateway + handler bundles + dynalite), with outside-in instrumentation installed before
- * it loads (hooks.mjs wraps handler exports, instrument.mjs wraps http.request). Its data folder
- * is a fresh temporary one, removed on close. Extra startRelay options come as JSON in
- * BENCH_RELAY_OPTIONS.
+ * (local gateway + handler bundles + dynalite), with outside-in instrumentation: the gateway loads
+ * wrapper modules (instrumented-bundles.mjs) around the unchanged bundles, and instrument.mjs wraps
+ * http.request in every thread that runs handlers (this one in-process, each execution environment
+ * otherwise). Its data folder is a fresh temporary one, removed on close. Extra startRelay options
+ * come as JSON in BENCH_RELAY_OPTIONS.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { register } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { serveChild } from './child-runtime.mjs';
-import { install, reset, snapshot } from './instrument.mjs';
+import { install, resetAll, snapshotAll } from './instrument.mjs';
+import { writeInstrumentedBundles } from './instrumented-bundles.mjs';
 import { categorizeRelayFrame, startProfile, stopProfile } from './profile.mjs';
 
-register('./hooks.mjs', import.meta.url);
 install();
 
 // BENCH_RELAY_MODULE: another module exporting startRelay (e.g. to compare two builds).
@@ -24,7 +24,19 @@ const relayModule = process.env.BENCH_RELAY_MODULE
 const { startRelay } = await import(relayModule.href);
 const options = JSON.parse(process.env.BENCH_RELAY_OPTIONS ?? '{}');
 const dataDir = mkdtempSync(join(tmpdir(), 'mpc-relay-bench-'));
-const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir, ...options });
+const bundlesDir =
+  options.handlersDir ?? fileURLToPath(new URL('../../packages/handlers/dist', import.meta.url));
+const wrappersDir = join(dataDir, 'handlers');
+writeInstrumentedBundles(bundlesDir, wrappersDir);
+const relay = await startRelay({
+  host: '127.0.0.1',
+  port: 0,
+  dataDir: join(dataDir, 'store'),
+  ...options,
+  handlersDir: wrappersDir,
+});
+const environments = () =>
+  Object.values(relay.gateway?.environments?.() ?? {}).reduce((sum, n) => sum + n, 0);
 
 // The gateway's own events, as a cross-check of the counts taken at the handlers and at http.request.
 let gatewayCounts;
@@ -43,29 +55,29 @@ if (typeof relay.gateway?.on === 'function') {
   });
 }
 
-/** The handlers' own DynamoDB request counter (process-wide, under a global symbol). */
-function handlersCounter() {
-  const counter = globalThis[Symbol.for('mpc-relay.dynamodb.requestCounter')];
-  return counter ? { total: counter.total, byCommand: { ...counter.byCommand } } : undefined;
-}
-let counterBase = handlersCounter();
+// The handlers' own DynamoDB request counters (one per thread that runs handlers), at the last reset.
+let counterBase;
 
 serveChild(
   {
-    counters: () => {
-      const now = handlersCounter();
+    counters: async () => {
+      const { handlersCounter: now, ...counts } = await snapshotAll(environments());
       const handlersCount = now && {
         total: now.total - (counterBase?.total ?? 0),
         byCommand: Object.fromEntries(
           Object.entries(now.byCommand).map(([k, v]) => [k, v - (counterBase?.byCommand?.[k] ?? 0)]),
         ),
       };
-      return { ...snapshot(), gateway: gatewayCounts, handlersCounter: handlersCount };
+      return {
+        ...counts,
+        environments: relay.gateway?.environments?.() ?? {},
+        gateway: gatewayCounts,
+        handlersCounter: handlersCount,
+      };
     },
-    reset: () => {
-      reset();
+    reset: async () => {
       resetGateway();
-      counterBase = handlersCounter();
+      counterBase = await resetAll(environments());
       return true;
     },
     profileStart: ({ intervalUs }) => startProfile(intervalUs),
@@ -80,5 +92,5 @@ process.send({
   type: 'ready',
   url: relay.url,
   managementEndpoint: relay.managementEndpoint,
-  dataDir: relay.dataDir,
+  dataDir,
 });

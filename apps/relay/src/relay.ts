@@ -1,6 +1,11 @@
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { type AwsCredentials, createLocalGateway, type LocalGateway } from '@mpc-relay/local-gateway';
+import {
+  type AwsCredentials,
+  createLocalGateway,
+  type LocalGateway,
+  type LocalGatewayOptions,
+} from '@mpc-relay/local-gateway';
 import { CREDENTIALS_FILE, loadOrCreateCredentials } from './credentials.js';
 import { UserError } from './errors.js';
 import { observeRelay, type RelayObservations } from './inspector/observe.js';
@@ -35,6 +40,12 @@ export interface RelayOptions {
   limits?: { inboxMaxMessages?: number; inboxMaxBytes?: number; maxConnectionsPerPeer?: number };
   /** Extra environment for the handlers (wins over the defaults below). */
   env?: Record<string, string>;
+  /**
+   * How the handlers run (default `environments`: Lambda's model, worker threads per function) and
+   * the execution environments' settings (reserved concurrency, environments per function, idle timeout).
+   */
+  execution?: LocalGatewayOptions['execution'];
+  environments?: LocalGatewayOptions['environments'];
   /** Receives one readable line per connect / disconnect / relayed message. Default: none. */
   log?: (line: string) => void;
   /** Serves the live inspector page under `/_inspector/` (loopback, per-start token). Default false. */
@@ -206,6 +217,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       env,
       serveHttp: (req, res) => inspector?.serve(req, res) ?? false,
       ...(options.handlersDir ? { handlersDir: options.handlersDir } : {}),
+      ...(options.execution ? { execution: options.execution } : {}),
+      ...(options.environments ? { environments: options.environments } : {}),
       limits: {
         ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
         ...(options.maxLifetimeMs !== undefined ? { maxLifetimeMs: options.maxLifetimeMs } : {}),

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 
 export type DisconnectCause = 'client' | 'idle' | 'lifetime' | 'deleted' | 'limit' | 'shutdown' | 'error';
 
-export type RouteOutcome = 'ok' | 'error' | 'timeout' | 'forbidden' | 'refused';
+export type RouteOutcome = 'ok' | 'error' | 'timeout' | 'throttled' | 'forbidden' | 'refused';
 
 export interface GatewayEvents {
   connect: [
@@ -32,6 +32,8 @@ export interface GatewayEvents {
       /** A two-way route's answer as sent to the caller: pick fields from it, never log it whole. */
       response?: string;
       error?: string;
+      /** A cold start: the INIT duration of the execution environment this invocation started. */
+      initDurationMs?: number;
     },
   ];
   /**
@@ -64,6 +66,8 @@ export interface GatewayEvents {
       errorType?: string;
       /** The function error document (never the payload). */
       error?: string;
+      /** A cold start: the INIT duration of the execution environment this invocation started. */
+      initDurationMs?: number;
     },
   ];
   /** Unexpected internal problem (never a client error). */
@@ -98,9 +102,14 @@ export function reportRoute(
   subject: RouteSubject,
   started: number,
   outcome: RouteOutcome,
-  details: Pick<GatewayEvents['route'][0], 'status' | 'responseBytes' | 'response' | 'error'> = {},
+  details: Pick<
+    GatewayEvents['route'][0],
+    'status' | 'responseBytes' | 'response' | 'error' | 'initDurationMs'
+  > = {},
 ): void {
-  emit('route', { ...subject, outcome, durationMs: Date.now() - started, ...details });
+  const event = { ...subject, outcome, durationMs: Date.now() - started, ...details };
+  if (event.initDurationMs === undefined) delete event.initDurationMs;
+  emit('route', event);
 }
 
 export function asError(value: unknown): Error {

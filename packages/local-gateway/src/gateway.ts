@@ -37,8 +37,14 @@ export interface LocalGateway {
   loader: HandlerLoader;
   /** Open (and opening) connections. */
   connections(): ConnectionInfo[];
-  /** The next event of every handler imports its bundle again; open connections stay open. */
+  /**
+   * The next event of every handler runs its bundle anew: execution environments are retired (idle
+   * ones now, busy ones once they answer), so the next invocation is a cold start; open
+   * connections stay open.
+   */
   reloadHandlers(): void;
+  /** Running execution environments per function (empty with `execution: 'in-process'`). */
+  environments(): Record<string, number>;
   on<K extends keyof GatewayEvents>(event: K, listener: (...args: GatewayEvents[K]) => void): LocalGateway;
   off<K extends keyof GatewayEvents>(event: K, listener: (...args: GatewayEvents[K]) => void): LocalGateway;
   /** Closes every connection (1001 Going away, `$disconnect` run), then the server. */
@@ -64,12 +70,13 @@ export async function createLocalGateway(options: LocalGatewayOptions = {}): Pro
   };
   let shuttingDown = false;
 
-  const invoke = createInvoker({
+  const invoker = createInvoker({
     ...settings,
     loader,
     apiId: api.apiId,
     handlerTimeoutMs: limits.handlerTimeoutMs,
   });
+  const { invoke } = invoker;
   const router = createRouter({
     routes: settings.routes,
     api,
@@ -166,7 +173,8 @@ export async function createLocalGateway(options: LocalGatewayOptions = {}): Pro
     apiId: api.apiId,
     loader,
     connections: () => registry.all().map(describeConnection),
-    reloadHandlers: () => loader.reload(),
+    reloadHandlers: () => invoker.reload(),
+    environments: () => invoker.environments(),
     on(event, listener) {
       emitter.on(event, listener as (...args: unknown[]) => void);
       return gateway;
@@ -193,6 +201,7 @@ export async function createLocalGateway(options: LocalGatewayOptions = {}): Pro
       for (const conn of registry.all()) conn.ws?.terminate();
       server.closeAllConnections();
       await serverClosed;
+      await invoker.close();
     },
   };
   return gateway;

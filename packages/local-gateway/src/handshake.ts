@@ -67,8 +67,11 @@ export function createHandshake(deps: HandshakeDependencies) {
     const event = authorizerEvent(api, conn, request, requestId, methodArn);
     const started = Date.now();
     let outcome: AuthorizerOutcome;
+    let initDurationMs: number | undefined;
     try {
-      outcome = evaluateAuthorizerResult(await invoke(authorizer.handler, event, awsLikeId()), methodArn);
+      const invocation = await invoke(authorizer.handler, event, awsLikeId());
+      initDurationMs = invocation.initDurationMs;
+      outcome = evaluateAuthorizerResult(invocation.result, methodArn);
     } catch (error) {
       const message = errorMessage(error);
       // Only this exact message is API Gateway's 401; any other failure is a 500.
@@ -80,6 +83,7 @@ export function createHandshake(deps: HandshakeDependencies) {
     const subject = { connectionId: conn.id, routeKey: '$connect', handler: authorizer.handler, requestId };
     reportRoute(emit, subject, started, outcome.ok ? 'ok' : outcome.status === 500 ? 'error' : 'refused', {
       status: outcome.ok ? 200 : outcome.status,
+      initDurationMs,
       ...(outcome.ok ? {} : { error: outcome.reason }),
     });
     if (!outcome.ok) {
@@ -106,8 +110,9 @@ export function createHandshake(deps: HandshakeDependencies) {
     const subject = { connectionId: conn.id, routeKey: '$connect', handler: route.handler, requestId };
     const started = Date.now();
     let result: unknown;
+    let initDurationMs: number | undefined;
     try {
-      result = await invoke(route.handler, event, requestId);
+      ({ result, initDurationMs } = await invoke(route.handler, event, requestId));
     } catch (error) {
       reportFailure(emit, subject, started, error);
       // Integration failure on $connect: API Gateway answers 502 (504 on its integration timeout).
@@ -120,7 +125,7 @@ export function createHandshake(deps: HandshakeDependencies) {
     }
     const status = statusOf(result) ?? 200;
     const accepted = status >= 200 && status < 300;
-    reportRoute(emit, subject, started, accepted ? 'ok' : 'refused', { status });
+    reportRoute(emit, subject, started, accepted ? 'ok' : 'refused', { status, initDurationMs });
     if (!accepted) return { status, reason: `$connect answered ${status}`, body: responseBody(result) ?? '' };
     return { headers: headersFromResult(result) };
   }

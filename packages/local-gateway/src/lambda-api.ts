@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FunctionThrottled } from './environments.js';
 import { type Emit, errorMessage } from './events.js';
 import { localFunctionName } from './ids.js';
 import { HandlerTimeout, type Invoke } from './invoke.js';
@@ -84,7 +85,7 @@ export function createLambdaApi(deps: LambdaApiDependencies) {
     const report = (
       status: number,
       outcome: 'ok' | 'error' | 'timeout' | 'refused',
-      extra: { handler?: string; errorType?: string; error?: string } = {},
+      extra: { handler?: string; errorType?: string; error?: string; initDurationMs?: number } = {},
     ) =>
       emit('invoke', {
         functionName: rawName,
@@ -93,7 +94,7 @@ export function createLambdaApi(deps: LambdaApiDependencies) {
         status,
         outcome,
         durationMs: Date.now() - started,
-        ...extra,
+        ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)),
       });
     const refuse = (status: number, errorType: string, message: string) => {
       sendLambdaError(res, status, errorType, message, requestId);
@@ -186,9 +187,15 @@ export function createLambdaApi(deps: LambdaApiDependencies) {
       return;
     }
 
-    const run = async (): Promise<{ payload: string; functionError?: string; errorType?: string }> => {
+    const run = async (): Promise<{
+      payload: string;
+      functionError?: string;
+      errorType?: string;
+      throttled?: boolean;
+      initDurationMs?: number;
+    }> => {
       try {
-        const result = await invoke(handler, event, requestId);
+        const { result, initDurationMs } = await invoke(handler, event, requestId);
         const payload = JSON.stringify(result) ?? 'null';
         if (Buffer.byteLength(payload) > SYNC_PAYLOAD_BYTES) {
           const errorType = 'Function.ResponseSizeTooLarge';
@@ -199,10 +206,19 @@ export function createLambdaApi(deps: LambdaApiDependencies) {
             }),
             functionError: 'Unhandled',
             errorType,
+            initDurationMs,
           };
         }
-        return { payload };
+        return { payload, initDurationMs };
       } catch (error) {
+        // Throttled: Lambda answers the caller 429, the function never ran.
+        if (error instanceof FunctionThrottled) {
+          return {
+            payload: JSON.stringify({ Reason: error.reason, Type: 'User', message: error.message }),
+            errorType: error.name,
+            throttled: true,
+          };
+        }
         const failure = functionErrorOf(error, requestId, handlerTimeoutMs);
         return { payload: JSON.stringify(failure), functionError: 'Unhandled', errorType: failure.errorType };
       }
@@ -216,8 +232,9 @@ export function createLambdaApi(deps: LambdaApiDependencies) {
       res.end();
       track(
         run().then((done) =>
-          report(202, outcomeOf(done.errorType), {
+          report(202, done.throttled ? 'refused' : outcomeOf(done.errorType), {
             handler,
+            initDurationMs: done.initDurationMs,
             ...(done.errorType ? { errorType: done.errorType, error: done.payload } : {}),
           }),
         ),
@@ -225,6 +242,17 @@ export function createLambdaApi(deps: LambdaApiDependencies) {
       return;
     }
     const done = await run();
+    if (done.throttled) {
+      res.writeHead(429, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(done.payload),
+        'x-amzn-ErrorType': 'TooManyRequestsException',
+        'x-amzn-RequestId': requestId,
+      });
+      res.end(done.payload);
+      report(429, 'refused', { handler, errorType: 'TooManyRequestsException' });
+      return;
+    }
     const headers: Record<string, string | number> = {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(done.payload),
@@ -233,13 +261,14 @@ export function createLambdaApi(deps: LambdaApiDependencies) {
     };
     if (done.functionError) headers['X-Amz-Function-Error'] = done.functionError;
     if (req.headers['x-amz-log-type'] === 'Tail') {
-      const log = `START RequestId: ${requestId} Version: $LATEST\nEND RequestId: ${requestId}\nREPORT RequestId: ${requestId}\tDuration: ${Date.now() - started} ms\n`;
+      const log = `START RequestId: ${requestId} Version: $LATEST\nEND RequestId: ${requestId}\nREPORT RequestId: ${requestId}\tDuration: ${Date.now() - started} ms${done.initDurationMs !== undefined ? `\tInit Duration: ${done.initDurationMs} ms` : ''}\n`;
       headers['X-Amz-Log-Result'] = Buffer.from(log).toString('base64');
     }
     res.writeHead(200, headers);
     res.end(done.payload);
     report(200, outcomeOf(done.errorType), {
       handler,
+      initDurationMs: done.initDurationMs,
       ...(done.errorType ? { errorType: done.errorType, error: done.payload } : {}),
     });
   };

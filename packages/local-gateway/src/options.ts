@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { type AwsCredentials, generateCredentials } from './sigv4.js';
+import type { EnvironmentSettings } from './environments.js';
+import type { ExecutionModel } from './invoke.js';
 
 /** A route as the route table of `@mpc-relay/handlers` declares it. */
 export interface GatewayRoute {
@@ -73,6 +75,14 @@ export interface LocalGatewayOptions {
   credentials?: AwsCredentials;
   /** Clock of the signature checks (ms since the epoch); tests move it. Default Date.now. */
   clock?: () => number;
+  /**
+   * How handlers run. `environments` (default): Lambda's execution model, a pool of worker threads
+   * per function, each with its own module instance and process.env, one invocation at a time.
+   * `in-process`: every invocation in this thread (handlers that share globalThis with the caller).
+   */
+  execution?: ExecutionModel;
+  /** The execution environments: reserved concurrency, environments per function, idle timeout, memory. */
+  environments?: EnvironmentSettings;
 }
 
 export const DEFAULT_LIMITS: Required<GatewayLimits> = {
@@ -101,6 +111,8 @@ export interface GatewaySettings {
   env: Record<string, string>;
   credentials: AwsCredentials;
   clock: () => number;
+  execution: ExecutionModel;
+  environments: EnvironmentSettings;
 }
 
 export async function resolveOptions(options: LocalGatewayOptions): Promise<GatewaySettings> {
@@ -126,6 +138,8 @@ export async function resolveOptions(options: LocalGatewayOptions): Promise<Gate
     },
     credentials,
     clock: options.clock ?? Date.now,
+    execution: options.execution ?? 'environments',
+    environments: options.environments ?? {},
   };
 }
 

@@ -65,7 +65,7 @@ export function createRouter(deps: RouterDependencies): Router {
     const subject = { connectionId: conn.id, routeKey: route.routeKey, handler: route.handler, requestId };
     const started = Date.now();
     try {
-      const result = await invoke(route.handler, event, requestId);
+      const { result, initDurationMs } = await invoke(route.handler, event, requestId);
       let response: string | undefined;
       // A two-way route's answer is the handler's returned body (route response `$default`).
       if (route.twoWay) {
@@ -74,6 +74,7 @@ export function createRouter(deps: RouterDependencies): Router {
       }
       reportRoute(emit, subject, started, 'ok', {
         status: statusOf(result),
+        initDurationMs,
         ...(response !== undefined ? { responseBytes: Buffer.byteLength(response), response } : {}),
       });
     } catch (error) {
@@ -91,8 +92,8 @@ export function createRouter(deps: RouterDependencies): Router {
     const subject = { connectionId: conn.id, routeKey: '$disconnect', handler: route.handler, requestId };
     const started = Date.now();
     try {
-      const result = await invoke(route.handler, event, requestId);
-      reportRoute(emit, subject, started, 'ok', { status: statusOf(result) });
+      const { result, initDurationMs } = await invoke(route.handler, event, requestId);
+      reportRoute(emit, subject, started, 'ok', { status: statusOf(result), initDurationMs });
     } catch (error) {
       reportFailure(emit, subject, started, error);
     }

@@ -54,6 +54,8 @@ export function fixtureGateway(options: Partial<LocalGatewayOptions> = {}): Prom
     routes: FIXTURE_ROUTES,
     authorizer: { handler: 'authorizer', identitySources: ['route.request.header.Authorization'] },
     env: { TABLE_NAME: 'fixture-table' },
+    // The fixtures record what they saw in globalThis, which only this thread's modules share.
+    execution: 'in-process',
     ...options,
   });
 }

@@ -1,0 +1,29 @@
+/**
+ * Wrapper modules the relay under test loads instead of the bundles: `<dir>/<handler>/index.mjs`
+ * imports the bench's instrumentation and the unchanged bundle, and exports the bundle's handler
+ * wrapped (counted, timed, attributed). Works alike in the gateway's execution environments
+ * (worker threads: each loads its own wrapper, instrumentation and bundle) and in-process.
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const instrument = new URL('./instrument.mjs', import.meta.url).href;
+
+export function writeInstrumentedBundles(bundlesDir, outDir) {
+  const names = readdirSync(bundlesDir).filter((n) => existsSync(join(bundlesDir, n, 'index.mjs')));
+  for (const name of names) {
+    const bundle = pathToFileURL(join(bundlesDir, name, 'index.mjs')).href;
+    mkdirSync(join(outDir, name), { recursive: true });
+    writeFileSync(
+      join(outDir, name, 'index.mjs'),
+      [
+        `import { wrapHandler } from ${JSON.stringify(instrument)};`,
+        `import * as original from ${JSON.stringify(bundle)};`,
+        `export const handler = wrapHandler(${JSON.stringify(name)}, original.handler);`,
+        '',
+      ].join('\n'),
+    );
+  }
+  return names;
+}

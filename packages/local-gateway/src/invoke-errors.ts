@@ -1,0 +1,2 @@
+/** The integration timeout elapsed before the handler answered. */
+export class HandlerTimeout extends Error {}
