@@ -1,0 +1,93 @@
+/**
+ * The peer under test, in a child process of the bench: serverless-offline (run in this process,
+ * as `serverless offline start` would) with the same handler bundles, handler environment and
+ * dynalite store (apps/relay's startStore, in this process too) as the relay. Its service folder
+ * and store live in a temporary folder under bench/.peers, removed on close.
+ */
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { join } from 'node:path';
+import { serveChild } from './child-runtime.mjs';
+import { peerDir, SLS_ENV, serverlessYaml } from './peers/serverless-offline.mjs';
+
+const root = new URL('../../', import.meta.url);
+const bundlesDir = process.env.BENCH_PEER_BUNDLES ?? new URL('packages/handlers/dist', root).pathname;
+const { ROUTES, AUTHORIZER } = await import(new URL('packages/handlers/dist/lib/routes.js', root).href);
+const { startStore } = await import(new URL('apps/relay/dist/store.js', root).href);
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function accepting(port) {
+  return new Promise((resolve) => {
+    const socket = tcpConnect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const runDir = mkdtempSync(join(peerDir, 'run-'));
+const store = await startStore(join(runDir, 'store'), 'mpc-relay', 'us-east-1');
+const [websocketPort, httpPort, lambdaPort] = [await freePort(), await freePort(), await freePort()];
+// The relay's handler environment (apps/relay handlerEnv), with this emulator's endpoints.
+const env = {
+  TABLE_NAME: 'mpc-relay',
+  DYNAMODB_ENDPOINT: store.endpoint,
+  MANAGEMENT_ENDPOINT: `http://127.0.0.1:${websocketPort}`,
+  AUTH_MODE: 'static',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  POWERTOOLS_SERVICE_NAME: 'mpc-relay',
+  POWERTOOLS_METRICS_NAMESPACE: 'MpcRelay',
+  LOG_LEVEL: 'ERROR',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
+const authorizer = { handler: AUTHORIZER.handler, identitySources: AUTHORIZER.identitySources.static };
+const { yaml, handlers } = serverlessYaml({ routes: ROUTES, authorizer, env });
+for (const name of handlers) {
+  mkdirSync(join(runDir, 'bundles', name), { recursive: true });
+  cpSync(join(bundlesDir, name, 'index.mjs'), join(runDir, 'bundles', name, 'index.mjs'));
+}
+writeFileSync(join(runDir, 'serverless.yml'), yaml);
+
+Object.assign(process.env, SLS_ENV, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+process.chdir(runDir);
+const bin = join(peerDir, 'node_modules', 'serverless', 'bin', 'serverless.js');
+process.argv = [
+  process.execPath,
+  bin,
+  'offline',
+  'start',
+  '--host',
+  '127.0.0.1',
+  '--websocketPort',
+  String(websocketPort),
+  '--httpPort',
+  String(httpPort),
+  '--lambdaPort',
+  String(lambdaPort),
+];
+await import(bin);
+const deadline = Date.now() + 150_000;
+while (!(await accepting(websocketPort))) {
+  if (Date.now() > deadline) throw new Error('serverless-offline did not listen within 150 s');
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+serveChild({}, async () => {
+  await store.close().catch(() => {});
+  rmSync(runDir, { recursive: true, force: true });
+});
+process.send({ type: 'ready', url: `ws://127.0.0.1:${websocketPort}`, runDir });
