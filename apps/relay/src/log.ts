@@ -6,6 +6,10 @@ function time(at: number): string {
 }
 
 const verb = (name: string) => name.padEnd(11);
+
+/** Lambda's REPORT line says `Init Duration` on a cold start; so does this one. */
+const coldStart = (initDurationMs: number | undefined) =>
+  initDurationMs !== undefined ? ` (cold start, init ${Math.round(initDurationMs)} ms)` : '';
 const who = (peer: string | undefined) => peer ?? '-';
 
 /**
@@ -42,7 +46,7 @@ export function attachLogger(source: LocalGateway | RelayObservations, log: (lin
           : m.outcome;
     const answer = m.responseBytes !== undefined ? ` -> ${m.responseBytes} B` : '';
     log(
-      `${time(m.doneAt)} ${verb('message')} ${m.connectionId} ${who(m.from)} ${m.route}${op} ${m.bytes} B${to} ${outcome}${answer} ${m.latencyMs} ms`,
+      `${time(m.doneAt)} ${verb('message')} ${m.connectionId} ${who(m.from)} ${m.route}${op} ${m.bytes} B${to} ${outcome}${answer} ${m.latencyMs} ms${coldStart(m.initDurationMs)}`,
     );
   });
   observations.on('post', (p) => {
@@ -66,7 +70,7 @@ export function attachLogger(source: LocalGateway | RelayObservations, log: (lin
   observations.on('invoke', (i) => {
     const error = i.errorType ? ` ${i.errorType}` : '';
     log(
-      `${time(i.at)} ${verb('invoke')} ${i.functionName} ${i.invocationType} ${i.status} ${i.outcome}${error} ${i.durationMs} ms`,
+      `${time(i.at)} ${verb('invoke')} ${i.functionName} ${i.invocationType} ${i.status} ${i.outcome}${error} ${i.durationMs} ms${coldStart(i.initDurationMs)}`,
     );
   });
   observations.on('error', (e) => log(`${time(e.at)} ${verb('error')} ${e.message}`));

@@ -32,8 +32,7 @@ function installedVersion(name) {
 /** The installed versions, installing them first if needed; throws with npm's message if it cannot. */
 export async function ensurePeerInstalled(log = () => {}) {
   const wanted = Object.entries(PEER_PACKAGES);
-  const matches = () =>
-    wanted.every(([name, major]) => installedVersion(name)?.split('.')[0] === major);
+  const matches = () => wanted.every(([name, major]) => installedVersion(name)?.split('.')[0] === major);
   if (!matches()) {
     mkdirSync(peerDir, { recursive: true });
     writeFileSync(
@@ -54,7 +53,15 @@ export async function ensurePeerInstalled(log = () => {}) {
         ],
         { cwd: peerDir, timeout: 600_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...SLS_ENV } },
         (error, _stdout, stderr) =>
-          error ? reject(new Error(`npm install failed: ${String(stderr || error.message).trim().slice(-800)}`)) : resolve(),
+          error
+            ? reject(
+                new Error(
+                  `npm install failed: ${String(stderr || error.message)
+                    .trim()
+                    .slice(-800)}`,
+                ),
+              )
+            : resolve(),
       );
     });
     if (!matches()) throw new Error('npm install finished but the packages are not where expected');

@@ -67,6 +67,8 @@ export interface MessageObservation {
   /** To the first delivery when delivered, else until the handler answered. */
   latencyMs: number;
   handlerMs: number;
+  /** A cold start: INIT duration of the execution environment the invocation started. */
+  initDurationMs?: number;
   responseBytes?: number;
   deliveries: Delivery[];
 }
@@ -114,6 +116,8 @@ export interface ObservationEvents {
       outcome: string;
       durationMs: number;
       errorType?: string;
+      /** A cold start: INIT duration of the execution environment the invocation started. */
+      initDurationMs?: number;
     },
   ];
   /** One DynamoDB request that reached the store. */
@@ -330,7 +334,7 @@ export function observeRelay(gateway: LocalGateway): RelayObservations {
 
   const onRoute: Listener<'route'> = (r) => {
     if (r.routeKey === '$connect' || r.routeKey === '$disconnect') {
-      if (r.outcome === 'error' || r.outcome === 'timeout') {
+      if (r.outcome === 'error' || r.outcome === 'timeout' || r.outcome === 'throttled') {
         const peer = peerLabel(r.connectionId);
         emit('lifecycleError', {
           at: Date.now(),
@@ -348,6 +352,7 @@ export function observeRelay(gateway: LocalGateway): RelayObservations {
     pending.delete(r.requestId);
     const o = p.observation;
     o.handlerMs = r.durationMs;
+    if (r.initDurationMs !== undefined) o.initDurationMs = r.initDurationMs;
     o.doneAt = Date.now();
     if (r.responseBytes !== undefined) o.responseBytes = r.responseBytes;
     const answer = r.response !== undefined ? summarizeRelayFrame(r.response) : undefined;
@@ -355,10 +360,14 @@ export function observeRelay(gateway: LocalGateway): RelayObservations {
       o.outcome = RELAY_FAILURE_CODES.has(code) ? 'error' : 'refused';
       o.code = code;
     };
-    if (r.outcome === 'error' || r.outcome === 'timeout') {
+    if (r.outcome === 'error' || r.outcome === 'timeout' || r.outcome === 'throttled') {
       o.outcome = 'error';
       o.error =
-        r.outcome === 'timeout' ? `timed out: ${r.error ?? ''}`.trim() : (r.error ?? 'handler failed');
+        r.outcome === 'timeout'
+          ? `timed out: ${r.error ?? ''}`.trim()
+          : r.outcome === 'throttled'
+            ? `throttled: ${r.error ?? ''}`.trim()
+            : (r.error ?? 'handler failed');
     } else if (r.outcome === 'forbidden') {
       o.outcome = 'refused';
       o.code = 'Forbidden';
@@ -389,6 +398,7 @@ export function observeRelay(gateway: LocalGateway): RelayObservations {
       outcome: i.outcome,
       durationMs: i.durationMs,
       ...(i.errorType ? { errorType: i.errorType } : {}),
+      ...(i.initDurationMs !== undefined ? { initDurationMs: i.initDurationMs } : {}),
     });
   };
   const onError = (e: Error) => emit('error', { at: Date.now(), message: e.message });
