@@ -15,6 +15,7 @@ import {
   baselineTarget,
   closeAll,
   connectPair,
+  measureConnects,
   measureHops,
   measureRoundTrips,
   measureThroughput,
@@ -23,8 +24,9 @@ import {
 } from './lib/clients.mjs';
 import { measureColdStarts, snapshotBundles } from './lib/coldstart.mjs';
 import { connectionCost, costPerMillion, PRICES } from './lib/cost.mjs';
+import { ensurePeerInstalled, peerInstalled } from './lib/peers/serverless-offline.mjs';
 import { buildProfiledBundles } from './lib/profiled-bundles.mjs';
-import { QUOTED, renderMarkdown, renderTerminal } from './lib/report.mjs';
+import { comparison, renderMarkdown, renderTerminal } from './lib/report.mjs';
 import { measureSigV4 } from './lib/sigv4-cost.mjs';
 import { nowMs, ratio, round, sleep, summarize } from './lib/stats.mjs';
 
@@ -68,6 +70,8 @@ const PLAN = quick
     };
 
 const log = (line) => process.stderr.write(`${line}\n`);
+/** A server's name as it can appear in a peer id. */
+const slug = (name) => name.replace(/[^A-Za-z0-9]+/g, '-').replace(/-$/, '');
 
 function machine() {
   const cpus = os.cpus();
@@ -105,7 +109,7 @@ async function interleavedLatency(entries) {
   const blocks = quick ? 2 : 5;
   const state = [];
   for (const e of entries) {
-    const pair = await connectPair(e.target, 0, e.name);
+    const pair = await connectPair(e.target, 0, slug(e.name));
     state.push({
       ...e,
       pair,
@@ -162,55 +166,97 @@ async function interleavedLatency(entries) {
   return out;
 }
 
-async function throughputSection(child, target, tag) {
-  const stages = [];
-  const maxPairs = Math.max(...PLAN.stages.map((s) => s.pairs));
-  const pairs = [];
-  for (let i = 0; i < maxPairs; i++) pairs.push(await connectPair(target, i, `${tag}-tp`));
-  for (const stage of PLAN.stages) {
-    if (tag === 'relay') await child.call('reset');
-    await child.call('eventLoop');
-    const cpu0 = await child.call('cpu');
-    const self0 = selfCpu();
-    const result = await measureThroughput(pairs.slice(0, stage.pairs), {
-      window: stage.window,
-      durationMs: PLAN.stageMs,
-      drainMs: 10_000,
-    });
-    const cpu1 = await child.call('cpu');
-    const self1 = selfCpu();
-    result.serverCpuPercent = cpuPercent(cpu0, cpu1);
-    result.clientCpuPercent = cpuPercent(self0, self1);
-    // CPU time the server spent per delivered message: robust to other load on the machine.
-    result.serverCpuMsPerMessage = round((result.serverCpuPercent * 10) / result.messagesPerSecond, 3);
-    const loop = await child.call('eventLoop');
-    result.serverEventLoopDelayMs = {
-      median: round(loop.median - 10, 2),
-      p99: round(loop.p99 - 10, 2),
-      max: round(loop.max - 10, 2),
-    };
-    if (tag === 'relay') {
-      // Where a message waits under load: the hot route's handler, store and post times.
-      const c = await child.call('counters');
-      const hot = c.routes.find((b) => b.key === 'sendServer (mpc -> cli)');
-      if (hot) {
-        const h = summarizeBucket(hot);
-        result.hotRoute = {
-          handlerMedianMs: h.handlerMs.median,
-          handlerP99Ms: h.handlerMs.p99,
-          dynamodbCallMedianMs: h.dynamodbCallMs.median,
-          postMedianMs: h.postMs.median,
-          ownCodeMedianMs: h.ownCodeMs.median,
-        };
-      }
+/** One throughput stage on one server (`relay` servers also report their hot route's times). */
+async function throughputStage(server, stage) {
+  const { child, pairs, kind, name } = server;
+  if (kind === 'relay') await child.call('reset');
+  await child.call('eventLoop');
+  const cpu0 = await child.call('cpu');
+  const self0 = selfCpu();
+  const result = await measureThroughput(pairs.slice(0, stage.pairs), {
+    window: stage.window,
+    durationMs: PLAN.stageMs,
+    drainMs: 10_000,
+  });
+  const cpu1 = await child.call('cpu');
+  const self1 = selfCpu();
+  result.serverCpuPercent = cpuPercent(cpu0, cpu1);
+  result.clientCpuPercent = cpuPercent(self0, self1);
+  // CPU time the server spent per delivered message: robust to other load on the machine.
+  result.serverCpuMsPerMessage = round((result.serverCpuPercent * 10) / result.messagesPerSecond, 3);
+  const loop = await child.call('eventLoop');
+  result.serverEventLoopDelayMs = {
+    median: round(loop.median - 10, 2),
+    p99: round(loop.p99 - 10, 2),
+    max: round(loop.max - 10, 2),
+  };
+  if (kind === 'relay') {
+    // Where a message waits under load: the hot route's handler, store and post times.
+    const c = await child.call('counters');
+    const hot = c.routes.find((b) => b.key === 'sendServer (mpc -> cli)');
+    if (hot) {
+      const h = summarizeBucket(hot);
+      result.hotRoute = {
+        handlerMedianMs: h.handlerMs.median,
+        handlerP99Ms: h.handlerMs.p99,
+        dynamodbCallMedianMs: h.dynamodbCallMs.median,
+        postMedianMs: h.postMs.median,
+        ownCodeMedianMs: h.ownCodeMs.median,
+      };
     }
-    stages.push(result);
-    log(
-      `  ${tag} throughput ${stage.pairs}x${stage.window}: ${result.messagesPerSecond} msg/s, lost ${result.lost}, server CPU ${result.serverCpuPercent}%`,
-    );
-    await sleep(200);
+    result.environments = c.environments;
   }
-  return { pairs, stages };
+  log(
+    `  ${name} throughput ${stage.pairs}x${stage.window}: ${result.messagesPerSecond} msg/s, lost ${result.lost}, server CPU ${result.serverCpuPercent}%`,
+  );
+  return result;
+}
+
+/**
+ * Throughput of every server, interleaved: each stage runs on every server in turn before the next
+ * stage, so the machine's other load hits them alike.
+ */
+async function interleavedThroughput(servers) {
+  const maxPairs = Math.max(...PLAN.stages.map((s) => s.pairs));
+  for (const server of servers) {
+    server.pairs = [];
+    for (let i = 0; i < maxPairs; i++)
+      server.pairs.push(await connectPair(server.target, i, `${slug(server.name)}-tp`));
+  }
+  const out = Object.fromEntries(servers.map((s) => [s.name, []]));
+  for (const stage of PLAN.stages) {
+    for (const server of servers) {
+      out[server.name].push(await throughputStage(server, stage));
+      await sleep(200);
+    }
+  }
+  for (const server of servers) {
+    for (const p of server.pairs) {
+      p.cli.close();
+      p.mpc.close();
+    }
+  }
+  return out;
+}
+
+/**
+ * Connect time: sequential WebSocket handshakes (the relay runs the authorizer and $connect for
+ * each), interleaved in blocks across the servers; each connection is closed before the next.
+ */
+async function interleavedConnects(entries) {
+  const blocks = quick ? 2 : 5;
+  const per = Math.ceil((quick ? 10 : 100) / blocks);
+  const samples = Object.fromEntries(entries.map((e) => [e.name, { ms: [], failures: 0 }]));
+  for (let b = 0; b < blocks; b++) {
+    for (const e of entries) {
+      const r = await measureConnects(e.target, { count: per, tag: `${slug(e.name)}-${b}`, budgetMs: 30_000 });
+      samples[e.name].ms.push(...r.samples);
+      samples[e.name].failures += r.failures;
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(samples).map(([name, s]) => [name, { latencyMs: summarize(s.ms), failures: s.failures }]),
+  );
 }
 
 function bestZeroLoss(stages) {
@@ -404,17 +450,13 @@ function relayAvailable() {
   return existsSync(relayDist);
 }
 
-async function relaySection(results, relay, lat) {
+async function relaySection(results, relay, lat, counters, tp, connect) {
   if (!relay) {
     results.relay = { skipped: 'apps/relay/dist/index.js is not built (startRelay missing)' };
     log('relay: skipped (apps/relay/dist/index.js missing)');
     return;
   }
   try {
-    const target = relayTarget(relay.ready.url);
-    // Counters of the hop phase and the round trip phase, together: per route, per invocation.
-    await sleep(300); // the last invocation's post may still be in flight
-    const counters = await relay.call('counters');
     const hopMessages = lat.hopsSent;
     const rtMessages = lat.roundTripsSent;
     const relayed = hopMessages + 2 * rtMessages;
@@ -430,7 +472,9 @@ async function relaySection(results, relay, lat) {
     results.relay = {
       url: relay.ready.url,
       options: relayOptions(),
+      execution: 'environments',
       hop: lat.hop,
+      connect,
       roundTrip: lat.roundTrip,
       sampleDeliveryToCli: lat.hop.sampleDelivery,
       sampleDeliveryToMpc: lat.roundTrip.sampleDelivery,
@@ -478,16 +522,10 @@ async function relaySection(results, relay, lat) {
     }
     if (back) results.relay.backRoute = summarizeBucket(back);
 
-    if (!skip.has('throughput')) {
-      log('relay: throughput');
-      const tp = await throughputSection(relay, target, 'relay');
-      for (const p of tp.pairs) {
-        p.cli.close();
-        p.mpc.close();
-      }
+    if (tp) {
       let profile;
-      if (PLAN.profileMs > 0) profile = await profileSection(bestZeroLoss(tp.stages) ?? tp.stages.at(-1));
-      results.relay.throughput = { stages: tp.stages, profile, saturation: saturation(tp.stages, profile) };
+      if (PLAN.profileMs > 0) profile = await profileSection(bestZeroLoss(tp) ?? tp.at(-1));
+      results.relay.throughput = { stages: tp, profile, saturation: saturation(tp, profile) };
     }
   } finally {
     await relay.stop();
@@ -500,18 +538,10 @@ async function relaySection(results, relay, lat) {
 
 const startBaseline = () => startChild(join(here, 'lib', 'baseline-server.mjs'));
 
-async function baselineSection(results, server, lat) {
+async function baselineSection(results, server, lat, tp, connect) {
   try {
-    const target = baselineTarget(server.ready.url);
-    results.baseline = { hop: lat.hop, roundTrip: lat.roundTrip };
-    if (!skip.has('throughput')) {
-      const tp = await throughputSection(server, target, 'baseline');
-      for (const p of tp.pairs) {
-        p.cli.close();
-        p.mpc.close();
-      }
-      results.baseline.throughput = { stages: tp.stages, saturation: saturation(tp.stages) };
-    }
+    results.baseline = { hop: lat.hop, roundTrip: lat.roundTrip, connect };
+    if (tp) results.baseline.throughput = { stages: tp, saturation: saturation(tp) };
   } finally {
     await server.stop();
   }
@@ -628,6 +658,44 @@ function costSection(results) {
   };
 }
 
+/**
+ * serverless-offline (bench/lib/peers/serverless-offline.mjs) in its child process, installed on
+ * first use; records why when it cannot run (the run goes on without it). --quick never installs.
+ */
+async function startPeer(results) {
+  results.peers = { 'serverless-offline': {} };
+  const entry = results.peers['serverless-offline'];
+  if (!existsSync(join(root, 'apps', 'relay', 'dist', 'store.js'))) {
+    entry.skipped = 'apps/relay/dist/store.js is not built (the shared dynalite store)';
+    return undefined;
+  }
+  try {
+    if (quick && !peerInstalled()) {
+      entry.skipped = 'not installed (--quick never installs it; a full `pnpm bench` does, once)';
+      log(`peers: serverless-offline skipped: ${entry.skipped}`);
+      return undefined;
+    }
+    entry.versions = await ensurePeerInstalled(log);
+  } catch (error) {
+    entry.skipped = `could not be installed: ${String(error?.message ?? error).slice(0, 500)}`;
+    log(`peers: serverless-offline skipped: ${entry.skipped}`);
+    return undefined;
+  }
+  try {
+    const child = await startChild(join(here, 'lib', 'peer-server.mjs'), {
+      env: { BENCH_PEER_BUNDLES: snapshot?.dir ?? '' },
+      readyTimeoutMs: 200_000,
+    });
+    entry.note =
+      'serverless-offline with its defaults (worker threads, handlers kept warm), the same bundles, handler environment and dynalite store as the relay, in its own child process';
+    return child;
+  } catch (error) {
+    entry.skipped = `did not start: ${String(error?.message ?? error).slice(0, 800)}`;
+    log(`peers: serverless-offline skipped: ${entry.skipped}`);
+    return undefined;
+  }
+}
+
 async function main() {
   const started = nowMs();
   const results = {
@@ -656,25 +724,75 @@ async function main() {
   results.bundles = { snapshot: 'bench/dist/shipped', sha256: snapshot.sha256 };
   results.loadAverageAtStart = os.loadavg().map((x) => round(x, 2));
   await guard('latency', async () => {
-    log('latency: bare ws forwarder and relay, interleaved');
     const baseline = await startBaseline();
-    let relay;
+    const servers = [{ name: 'baseline', kind: 'baseline', child: baseline }];
+    const stopAll = () => Promise.all(servers.map((s) => s.child.stop().catch(() => {})));
     let lat;
+    let connect;
+    let tp;
+    let relayCounters;
     try {
-      relay = relayAvailable() ? await startRelayChild() : undefined;
-      const entries = [{ name: 'baseline', target: baselineTarget(baseline.ready.url) }];
-      if (relay) {
-        await relay.call('reset');
-        entries.push({ name: 'relay', target: relayTarget(relay.ready.url) });
+      if (relayAvailable()) {
+        servers.push({ name: 'relay', kind: 'relay', child: await startRelayChild() });
+        // The same relay with every invocation in its main thread: what the execution environments
+        // (Lambda's model) cost or give, in the same run.
+        servers.push({
+          name: 'relay (in-process)',
+          kind: 'relay',
+          child: await startRelayChild({ execution: 'in-process' }),
+        });
       }
-      lat = await interleavedLatency(entries);
+      if (!skip.has('peers')) {
+        const peer = await startPeer(results);
+        if (peer) servers.push({ name: 'serverless-offline', kind: 'peer', child: peer });
+      }
+      for (const s of servers) {
+        s.target = s.kind === 'baseline' ? baselineTarget(s.child.ready.url) : relayTarget(s.child.ready.url);
+        if (s.kind === 'relay') await s.child.call('reset');
+      }
+      log(`latency: ${servers.map((s) => s.name).join(', ')}, interleaved`);
+      lat = await interleavedLatency(servers);
+      const relay = servers.find((s) => s.name === 'relay');
+      if (relay) {
+        // Counters of the hop phase and the round trip phase, together: per route, per invocation.
+        await sleep(300); // the last invocation's post may still be in flight
+        relayCounters = await relay.child.call('counters');
+      }
+      log('connect time: interleaved');
+      connect = await interleavedConnects(servers);
+      if (!skip.has('throughput')) {
+        log('throughput: interleaved stages');
+        tp = await interleavedThroughput(servers);
+      }
     } catch (error) {
-      await baseline.stop();
-      await relay?.stop();
+      await stopAll();
       throw error;
     }
-    await guard('baseline', () => baselineSection(results, baseline, lat.baseline));
-    await guard('relay', () => relaySection(results, relay, lat.relay));
+    const child = (name) => servers.find((s) => s.name === name)?.child;
+    for (const s of servers) if (s.kind !== 'baseline' && s.name !== 'relay') await s.child.stop();
+    for (const s of servers.filter((x) => x.name === 'relay (in-process)'))
+      results.relayInProcess = {
+        execution: 'in-process',
+        hop: lat[s.name].hop,
+        roundTrip: lat[s.name].roundTrip,
+        connect: connect[s.name],
+        ...(tp ? { throughput: { stages: tp[s.name], saturation: saturation(tp[s.name]) } } : {}),
+      };
+    const peer = servers.find((s) => s.kind === 'peer');
+    if (peer) {
+      Object.assign(results.peers['serverless-offline'], {
+        hop: lat[peer.name].hop,
+        roundTrip: lat[peer.name].roundTrip,
+        connect: connect[peer.name],
+        ...(tp ? { throughput: { stages: tp[peer.name], saturation: saturation(tp[peer.name]) } } : {}),
+      });
+    }
+    await guard('baseline', () =>
+      baselineSection(results, baseline, lat.baseline, tp?.baseline, connect.baseline),
+    );
+    await guard('relay', () =>
+      relaySection(results, child('relay'), lat.relay, relayCounters, tp?.relay, connect.relay),
+    );
   });
   results.loadAverageAtEnd = os.loadavg().map((x) => round(x, 2));
 
@@ -741,7 +859,7 @@ async function main() {
     });
   }
   await guard('cost', () => costSection(results));
-  results.quoted = QUOTED;
+  results.comparison = comparison(results);
   results.durationSeconds = Math.round((nowMs() - started) / 1000);
 
   process.stdout.write(renderTerminal(results));

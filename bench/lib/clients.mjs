@@ -362,3 +362,27 @@ export async function closeAll(sockets, budgetMs = 10_000) {
   const deadline = nowMs() + budgetMs;
   while (sockets.some((s) => s.readyState !== WebSocket.CLOSED) && nowMs() < deadline) await sleep(50);
 }
+
+/**
+ * Sequential connects: WebSocket handshake to `open` (the relay runs the authorizer and $connect
+ * before it answers the upgrade), each closed before the next. Bounded in count and time.
+ */
+export async function measureConnects(target, { count = 50, tag = 'conn', budgetMs = 30_000 } = {}) {
+  const samples = [];
+  let failures = 0;
+  const deadline = nowMs() + budgetMs;
+  for (let i = 0; i < count && nowMs() < deadline; i++) {
+    const role = i % 2 === 0 ? 'cli' : 'mpc';
+    const t0 = nowMs();
+    try {
+      const socket = await openSocket(target.url(role, `bench-${tag}-${i}`, `${tag}-${i}`), {
+        headers: target.headers,
+      });
+      samples.push(nowMs() - t0);
+      socket.terminate();
+    } catch {
+      failures++;
+    }
+  }
+  return { samples, failures };
+}

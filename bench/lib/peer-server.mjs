@@ -11,7 +11,7 @@ import { serveChild } from './child-runtime.mjs';
 import { peerDir, SLS_ENV, serverlessYaml } from './peers/serverless-offline.mjs';
 
 const root = new URL('../../', import.meta.url);
-const bundlesDir = process.env.BENCH_PEER_BUNDLES ?? new URL('packages/handlers/dist', root).pathname;
+const bundlesDir = process.env.BENCH_PEER_BUNDLES || new URL('packages/handlers/dist', root).pathname;
 const { ROUTES, AUTHORIZER } = await import(new URL('packages/handlers/dist/lib/routes.js', root).href);
 const { startStore } = await import(new URL('apps/relay/dist/store.js', root).href);
 

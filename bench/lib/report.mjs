@@ -2,20 +2,6 @@
  * The bench's outputs: a table for the terminal and BENCHMARKS.md, both from results.json.
  */
 
-/** Figures other people measured (quoted from the design notes, not measured by this bench). */
-export const QUOTED = {
-  source:
-    'docs/design notes of this project ("Performance budgets"): measured by others on this kind of machine (2 cores), a relay like ours on dynalite, one mpc -> cli hop, sequential. Quoted, not measured by this bench.',
-  serverlessOffline: {
-    hopMedianMs: '10-13',
-    hopMedianMsLow: 10,
-    hopMedianMsHigh: 13,
-    ratioToBareWs: 36,
-    messagesPerSecond: 'under 100',
-  },
-  architectSandbox: { hopMedianMs: '275', hopMedianMsLow: 275, hopMedianMsHigh: 275 },
-};
-
 const dash = '-';
 
 function fmt(x, digits = 2) {
@@ -51,15 +37,108 @@ function mdTable(headers, rows) {
   ].join('\n');
 }
 
+const PEER = 'serverless-offline';
+const peerOf = (r) => (r.peers?.[PEER]?.hop ? r.peers[PEER] : undefined);
+
+/** The servers measured in this run, in report order: [label, section]. */
+function servers(r) {
+  return [
+    ['bare ws forwarder', r.baseline],
+    ['local relay', r.relay],
+    ['local relay, in-process', r.relayInProcess],
+    [PEER, peerOf(r)],
+  ].filter(([, x]) => x?.hop);
+}
+
 function latencyRows(r) {
   const rows = [];
-  if (r.baseline?.hop) rows.push(['bare ws forwarder: hop', ...dist(r.baseline.hop.latencyMs)]);
-  if (r.relay?.hop) rows.push(['local relay: hop (mpc -> cli)', ...dist(r.relay.hop.latencyMs)]);
-  if (r.baseline?.roundTrip)
-    rows.push(['bare ws forwarder: round trip', ...dist(r.baseline.roundTrip.latencyMs)]);
-  if (r.relay?.roundTrip)
-    rows.push(['local relay: PartialSig -> FullSig', ...dist(r.relay.roundTrip.latencyMs)]);
+  for (const [name, x] of servers(r)) rows.push([`${name}: hop (mpc -> cli)`, ...dist(x.hop.latencyMs)]);
+  for (const [name, x] of servers(r))
+    if (x.roundTrip) rows.push([`${name}: PartialSig -> FullSig`, ...dist(x.roundTrip.latencyMs)]);
+  for (const [name, x] of servers(r))
+    if (x.connect?.latencyMs?.n) rows.push([`${name}: connect (handshake)`, ...dist(x.connect.latencyMs)]);
   return rows;
+}
+
+/** The relay, in-process relay and serverless-offline against the bare forwarder and each other. */
+export function comparison(r) {
+  const base = r.baseline;
+  const best = (x) => x?.throughput?.saturation?.bestZeroLossMessagesPerSecond;
+  const ratioOf = (a, b) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : undefined);
+  const row = (name, x) =>
+    x?.hop && {
+      name,
+      hopMedianMs: x.hop.latencyMs.median,
+      hopToBare: ratioOf(x.hop.latencyMs.median, base?.hop?.latencyMs?.median),
+      roundTripMedianMs: x.roundTrip?.latencyMs?.median,
+      roundTripToBare: ratioOf(x.roundTrip?.latencyMs?.median, base?.roundTrip?.latencyMs?.median),
+      throughput: best(x),
+      throughputToBare: ratioOf(best(x), best(base)),
+      connectMedianMs: x.connect?.latencyMs?.median,
+    };
+  const relay = row('local relay (execution environments)', r.relay);
+  const inProcess = row('local relay, in-process', r.relayInProcess);
+  const peer = row(PEER, peerOf(r));
+  const vsPeer = relay &&
+    peer && {
+      hopMedian: ratioOf(relay.hopMedianMs, peer.hopMedianMs),
+      roundTripMedian: ratioOf(relay.roundTripMedianMs, peer.roundTripMedianMs),
+      throughput: ratioOf(relay.throughput, peer.throughput),
+      connectMedian: ratioOf(relay.connectMedianMs, peer.connectMedianMs),
+    };
+  return {
+    rows: [
+      base?.hop && {
+        name: 'bare ws forwarder',
+        hopMedianMs: base.hop.latencyMs.median,
+        roundTripMedianMs: base.roundTrip?.latencyMs?.median,
+        throughput: best(base),
+        connectMedianMs: base.connect?.latencyMs?.median,
+      },
+      relay,
+      inProcess,
+      peer,
+    ].filter(Boolean),
+    vsPeer,
+    goals: vsPeer && {
+      hopAtMostHalf: vsPeer.hopMedian !== undefined ? vsPeer.hopMedian <= 0.5 : undefined,
+      throughputAtLeastTwice: vsPeer.throughput !== undefined ? vsPeer.throughput >= 2 : undefined,
+    },
+    peerSkipped: r.peers?.[PEER]?.skipped,
+    peerVersions: r.peers?.[PEER]?.versions,
+  };
+}
+
+function comparisonRows(c) {
+  const x = (v) => (v === undefined ? dash : `x${fmt(v)}`);
+  return c.rows.map((row) => [
+    row.name,
+    row.hopMedianMs !== undefined ? `${fmt(row.hopMedianMs, 3)} ms` : dash,
+    x(row.hopToBare),
+    row.roundTripMedianMs !== undefined ? `${fmt(row.roundTripMedianMs, 3)} ms` : dash,
+    x(row.roundTripToBare),
+    row.throughput !== undefined ? `${row.throughput} msg/s` : dash,
+    x(row.throughputToBare),
+    row.connectMedianMs !== undefined ? `${fmt(row.connectMedianMs, 3)} ms` : dash,
+  ]);
+}
+
+const COMPARISON_HEADERS = [
+  'server',
+  'hop median',
+  'to bare ws',
+  'round trip median',
+  'to bare ws',
+  'throughput (zero loss)',
+  'to bare ws',
+  'connect median',
+];
+
+function goalText(c) {
+  if (!c.vsPeer) return c.peerSkipped ? `${PEER} not measured: ${c.peerSkipped}.` : `${PEER} not measured.`;
+  const v = c.vsPeer;
+  const met = (ok) => (ok === undefined ? 'not measured' : ok ? 'met' : '**not met**');
+  return `Relay / ${PEER} in this run: hop median x${fmt(v.hopMedian)} (goal at most x0.5: ${met(c.goals.hopAtMostHalf)}), round trip median x${fmt(v.roundTripMedian)}, throughput x${fmt(v.throughput)} (goal at least x2: ${met(c.goals.throughputAtLeastTwice)}), connect median x${fmt(v.connectMedian)}.`;
 }
 
 function throughputRows(r) {
@@ -67,6 +146,8 @@ function throughputRows(r) {
   for (const [name, section] of [
     ['bare ws', r.baseline?.throughput],
     ['relay', r.relay?.throughput],
+    ['relay, in-process', r.relayInProcess?.throughput],
+    [PEER, peerOf(r)?.throughput],
   ]) {
     for (const s of section?.stages ?? []) {
       rows.push([
@@ -237,6 +318,8 @@ export function renderTerminal(r) {
     );
   }
   if (r.relay?.skipped) parts.push(`relay: ${r.relay.skipped}`);
+  const c = comparison(r);
+  if (c.rows.length > 1) parts.push(`\n${textTable(COMPARISON_HEADERS, comparisonRows(c))}`, goalText(c));
   if (r.breakdown) {
     const b = r.breakdown;
     parts.push(
@@ -355,6 +438,13 @@ export function renderMarkdown(r) {
       `ratio to bare ws x${fmt(h.roundTripRatio)}`,
     ]);
   }
+  const cmp = comparison(r);
+  if (cmp.vsPeer)
+    rows.push([
+      `against ${PEER} (same bundles, same run)`,
+      `hop x${fmt(cmp.vsPeer.hopMedian)}, throughput x${fmt(cmp.vsPeer.throughput)}`,
+      `relay / ${PEER}; goals: hop at most x0.5, throughput at least x2`,
+    ]);
   if (h.throughput !== undefined)
     rows.push([
       'throughput, zero loss',
@@ -424,38 +514,15 @@ export function renderMarkdown(r) {
     );
   }
   if (r.relay?.skipped) p(`Relay not measured: ${r.relay.skipped}.`, '');
-  p('### Compared with other local emulators (quoted, not measured by us)', '');
-  const q = QUOTED;
-  const ours = h.hopMedianMs;
+  const c = comparison(r);
   p(
-    mdTable(
-      ['local setup', 'hop median', 'ratio to bare ws', 'throughput', 'source'],
-      [
-        [
-          'this relay (local gateway + bundles + dynalite)',
-          ours !== undefined ? `${fmt(ours, 3)} ms` : dash,
-          h.hopRatio ? `x${fmt(h.hopRatio)}` : dash,
-          h.throughput ? `${h.throughput} msg/s` : dash,
-          'measured by this bench',
-        ],
-        [
-          'serverless-offline',
-          `${q.serverlessOffline.hopMedianMs} ms`,
-          `about x${q.serverlessOffline.ratioToBareWs}`,
-          `${q.serverlessOffline.messagesPerSecond} msg/s`,
-          'quoted from the design notes',
-        ],
-        [
-          'Architect sandbox',
-          `about ${q.architectSandbox.hopMedianMs} ms`,
-          dash,
-          dash,
-          'quoted from the design notes',
-        ],
-      ],
-    ),
+    `### Side by side: the relay, the same relay in-process, ${PEER} (measured in this run)`,
     '',
-    `The quoted figures were measured by others on this kind of machine (2 cores), a relay like ours on dynalite, one mpc -> cli hop, sequential; this bench did not run those tools (not installed here).${ours !== undefined ? ` In absolute time, against the faster of them (serverless-offline, 10 ms at best), this relay's median hop is ${fmt(10 / ours, 1)}x to ${fmt(13 / ours, 1)}x faster. The ratios are not like for like: the quoted x36 implies a bare forward of about ${fmt(11.5 / 36, 2)} ms where ours measured ${fmt(h.baselineHopMedianMs, 3)} ms, so their baseline (or the machine's state) differed; only running both tools in this bench would settle it.` : ''}`,
+    mdTable(COMPARISON_HEADERS, comparisonRows(c)),
+    '',
+    goalText(c),
+    '',
+    `Every server runs the same built handler bundles (a snapshot taken at the start of the run) against dynalite in its own child process, and answers the same raw \`ws\` clients; hops, round trips, connects and throughput stages run in interleaved blocks, so the machine's other load hits them alike. The local relay runs each function in execution environments (worker threads, Lambda's model: the default); the in-process relay runs every invocation in the gateway's thread (\`execution: 'in-process'\`); ${PEER}${c.peerVersions ? ` ${c.peerVersions['serverless-offline']} with serverless ${c.peerVersions.serverless}` : ''} runs with its defaults (worker threads, handlers kept warm), installed on first use into \`bench/.peers\` (\`--skip=peers\` leaves it out). Connect: the WebSocket handshake to \`open\` (authorizer and \`$connect\` included), one at a time.`,
     '',
   );
   if (b) {

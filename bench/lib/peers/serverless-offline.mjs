@@ -29,11 +29,16 @@ function installedVersion(name) {
   return JSON.parse(readFileSync(file, 'utf8')).version;
 }
 
+export function peerInstalled() {
+  return Object.entries(PEER_PACKAGES).every(
+    ([name, major]) => installedVersion(name)?.split('.')[0] === major,
+  );
+}
+
 /** The installed versions, installing them first if needed; throws with npm's message if it cannot. */
 export async function ensurePeerInstalled(log = () => {}) {
   const wanted = Object.entries(PEER_PACKAGES);
-  const matches = () => wanted.every(([name, major]) => installedVersion(name)?.split('.')[0] === major);
-  if (!matches()) {
+  if (!peerInstalled()) {
     mkdirSync(peerDir, { recursive: true });
     writeFileSync(
       join(peerDir, 'package.json'),
@@ -64,7 +69,7 @@ export async function ensurePeerInstalled(log = () => {}) {
             : resolve(),
       );
     });
-    if (!matches()) throw new Error('npm install finished but the packages are not where expected');
+    if (!peerInstalled()) throw new Error('npm install finished but the packages are not where expected');
   }
   return Object.fromEntries(wanted.map(([name]) => [name, installedVersion(name)]));
 }
