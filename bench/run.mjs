@@ -249,7 +249,11 @@ async function interleavedConnects(entries) {
   const samples = Object.fromEntries(entries.map((e) => [e.name, { ms: [], failures: 0 }]));
   for (let b = 0; b < blocks; b++) {
     for (const e of entries) {
-      const r = await measureConnects(e.target, { count: per, tag: `${slug(e.name)}-${b}`, budgetMs: 30_000 });
+      const r = await measureConnects(e.target, {
+        count: per,
+        tag: `${slug(e.name)}-${b}`,
+        budgetMs: 30_000,
+      });
       samples[e.name].ms.push(...r.samples);
       samples[e.name].failures += r.failures;
     }
