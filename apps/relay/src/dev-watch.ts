@@ -1,15 +1,20 @@
 import { spawn } from 'node:child_process';
 import { type FSWatcher, watch } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { LocalGateway } from '@mpc-relay/local-gateway';
+import { createIncrementalBuild, type IncrementalBuild } from './dev-build.js';
 
 export interface DevWatchOptions {
   gateway: LocalGateway;
   /** Folder to watch (recursive). Default: `packages/handlers/src`. */
   watchDir?: string;
-  /** Rebuilds the bundles. Default: the handlers package's own `build` script (tsc + esbuild bundles). */
-  build?: () => Promise<void>;
+  /**
+   * Rebuilds the bundles; gets the changed paths (relative to the watched folder's parent, e.g.
+   * `src/send/route.ts`) and may answer which bundles it rebuilt. Default: esbuild's incremental
+   * rebuild of the bundles that include a changed file, with the shipped bundles' options.
+   */
+  build?: (changed: string[]) => Promise<{ rebuilt?: string[] } | undefined | void>;
   log?: (line: string) => void;
   debounceMs?: number;
 }
@@ -59,8 +64,24 @@ export function buildHandlers(cwd = handlersPackageDir()): Promise<void> {
  */
 export function watchHandlers(options: DevWatchOptions): DevWatch {
   const watchDir = options.watchDir ?? join(handlersPackageDir(), 'src');
-  const build = options.build ?? (() => buildHandlers());
   const log = options.log ?? (() => {});
+  let incremental: Promise<IncrementalBuild> | undefined;
+  if (!options.build) {
+    // Contexts built and warmed at start, so the first edit already rebuilds incrementally.
+    incremental = (async () => {
+      const { HANDLER_NAMES } = await import('@mpc-relay/handlers/routes');
+      const built = await createIncrementalBuild(handlersPackageDir(), HANDLER_NAMES);
+      await built.rebuild().catch(() => {});
+      return built;
+    })();
+    incremental.catch((error: unknown) =>
+      log(`watch error: cannot prepare the incremental build: ${(error as Error)?.message ?? error}`),
+    );
+  }
+  const build =
+    options.build ??
+    (async (changed: string[]) => (await (incremental as Promise<IncrementalBuild>)).rebuild(changed));
+  const changed = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let dirty = false;
@@ -70,12 +91,17 @@ export function watchHandlers(options: DevWatchOptions): DevWatch {
     do {
       dirty = false;
       const started = Date.now();
-      log(`${new Date().toISOString().slice(11, 23)} rebuild     handlers changed, building...`);
+      const files = [...changed];
+      changed.clear();
+      log(
+        `${new Date().toISOString().slice(11, 23)} rebuild     ${files.join(', ') || 'handlers'} changed, building...`,
+      );
       try {
-        await build();
+        const result = await build(files);
         options.gateway.reloadHandlers();
+        const which = result?.rebuilt ? result.rebuilt.join(', ') : 'handlers';
         log(
-          `${new Date().toISOString().slice(11, 23)} reloaded    handlers in ${Date.now() - started} ms; open connections kept (${options.gateway.connections().length})`,
+          `${new Date().toISOString().slice(11, 23)} reloaded    ${which} in ${Date.now() - started} ms; open connections kept (${options.gateway.connections().length})`,
         );
       } catch (error) {
         log(
@@ -99,7 +125,10 @@ export function watchHandlers(options: DevWatchOptions): DevWatch {
     }, options.debounceMs ?? 150);
   };
 
-  const watcher: FSWatcher = watch(watchDir, { recursive: true }, () => schedule());
+  const watcher: FSWatcher = watch(watchDir, { recursive: true }, (_event, filename) => {
+    if (filename) changed.add(join(basename(watchDir), filename.toString()));
+    schedule();
+  });
   watcher.on('error', (error) => log(`watch error: ${error.message}`));
   return {
     async idle() {
@@ -113,6 +142,7 @@ export function watchHandlers(options: DevWatchOptions): DevWatch {
       closed = true;
       clearTimeout(timer);
       watcher.close();
+      void incremental?.then((b) => b.dispose()).catch(() => {});
     },
   };
 }
