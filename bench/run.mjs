@@ -3,7 +3,8 @@
  * `pnpm bench`: what the relay costs, measured. Loopback only, every loop bounded in count and
  * time; a few minutes on a 2-core machine. Writes bench/results.json and BENCHMARKS.md and prints
  * a table. Options: --quick (tiny counts, for the smoke test), --no-write (print only),
- * --skip=coldstart,scale,throughput,sigv4 (comma list of sections to leave out).
+ * --skip=coldstart,scale,throughput,sigv4,peers (comma list of sections to leave out; peers:
+ * serverless-offline, installed on first use into bench/.peers).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -878,10 +879,10 @@ async function main() {
 
 const watchdog = setTimeout(
   () => {
-    log('bench: overall time limit reached (15 min), aborting');
+    log('bench: overall time limit reached (25 min), aborting');
     process.exit(2);
   },
-  15 * 60 * 1000,
+  25 * 60 * 1000,
 );
 watchdog.unref();
 

@@ -14,6 +14,7 @@ const root = new URL('../../', import.meta.url);
 const bundlesDir = process.env.BENCH_PEER_BUNDLES || new URL('packages/handlers/dist', root).pathname;
 const { ROUTES, AUTHORIZER } = await import(new URL('packages/handlers/dist/lib/routes.js', root).href);
 const { startStore } = await import(new URL('apps/relay/dist/store.js', root).href);
+const { generateCredentials } = await import(new URL('packages/local-gateway/dist/index.js', root).href);
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -38,7 +39,9 @@ function accepting(port) {
 }
 
 const runDir = mkdtempSync(join(peerDir, 'run-'));
-const store = await startStore(join(runDir, 'store'), 'mpc-relay', 'us-east-1');
+// The store verifies SigV4 like DynamoDB: the handlers sign with this key pair, as in the relay.
+const credentials = generateCredentials();
+const store = await startStore(join(runDir, 'store'), 'mpc-relay', 'us-east-1', { credentials });
 const [websocketPort, httpPort, lambdaPort] = [await freePort(), await freePort(), await freePort()];
 // The relay's handler environment (apps/relay handlerEnv), with this emulator's endpoints.
 const env = {
@@ -46,8 +49,8 @@ const env = {
   DYNAMODB_ENDPOINT: store.endpoint,
   MANAGEMENT_ENDPOINT: `http://127.0.0.1:${websocketPort}`,
   AUTH_MODE: 'static',
-  AWS_ACCESS_KEY_ID: 'local',
-  AWS_SECRET_ACCESS_KEY: 'local',
+  AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
   POWERTOOLS_SERVICE_NAME: 'mpc-relay',
   POWERTOOLS_METRICS_NAMESPACE: 'MpcRelay',
   LOG_LEVEL: 'ERROR',

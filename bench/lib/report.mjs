@@ -1,6 +1,7 @@
 /**
  * The bench's outputs: a table for the terminal and BENCHMARKS.md, both from results.json.
  */
+import { scaleOnPaper } from './scale-on-paper.mjs';
 
 const dash = '-';
 
@@ -400,6 +401,7 @@ export function renderMarkdown(r) {
     '```sh',
     'pnpm bench                         # builds, then runs everything (a few minutes on 2 cores)',
     'node bench/run.mjs --skip=coldstart,scale   # only latency and throughput',
+    'node bench/run.mjs --skip=peers             # without serverless-offline (installed on first use)',
     'node bench/run.mjs --quick --no-write       # a few seconds: checks the scripts still work',
     '```',
     '',
@@ -686,14 +688,18 @@ export function renderMarkdown(r) {
       '',
     );
   }
+  p(...scaleOnPaper(r));
   p(
     '## Method notes',
     '',
-    '- Every loop is bounded in count and in time, every wait has a timeout; the whole run has a 15 min',
-    '  watchdog. Ports are random (port 0) on 127.0.0.1.',
+    '- Every loop is bounded in count and in time, every wait has a timeout; the whole run has a',
+    '  watchdog (25 min). Ports are random (port 0) on 127.0.0.1.',
     '- The relay is the real `startRelay` of `apps/relay` (local gateway, the built Lambda bundles, dynalite),',
-    "  in a child process. Instrumentation is added from the outside: a module hook wraps each bundle's",
-    "  `handler` export, and `http.request` is wrapped; the relay's code is not changed.",
+    '  in a child process, its handlers in execution environments (worker threads, the default). Instrumentation',
+    "  is added from the outside: the gateway loads wrapper modules that wrap each unchanged bundle's `handler`",
+    '  export, and `http.request` is wrapped in every thread that runs handlers (the environments answer the',
+    "  relay's main thread over a BroadcastChannel); the relay's code is not changed. The CPU profile runs the",
+    '  relay in-process (the profiler samples one thread): the same code and work per message.',
     '- Throughput and scale use the same child setup; the relay for the idle-connection run is a fresh one.',
     '- Idle connections: the file descriptor limit (`ulimit -n`) bounds both the relay and the bench',
     '  process (each connection is one descriptor on each side).',

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { type AwsCredentials, generateCredentials } from './sigv4.js';
 import type { EnvironmentSettings } from './environments.js';
 import type { ExecutionModel } from './invoke.js';
+import { type AwsCredentials, generateCredentials } from './sigv4.js';
 
 /** A route as the route table of `@mpc-relay/handlers` declares it. */
 export interface GatewayRoute {

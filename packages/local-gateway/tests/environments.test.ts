@@ -154,7 +154,7 @@ describe('execution environments', () => {
       routes: FIXTURE_ROUTES,
       environments: { reservedConcurrency: 1 },
     });
-    const lambda = localLambdaClient(gw.lambdaEndpoint);
+    const lambda = localLambdaClient(gw);
     const slow = lambda.send(
       new InvokeCommand({ FunctionName: 'state', Payload: JSON.stringify({ body: '{"ms":400}' }) }),
     );
