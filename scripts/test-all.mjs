@@ -33,12 +33,21 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 const suites = new Map(); // package -> { passed, failed, skipped, seconds }
 const count = (line, word) => Number(new RegExp(`(\\d+) ${word}`).exec(line)?.[1] ?? 0);
 
-const turboArgs = ['run', 'test', '--concurrency=1', ...process.argv.slice(2).filter((arg) => arg !== '--')];
+// --continue: every suite runs even after one failed, so the total covers them all.
+const turboArgs = [
+  'run',
+  'test',
+  '--concurrency=1',
+  '--continue',
+  ...process.argv.slice(2).filter((arg) => arg !== '--'),
+];
 const turboStatus = await run('turbo', turboArgs, (line) => {
   const match = /^(@?[\w/.-]+):test: (.*)$/.exec(line);
   if (!match) return;
   const [, name, text] = match;
   const suite = suites.get(name) ?? { passed: 0, failed: 0, skipped: 0, seconds: 0 };
+  // A file that fails to load (or a failing hook) counts as a failure although no test ran.
+  if (/^\s*Test Files\s+/.test(text)) suite.failedFiles = count(text, 'failed');
   if (/^\s*Tests\s+\d+/.test(text)) {
     suite.passed = count(text, 'passed');
     suite.failed = count(text, 'failed');
@@ -59,8 +68,11 @@ const benchStatus = await run(process.execPath, ['--test', 'bench/'], (line) => 
 bench.seconds = (Date.now() - benchStarted) / 1000;
 suites.set('bench (node --test)', bench);
 
-const rows = [...suites].filter(([, s]) => s.passed + s.failed + s.skipped > 0);
-for (const [, s] of rows) for (const key of Object.keys(totals)) totals[key] += s[key];
+const rows = [...suites].filter(([, s]) => s.passed + s.failed + s.skipped + (s.failedFiles ?? 0) > 0);
+for (const [, s] of rows) {
+  if (s.failedFiles && !s.failed) s.failed = s.failedFiles;
+  for (const key of Object.keys(totals)) totals[key] += s[key];
+}
 const seconds = (Date.now() - started) / 1000;
 const clock = (s) => (s >= 60 ? `${Math.floor(s / 60)}m ${Math.round(s % 60)}s` : `${s.toFixed(1)}s`);
 const width = Math.max(...rows.map(([name]) => name.length));
