@@ -9,3 +9,4 @@ export * from './limits.js';
 export * from './operations.js';
 export * from './relay-frames.js';
 export * from './result.js';
+export * from './signing-operations.js';

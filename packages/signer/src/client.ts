@@ -8,6 +8,8 @@
  */
 import {
   ErrorCode,
+  FRAGMENT_OPERATION,
+  MAX_FRAME_BYTES,
   type PeerIdentity,
   PeerIdSchema,
   PROTOCOL_V2,
@@ -25,6 +27,7 @@ import type {
   RelayErrorReport,
   StateChange,
 } from './events.js';
+import { needsFragments, Reassembler, splitIntoFragments } from './fragments.js';
 import { type AttemptEnd, startAttempt } from './handshake.js';
 import { type InboundSink, readFrame, routeFrame } from './inbound.js';
 import { type RelayClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -46,6 +49,7 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
   readonly #sends: SendTracker;
   readonly #recentDeliveries: RecentIds;
   readonly #acks = new AckBatcher((text) => this.#writeIfV2(text));
+  readonly #reassembler: Reassembler;
   /** Offer the v2 subprotocol on the next handshake (false once a relay did not echo it). */
   #offerV2: boolean;
   /** The current connection speaks v2. */
@@ -77,6 +81,9 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     this.#sends = new SendTracker(this.peer, this.#options.maxOutboxEntries, () => this.#link());
     this.#recentDeliveries = new RecentIds(this.#options.dedupeCacheSize);
     this.#offerV2 = this.#options.protocol === 'v2';
+    this.#reassembler = new Reassembler(this.#options.fragments, (refusal) =>
+      this.emit('fragmentRefused', refusal),
+    );
   }
 
   /** The protocol of the current connection (`v2` once the relay echoed it), undefined when closed. */
@@ -154,7 +161,23 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     if (this.#state === 'closed' || this.#closing) {
       return Promise.reject(new ClientClosedError('client is closed'));
     }
-    return this.#sends.send(request);
+    if (!needsFragments(this.peer, request)) return this.#sends.send(request);
+    // Fragments need acknowledged delivery: one lost fragment would lose the whole message.
+    if (!this.#offerV2 || (this.#state === 'open' && !this.#v2)) {
+      return Promise.reject(
+        new InvalidSendError(
+          `message too large for one frame (${MAX_FRAME_BYTES} bytes) and fragments need protocol v2`,
+        ),
+      );
+    }
+    let parts: SendRequest[];
+    try {
+      parts = splitIntoFragments(this.peer, request, this.#options.fragments);
+    } catch (error) {
+      return Promise.reject(new InvalidSendError((error as Error).message));
+    }
+    const sent = parts.map((part) => this.#sends.send(part));
+    return Promise.all(sent).then((results) => ({ ...(results.at(-1) as SendResult), fragments: results.length }));
   }
 
   /**
@@ -345,11 +368,11 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     },
     delivery: (delivery, ackId) => {
       if (ackId === undefined) {
-        this.emit('message', delivery);
+        this.#deliver(delivery);
         return;
       }
       // A redelivery of what the application already has (our ack was lost or late): ack again.
-      if (this.#recentDeliveries.add(ackId)) this.emit('message', delivery);
+      if (this.#recentDeliveries.add(ackId)) this.#deliver(delivery);
       else this.emit('duplicate', delivery);
       this.#acks.add(ackId);
     },
@@ -372,6 +395,16 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     },
   };
 
+  /** A fragment goes to the reassembler (acknowledged once buffered); the whole comes out as one message. */
+  #deliver(delivery: Delivery): void {
+    if (delivery.operationType !== FRAGMENT_OPERATION) {
+      this.emit('message', delivery);
+      return;
+    }
+    const whole = this.#reassembler.add(delivery);
+    if (whole) this.emit('message', whole);
+  }
+
   #fail(error: SignerClientError): void {
     this.#terminalError = error;
     this.#closing = true;
@@ -385,6 +418,7 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
 
   #finishClosed(reason: string, error: SignerClientError | undefined): void {
     if (this.#state === 'closed') return;
+    this.#reassembler.clear();
     const dropped = this.#sends.clear(
       error ? new ClientClosedError(`client stopped: ${error.message}`) : new ClientClosedError(),
     );

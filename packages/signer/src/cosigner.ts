@@ -41,6 +41,11 @@ export interface CosignerHooks {
 export interface CosignerOptions {
   /** Longest wait for the backend per request; then a SignRefused `TIMEOUT`. Default 20 s. */
   signTimeoutMs?: number;
+  /**
+   * Which mpcs may be signed for (see allow-list.ts). Anything else is answered with a SignRefused
+   * `NOT_ALLOWED` (and reported through `onRefused`); the backend never sees it.
+   */
+  allowMpc?: (mpcId: string) => boolean;
 }
 
 function stringField(message: unknown, field: string): string | undefined {
@@ -76,9 +81,14 @@ export function attachCosigner(
 ): () => void {
   const timeoutMs = options.signTimeoutMs ?? 20_000;
 
-  const answer = (operationType: string, message: unknown, transactionId: string | undefined) => {
+  const answer = (
+    operationType: string,
+    message: unknown,
+    transactionId: string | undefined,
+    sessionId: string | undefined,
+  ) => {
     try {
-      client.send({ operationType, message }).catch((error: Error) => {
+      client.send({ operationType, message, ...(sessionId === undefined ? {} : { sessionId }) }).catch((error: Error) => {
         hooks.onSendFailed?.({ ...(transactionId ? { transactionId } : {}), error });
       });
     } catch (error) {
@@ -89,11 +99,15 @@ export function attachCosigner(
   const refuse = (delivery: Delivery, code: string, reason: string) => {
     const refusal = buildSignRefused(delivery.message, code, reason);
     hooks.onRefused?.({ from: delivery.from, request: delivery.message, refusal });
-    answer(SIGN_REFUSED_OPERATION, refusal, refusal.transactionId);
+    answer(SIGN_REFUSED_OPERATION, refusal, refusal.transactionId, delivery.sessionId);
   };
 
   const handle = async (delivery: Delivery) => {
     const request = delivery.message;
+    if (options.allowMpc && !options.allowMpc(delivery.from)) {
+      refuse(delivery, 'NOT_ALLOWED', `${delivery.from} is not on this co-signer's allow-list`);
+      return;
+    }
     if (!isPartialSig(request)) {
       refuse(
         delivery,
@@ -137,7 +151,7 @@ export function attachCosigner(
       transactionId: request.transactionId,
     };
     hooks.onSigned?.({ from: delivery.from, request, fullSig });
-    answer(FULL_SIG_OPERATION, fullSig, request.transactionId);
+    answer(FULL_SIG_OPERATION, fullSig, request.transactionId, delivery.sessionId);
   };
 
   return client.onOperation(PARTIAL_SIG_OPERATION, (delivery) => {

@@ -23,6 +23,10 @@ export interface Delivery {
   /** Present on deliveries to an mpc (`{operationType, from, to, message}`). */
   to?: string;
   message: unknown;
+  /** The session (conversation) the sender named: the `sessionId` envelope field. */
+  sessionId?: string;
+  /** A message the library reassembled from fragments: the set's id, count and size. */
+  fragments?: { id: string; count: number; bytes: number };
   /** Protocol v2: the relay's id for the message (the library acknowledges it for you). */
   messageId?: string;
   /** Protocol v2: the sender's own id for the message, when it gave one. */
@@ -76,6 +80,8 @@ export interface RelayClientEvents {
   pong: (at: number) => void;
   /** Protocol v2: a sent message expired undelivered / unacknowledged (the relay's EXPIRED frame). */
   expired: (report: ExpiredReport) => void;
+  /** A fragment set refused (inconsistent, digest mismatch, over the size limit, expired): nothing delivered. */
+  fragmentRefused: (refusal: import('./fragments.js').FragmentRefusal) => void;
   /** Protocol v2: a delivery dropped because it was already handed to the application (by messageId). */
   duplicate: (delivery: Delivery) => void;
 }

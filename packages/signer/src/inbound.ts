@@ -55,13 +55,14 @@ export function routeFrame(frame: RelayFrame, raw: string, sink: InboundSink): v
       sink.delivery({ ...frame.frame, raw });
       return;
     case 'v2Delivery': {
-      const { operationType, from, to, message, messageId, clientMsgId, sentAt } = frame.frame;
+      const { operationType, from, to, message, sessionId, messageId, clientMsgId, sentAt } = frame.frame;
       sink.delivery(
         {
           operationType,
           from,
           ...(to === undefined ? {} : { to }),
           message,
+          ...(sessionId === undefined ? {} : { sessionId }),
           messageId,
           ...(clientMsgId === undefined ? {} : { clientMsgId }),
           sentAt,

@@ -20,3 +20,12 @@ export { Outbox, type OutboxEntry, type OutboxOptions, type SendResult } from '.
 export type { SendRequest } from './send-frame.js';
 export * from './single-key.js';
 export { buildConnectUrl, redactUrl, type TokenPlacement } from './url.js';
+export * from './allow-list.js';
+export * from './fragments.js';
+export * from './musig2/core.js';
+export * from './musig2/keystore.js';
+export * from './musig2/protocols.js';
+export * from './seal.js';
+export * from './sessions/manager.js';
+export * from './sessions/single-key-protocol.js';
+export * from './sessions/types.js';

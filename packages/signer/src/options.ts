@@ -2,6 +2,7 @@
 import type { PeerIdentity } from '@mpc-relay/protocol';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
 import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from './keepalive.js';
+import type { FragmentOptions } from './fragments.js';
 import type { TokenPlacement } from './url.js';
 
 /** The original demo's static authorizer accepts the token `Allow`. */
@@ -82,6 +83,12 @@ export interface RelayClientOptions {
    * relay resend unacknowledged messages (its REDELIVERY_DELAY_SECONDS applies). Default 60 s.
    */
   redeliveryCheckMs?: number;
+  /**
+   * Messages whose frame would exceed 32 KB are sent as fragments (v2 only) and reassembled on
+   * receipt: `maxMessageBytes` (default 1 MiB, both ways), `timeoutMs` for an incomplete set
+   * (default 60 s), `compress` (brotli before splitting, default false).
+   */
+  fragments?: FragmentOptions;
 }
 
 /** The options with every default applied (what the client's parts are built from). */
@@ -97,6 +104,7 @@ export interface ResolvedOptions {
   protocol: ProtocolChoice;
   dedupeCacheSize: number;
   redeliveryCheckMs: number;
+  fragments: FragmentOptions;
 }
 
 export function resolveOptions(options: RelayClientOptions): ResolvedOptions {
@@ -112,5 +120,6 @@ export function resolveOptions(options: RelayClientOptions): ResolvedOptions {
     protocol: options.protocol ?? 'v2',
     dedupeCacheSize: options.dedupeCacheSize ?? 10_000,
     redeliveryCheckMs: options.redeliveryCheckMs ?? 60_000,
+    fragments: { ...options.fragments },
   };
 }

@@ -39,6 +39,8 @@ export interface SendResult {
   status: 'written' | 'delivered' | 'stored' | 'duplicate';
   /** The relay's message id (v2). */
   messageId?: string;
+  /** A message sent as fragments: how many (the other fields are the last fragment's). */
+  fragments?: number;
 }
 
 interface Tracked {

@@ -7,6 +7,8 @@ export interface SendRequest {
   message: unknown;
   /** Required for an mpc (the cli to deliver to: `cliToMpc: {cliId: ownId}`); refused for a cli. */
   cliId?: string;
+  /** The session (conversation) the message belongs to: the `sessionId` envelope field. */
+  sessionId?: string;
 }
 
 /**
@@ -16,7 +18,8 @@ export interface SendRequest {
  * InvalidSendError for anything the relay would refuse or API Gateway would close the connection on.
  */
 export function buildSendServerFrame(peer: PeerIdentity, request: SendRequest, clientMsgId?: string): string {
-  const { operationType, message, cliId } = request;
+  const { operationType, message, cliId, sessionId } = request;
+  const session = sessionId === undefined ? {} : { sessionId };
   const id = clientMsgId === undefined ? {} : { clientMsgId };
   let frame: Record<string, unknown>;
   if (peer.type === 'mpc') {
@@ -27,13 +30,14 @@ export function buildSendServerFrame(peer: PeerIdentity, request: SendRequest, c
       cliToMpc: { [cliId]: peer.id },
       operationType,
       message,
+      ...session,
       ...id,
     };
   } else {
     if (cliId !== undefined) {
       throw new InvalidSendError('a cli cannot name a target: the relay answers the mpc that contacted it');
     }
-    frame = { action: 'sendServer', sourceId: peer.id, operationType, message, ...id };
+    frame = { action: 'sendServer', sourceId: peer.id, operationType, message, ...session, ...id };
   }
   let text: string;
   try {

@@ -7,7 +7,8 @@
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import * as musig2 from '@scure/btc-signer/musig2.js';
-import { NETWORK, p2tr, TEST_NETWORK } from '@scure/btc-signer/payment.js';
+import { p2tr } from '@scure/btc-signer/payment.js';
+import { NETWORK, TEST_NETWORK } from '@scure/btc-signer/utils.js';
 
 /** The `scheme` field of MuSig2 messages and FullSigs. */
 export const MUSIG2_SCHEME = 'BIP-340/MuSig2';
