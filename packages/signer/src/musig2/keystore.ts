@@ -5,7 +5,7 @@
  * aggregate key, the Taproot address) is derived again on load. Secret nonces are never written.
  */
 import { constants } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { inspect } from 'node:util';
 import { join } from 'node:path';
 import { PeerIdSchema, type PeerType } from '@mpc-relay/protocol';
@@ -124,7 +124,21 @@ export class Musig2KeyStore {
   async open(): Promise<this> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     await chmod(this.dir, 0o700);
+    for (const name of await readdir(this.dir)) {
+      const match = /^musig2-([A-Za-z0-9_.-]+)\.json$/.exec(name);
+      if (match) await this.get(match[1] as string);
+    }
     return this;
+  }
+
+  /** A pair already in memory (every pair of the folder is loaded by `open`). */
+  cached(peerId: string): Musig2Pair | undefined {
+    return this.#pairs.get(peerId);
+  }
+
+  /** The peers this party has a pair with. */
+  get peers(): string[] {
+    return [...this.#pairs.keys()];
   }
 
   /** The pair with `peerId`, from memory or its file; undefined when there is none. */
@@ -183,7 +197,7 @@ export class Musig2KeyStore {
       createdAt: new Date().toISOString(),
     };
     const pair = new Musig2Pair(file); // validates before anything is written
-    await this.open();
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const temporary = `${path}.${process.pid}.tmp`;
     const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     try {

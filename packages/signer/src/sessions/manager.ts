@@ -33,6 +33,11 @@ export interface SessionManagerOptions {
   maxSessions?: number;
   /** Most early messages held per session. Default 8. */
   maxEarlyPerSession?: number;
+  /**
+   * A round message for a session not opened yet is held this long for its opening (which may
+   * arrive later, e.g. after a redelivery), then refused (`UNKNOWN_SESSION`). Default 5 s.
+   */
+  orphanHoldMs?: number;
   /** Ended sessions remembered to drop replays and refuse reuse. Default 10,000. */
   rememberEnded?: number;
   /** Responder side: may this peer open sessions? A refused opening gets the abort frame (`NOT_ALLOWED`). */
@@ -118,6 +123,8 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
   readonly #options: Required<Omit<SessionManagerOptions, 'allowPeer' | 'sealFor'>> &
     Pick<SessionManagerOptions, 'allowPeer' | 'sealFor'>;
   readonly #unsubscribe: () => void;
+  /** Round messages waiting for their session's opening, per session key. */
+  readonly #orphans = new Map<string, { deliveries: Delivery[]; timer: NodeJS.Timeout }>();
 
   constructor(client: RelayClient, options: SessionManagerOptions = {}) {
     super((error) => this.emit('error', error instanceof Error ? error : new Error(String(error))));
@@ -127,6 +134,7 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
       maxSessions: options.maxSessions ?? 1000,
       maxEarlyPerSession: options.maxEarlyPerSession ?? 8,
       rememberEnded: options.rememberEnded ?? 10_000,
+      orphanHoldMs: options.orphanHoldMs ?? 5_000,
       ...(options.allowPeer ? { allowPeer: options.allowPeer } : {}),
       ...(options.sealFor ? { sealFor: options.sealFor } : {}),
     };
@@ -176,6 +184,8 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
   /** Aborts every live session (`SHUTDOWN`, the peer is told) and stops listening. */
   close(): void {
     for (const live of [...this.#live.values()]) this.#abort(live, 'SHUTDOWN', 'the party is shutting down', 'self');
+    for (const orphan of this.#orphans.values()) clearTimeout(orphan.timer);
+    this.#orphans.clear();
     this.#unsubscribe();
   }
 
@@ -216,9 +226,12 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
   }
 
   /** Runs `work` after what the session is already doing; a throw aborts the session. */
-  #enqueue(live: Live, work: () => Promise<void>): void {
+  #enqueue(live: Live, work: () => Promise<void>, ifEnded?: () => void): void {
     live.chain = live.chain.then(async () => {
-      if (live.ended) return;
+      if (live.ended) {
+        ifEnded?.();
+        return;
+      }
       try {
         await work();
       } catch (error) {
@@ -384,7 +397,7 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
       throw Object.assign(new Error(`unexpected message for round ${round} (expected ${live.expect ?? 'none'})`), {
         code: 'CONFLICTING_MESSAGE',
       });
-    });
+    }, () => this.#onDelivery(delivery)); // it ended meanwhile: handled as a message of an ended session
   }
 
   /** A message without a live or ended session: an opening of a registered protocol, or refused. */
@@ -398,7 +411,22 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
       this.#send(peerId, sessionId, explicit, using, this.#abortFrame(using, code, reason, delivery.message), false);
     };
     if (!protocol) {
-      refuse('UNKNOWN_SESSION', 'no such session here (ended, expired, or lost in a restart): open a new session', member);
+      const key = this.#key(peerId, sessionId);
+      const orphan = this.#orphans.get(key);
+      if (orphan) {
+        if (orphan.deliveries.length < this.#options.maxEarlyPerSession) orphan.deliveries.push(delivery);
+        return;
+      }
+      if (this.#orphans.size >= this.#options.maxSessions) {
+        refuse('UNKNOWN_SESSION', 'no such session here (ended, expired, or lost in a restart): open a new session', member);
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.#orphans.delete(key);
+        refuse('UNKNOWN_SESSION', 'no such session here (ended, expired, or lost in a restart): open a new session', member);
+      }, this.#options.orphanHoldMs);
+      timer.unref();
+      this.#orphans.set(key, { deliveries: [delivery], timer });
       return;
     }
     if (this.#options.allowPeer && !this.#options.allowPeer(peerId)) {
@@ -423,6 +451,13 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
       live.run = (protocol.respond as NonNullable<typeof protocol.respond>)(live.context, input);
       await this.#apply(live, await live.run.start(input));
     });
+    const key = this.#key(peerId, sessionId);
+    const orphan = this.#orphans.get(key);
+    if (orphan) {
+      clearTimeout(orphan.timer);
+      this.#orphans.delete(key);
+      for (const early of orphan.deliveries) this.#onDelivery(early);
+    }
   }
 
   /** The message in clear: opened when sealed, refused when the pair is sealed and it is not. */
