@@ -4,6 +4,7 @@
  *
  *   mpc-relay-mpc-sim --url URL --mpc-id ID --cli-id ID [--token T] [--count N] [--rate R]
  *                     [--signer-pubkey HEX] [--timeout MS] [--protocol v2|v1] [--json]
+ *                     [--scheme musig2 --key-dir DIR [--seal] [--rekey]]
  *
  * Exit codes: 0 only if every FullSig arrived and verified; 1 otherwise (refused, invalid, timed
  * out, relay refused or unreachable); 2 for bad usage.
@@ -11,6 +12,7 @@
 import { normalizeArgv } from '@mpc-relay/command-line';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { protocolArg } from './args.js';
+import { runMusig2Simulation } from './musig2.js';
 import { type Outcome, runMpcSimulation, type SimulationReport } from './simulate.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -71,6 +73,11 @@ interface MainOptions {
   teamId: string;
   accountHash: string;
   json?: boolean;
+  scheme: 'single-key' | 'musig2';
+  keyDir?: string;
+  seal?: boolean;
+  rekey?: boolean;
+  network: 'mainnet' | 'testnet';
 }
 
 const program = new Command('mpc-relay-mpc-sim')
@@ -111,6 +118,16 @@ const program = new Command('mpc-relay-mpc-sim')
   .option('--team-id <id>', 'teamId of the requests', 'teamId')
   .option('--account-hash <hash>', 'accountHash of the requests', 'accountHash')
   .option('--json', 'print one JSON line per event')
+  .addOption(
+    new Option('--scheme <scheme>', 'single-key (verify ECDSA FullSigs) or musig2 (key setup + BIP-327 signing sessions)')
+      .choices(['single-key', 'musig2'])
+      .env('MPC_RELAY_SCHEME')
+      .default('single-key'),
+  )
+  .addOption(new Option('--key-dir <dir>', 'musig2: folder of this mpc’s MuSig2 pairs').env('MPC_RELAY_KEY_DIR'))
+  .option('--seal', 'musig2: ask for sealed payloads at key setup')
+  .option('--rekey', 'musig2: run a new key setup even if a pair exists')
+  .addOption(new Option('--network <network>', 'musig2: Taproot address network').choices(['mainnet', 'testnet']).default('mainnet'))
   .showHelpAfterError()
   .action(async (options: MainOptions) => {
     const usage = (message: string) => {
@@ -127,8 +144,43 @@ const program = new Command('mpc-relay-mpc-sim')
     };
     const verbose = options.count <= 20;
     let report: SimulationReport;
+    if (options.scheme === 'musig2' && !options.keyDir) return usage('missing --key-dir (or MPC_RELAY_KEY_DIR) for --scheme musig2');
+    const simulate = (
+      simulationOptions: Parameters<typeof runMpcSimulation>[0],
+      hooks: NonNullable<Parameters<typeof runMpcSimulation>[1]>,
+    ): Promise<SimulationReport> =>
+      options.scheme === 'musig2'
+        ? runMusig2Simulation(
+            {
+              ...simulationOptions,
+              keyDir: options.keyDir as string,
+              seal: options.seal ?? false,
+              rekey: options.rekey ?? false,
+              network: options.network,
+            },
+            {
+              ...hooks,
+              onSent: ({ accountHash, teamId, transactionId }) =>
+                emit(
+                  { event: 'sent', operationType: 'SignRequest', to: options.cliId, message: { accountHash, teamId, transactionId } },
+                  verbose ? `📨 SignRequest → ${options.cliId}: ${JSON.stringify({ accountHash, teamId, transactionId })}` : undefined,
+                ),
+              onKeySetup: (pair, fresh) =>
+                emit(
+                  { event: 'keySetup', fresh, ...pair },
+                  `🔑 ${fresh ? 'MuSig2 key setup done' : 'MuSig2 pair loaded'} with ${pair.peerId}: aggregate key ${pair.aggregatePublicKey}, Taproot address ${pair.taprootAddress}${pair.sealed ? ', sealed payloads' : ''}`,
+                ),
+              onSigned: (result) =>
+                emit(
+                  { event: 'signature', transactionId: result.transactionId, sessionId: result.sessionId, aggregatePublicKey: result.aggregatePublicKey, messageDigest: result.messageDigest, signature: result.signature },
+                  undefined,
+                ),
+              onSession: (line) => emit({ event: 'session', message: line }, line),
+            },
+          )
+        : runMpcSimulation(simulationOptions, hooks);
     try {
-      report = await runMpcSimulation(
+      report = await simulate(
         {
           url: options.url,
           mpcId: options.mpcId,

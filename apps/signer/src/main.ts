@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 import { normalizeArgv } from '@mpc-relay/command-line';
 import {
+  ALLOW_MPC_ENV,
+  type AllowList,
+  buildAllowList,
   generateKeyFile,
+  Musig2KeyStore,
+  parseAllowList,
   loadSigningKey,
   type ProtocolChoice,
   parseProtocolChoice,
@@ -11,12 +16,13 @@ import {
 /**
  * mpc-relay-signer: the co-signer command (the original demo's Go client, in TypeScript).
  *
- *   mpc-relay-signer --url URL --cli-id ID [--token T] [--key-file F] [--protocol v2|v1] [--json]
+ *   mpc-relay-signer --url URL --cli-id ID (--allow-mpc IDS | --allow-any-mpc) [--token T]
+ *                    [--scheme single-key --key-file F | --scheme musig2 --key-dir DIR] [--protocol v2|v1] [--json]
  *   mpc-relay-signer keygen FILE
  *
  * Exit codes: 0 after SIGINT/SIGTERM, 1 when the relay refuses the handshake (401/403) or cannot be
  * reached (at once on the first connection; after --max-retries consecutive failures later),
- * 2 for bad usage or configuration (URL, id, key).
+ * 2 for bad usage or configuration (URL, id, key, no allow-list).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EXIT_USAGE, runSigner } from './run.js';
@@ -55,6 +61,12 @@ interface MainOptions {
   protocol: 'v2' | 'v1';
   keyFile?: string;
   ephemeralKey?: boolean;
+  scheme: 'single-key' | 'musig2';
+  keyDir?: string;
+  network: 'mainnet' | 'testnet';
+  digestPolicy: 'bound' | 'any';
+  allowMpc?: string;
+  allowAnyMpc?: boolean;
   json?: boolean;
   maxRetries: number;
   reconnectDelay: number;
@@ -91,6 +103,29 @@ const program = new Command('mpc-relay-signer')
     ),
   )
   .option('--ephemeral-key', 'sign with a throwaway key generated for this run (demos only)')
+  .addOption(
+    new Option('--scheme <scheme>', 'single-key (one secp256k1 key, ECDSA) or musig2 (BIP-327 two-party Schnorr)')
+      .choices(['single-key', 'musig2'])
+      .env('MPC_RELAY_SCHEME')
+      .default('single-key'),
+  )
+  .addOption(
+    new Option('--key-dir <dir>', 'musig2: folder of the MuSig2 pairs (0700; one 0600 file per mpc)').env(
+      'MPC_RELAY_KEY_DIR',
+    ),
+  )
+  .addOption(
+    new Option('--network <network>', 'musig2: network of the Taproot address')
+      .choices(['mainnet', 'testnet'])
+      .default('mainnet'),
+  )
+  .addOption(
+    new Option('--digest-policy <policy>', 'musig2: bound (only the documented digest of the request ids) or any (any 32 bytes)')
+      .choices(['bound', 'any'])
+      .default('bound'),
+  )
+  .addOption(new Option('--allow-mpc <ids>', 'sign only for these mpc ids (comma-separated)').env(ALLOW_MPC_ENV))
+  .option('--allow-any-mpc', 'sign for any mpc (without an allow-list the command refuses to start)')
   .option('--json', 'print one JSON line per event')
   .addOption(
     new Option('--max-retries <n>', 'consecutive failed reconnects before giving up (0: never)')
@@ -112,10 +147,34 @@ const program = new Command('mpc-relay-signer')
   .action(async (options: MainOptions) => {
     if (!options.url) fail('missing --url (or MPC_RELAY_URL)');
     if (!options.cliId) fail('missing --cli-id (or MPC_RELAY_CLI_ID)');
-    let backend: SingleKeyCosigner;
-    let keySource: string;
+    let allow: AllowList;
+    try {
+      allow = buildAllowList({
+        ...(options.allowMpc === undefined ? {} : { list: parseAllowList(options.allowMpc) }),
+        token: options.token,
+        allowAny: options.allowAnyMpc ?? false,
+      });
+    } catch (error) {
+      fail((error as Error).message);
+    }
+    let backend: SingleKeyCosigner | undefined;
+    let musig2: { store: Musig2KeyStore; digestPolicy: 'bound' | 'any' } | undefined;
+    let keySource = '';
     let warnings: string[] = [];
-    if (options.ephemeralKey && !options.keyFile && !process.env[SIGNER_KEY_ENV]) {
+    if (options.scheme === 'musig2') {
+      if (!options.keyDir) fail('missing --key-dir (or MPC_RELAY_KEY_DIR) for --scheme musig2');
+      try {
+        const store = await new Musig2KeyStore({
+          dir: options.keyDir,
+          self: { type: 'cli', id: options.cliId },
+          network: options.network,
+        }).open();
+        musig2 = { store, digestPolicy: options.digestPolicy };
+        keySource = `folder ${options.keyDir}`;
+      } catch (error) {
+        fail((error as Error).message);
+      }
+    } else if (options.ephemeralKey && !options.keyFile && !process.env[SIGNER_KEY_ENV]) {
       backend = SingleKeyCosigner.generate();
       keySource = 'a throwaway key generated for this run';
     } else {
@@ -143,7 +202,10 @@ const program = new Command('mpc-relay-signer')
         protocol: options.protocol,
         json: options.json ?? false,
         maxRetries: options.maxRetries,
-        backend,
+        scheme: options.scheme,
+        ...(backend ? { backend } : {}),
+        ...(musig2 ? { musig2 } : {}),
+        allow,
         keySource,
         warnings,
         initialDelayMs: options.reconnectDelay,

@@ -3,8 +3,13 @@
  * message like the original demo's Go client, answer each PartialSig with a FullSig, stop cleanly.
  */
 import {
+  type AllowList,
   attachCosigner,
   type Delivery,
+  type Musig2KeyStore,
+  musig2KeySetupProtocol,
+  musig2SignProtocol,
+  SessionManager,
   HandshakeRefusedError,
   InvalidUrlError,
   type ProtocolChoice,
@@ -24,7 +29,12 @@ export interface SignerRunOptions {
   json: boolean;
   /** Consecutive failed reconnect attempts before giving up (0: never give up). */
   maxRetries: number;
-  backend: SigningBackend;
+  /** `single-key` (the backend below) or `musig2` (the pairs in `musig2.store`). */
+  scheme: 'single-key' | 'musig2';
+  backend?: SigningBackend;
+  musig2?: { store: Musig2KeyStore; digestPolicy: 'bound' | 'any' };
+  /** The mpcs this co-signer signs for. */
+  allow: AllowList;
   /** Where the key came from, for the start line (never the key itself). */
   keySource: string;
   warnings: string[];
@@ -78,17 +88,41 @@ export async function runSigner(
     return EXIT_USAGE;
   }
 
+  if (options.scheme === 'single-key' && options.backend) {
+    emit(
+      {
+        event: 'start',
+        url: client.displayUrl,
+        cliId: options.cliId,
+        protocol: options.protocol,
+        scheme: options.scheme,
+        backend: options.backend.name,
+        publicKey: options.backend.publicKeyHex,
+        keySource: options.keySource,
+      },
+      `🔑 Signer public key: ${options.backend.publicKeyHex} (${options.backend.name}; key from ${options.keySource})`,
+    );
+  } else if (options.musig2) {
+    const { store } = options.musig2;
+    emit(
+      {
+        event: 'start',
+        url: client.displayUrl,
+        cliId: options.cliId,
+        protocol: options.protocol,
+        scheme: options.scheme,
+        keyDir: store.dir,
+        pairs: store.peers.map((peer) => store.cached(peer)?.describe()),
+      },
+      `🔑 MuSig2 co-signer (BIP-340/MuSig2): pairs in ${store.dir}${store.peers.length ? `: ${store.peers.join(', ')}` : ' (none yet: an mpc runs a key setup)'}`,
+    );
+  }
   emit(
-    {
-      event: 'start',
-      url: client.displayUrl,
-      cliId: options.cliId,
-      protocol: options.protocol,
-      backend: options.backend.name,
-      publicKey: options.backend.publicKeyHex,
-      keySource: options.keySource,
-    },
-    `🔑 Signer public key: ${options.backend.publicKeyHex} (${options.backend.name}; key from ${options.keySource})`,
+    { event: 'allowList', any: options.allow.any, mpcIds: options.allow.ids },
+    options.allow.any
+      ? '⚠️  --allow-any-mpc: signing for ANY mpc that reaches this co-signer'
+      : `🛡️  Signing only for: ${options.allow.description}`,
+    options.allow.any ? 'err' : 'out',
   );
   for (const warning of options.warnings)
     emit({ event: 'warning', message: warning }, `⚠️  ${warning}`, 'err');
@@ -155,7 +189,8 @@ export async function runSigner(
     ),
   );
 
-  attachCosigner(client, options.backend, {
+  if (options.musig2) attachMusig2(client, options.musig2, options.allow, emit);
+  else if (options.backend) attachCosigner(client, options.backend, {
     onSigned: ({ from, fullSig }) =>
       emit(
         { event: 'signed', to: from, transactionId: fullSig.transactionId, fullSig },
@@ -173,7 +208,7 @@ export async function runSigner(
         `⚠️  Could not send the answer for transaction ${transactionId ?? '?'}: ${error.message}`,
         'err',
       ),
-  });
+  }, { allowMpc: options.allow.allows });
 
   const terminal = new Promise<Error>((resolve) => {
     client.onError((error) => {
@@ -211,4 +246,56 @@ export async function runSigner(
   emit({ event: 'exit', code }, undefined);
   output.err(`mpc-relay-signer: ${line}`);
   return code;
+}
+
+type Emit = (event: Event, human: string | undefined, stream?: 'out' | 'err') => void;
+
+/** MuSig2: key setups and signing sessions from allowed mpcs, each line of the exchange logged. */
+function attachMusig2(
+  client: RelayClient,
+  musig2: NonNullable<SignerRunOptions['musig2']>,
+  allow: AllowList,
+  emit: Emit,
+): void {
+  const { store } = musig2;
+  const sessions = new SessionManager(client, {
+    allowPeer: allow.allows,
+    sealFor: (mpcId) => store.cached(mpcId)?.seal,
+  });
+  sessions.register(musig2KeySetupProtocol(store)).register(musig2SignProtocol(store, { digestPolicy: musig2.digestPolicy }));
+  sessions.on('finished', ({ protocol, peerId, sessionId, result }) => {
+    if (protocol === 'musig2-keysetup') {
+      const pair = result as { aggregatePublicKey: string; taprootAddress: string; sealed: boolean };
+      emit(
+        { event: 'keySetup', mpcId: peerId, sessionId, ...pair },
+        `🔑 MuSig2 key setup with ${peerId}: aggregate key ${pair.aggregatePublicKey}, Taproot address ${pair.taprootAddress}${pair.sealed ? ', sealed payloads' : ''}`,
+      );
+      return;
+    }
+    const signed = result as { transactionId: string; signature: string; messageDigest: string; fullSig: unknown };
+    emit(
+      { event: 'signed', to: peerId, sessionId, transactionId: signed.transactionId, fullSig: signed.fullSig },
+      `📤 FullSig sent to ${peerId} for transaction ${signed.transactionId} (BIP-340/MuSig2, session ${sessionId})`,
+    );
+  });
+  sessions.on('aborted', ({ peerId, sessionId, code, reason, by }) =>
+    emit(
+      { event: by === 'self' ? 'refused' : 'aborted', to: peerId, sessionId, code, reason, by },
+      by === 'self'
+        ? `⛔ SignRefused sent to ${peerId} for session ${sessionId}: ${code} ${reason}`
+        : `⛔ ${peerId} aborted session ${sessionId}: ${code} ${reason}`,
+      'err',
+    ),
+  );
+  sessions.on('refused', ({ peerId, sessionId, operationType, code, reason }) =>
+    emit(
+      { event: 'refused', to: peerId, sessionId, operationType, code, reason },
+      `⛔ SignRefused sent to ${peerId} for ${operationType} (session ${sessionId}): ${code} ${reason}`,
+      'err',
+    ),
+  );
+  sessions.on('dropped', ({ peerId, sessionId, operationType, reason }) =>
+    emit({ event: 'dropped', from: peerId, sessionId, operationType, reason }, `↪️  Dropped ${operationType} from ${peerId}: ${reason}`, 'err'),
+  );
+  sessions.on('error', (error) => emit({ event: 'warning', message: error.message }, `⚠️  ${error.message}`, 'err'));
 }
