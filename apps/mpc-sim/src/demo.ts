@@ -7,10 +7,14 @@
  * FullSig verified against the signer's public key. Exit 0 only if it verified; always cleans up.
  *
  *   node apps/mpc-sim/dist/demo.js [--url ws://HOST:PORT/STAGE] [--token T] [--timeout MS]
+ *                                  [--protocol v1|v2] [--scheme single-key|musig2] [--json]
  *
  * With --url it runs against a relay that is already running (local or on AWS) instead.
  * It speaks protocol v1 on purpose, so the frames are the original demo's README byte for byte;
- * `--protocol v2` narrates the same exchange with v2's ids and acknowledgements.
+ * `--protocol v2` narrates the same exchange with v2's ids and acknowledgements. `--scheme musig2`
+ * runs a real two-party MuSig2 (BIP-327) key setup and signature instead (protocol v2), and exits 0
+ * only if schnorr.verify accepts the signature under the aggregate key; `--json` ends with one
+ * JSON line: scheme, aggregatePublicKey, messageDigest, signature (and more).
  */
 import { realpathSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -24,6 +28,11 @@ import {
   canonicalSigningString,
   type Delivery,
   type FullSigFields,
+  Musig2KeyStore,
+  musig2KeySetupProtocol,
+  musig2SignProtocol,
+  SessionManager,
+  verifySchnorr,
   type ProtocolChoice,
   RelayClient,
   SingleKeyCosigner,
@@ -51,6 +60,10 @@ export interface DemoOptions {
   out?: (line: string) => void;
   /** Aborting stops the demo early (Ctrl-C); it still cleans up. */
   signal?: AbortSignal;
+  /** `single-key` (default: the original demo's example) or `musig2`. */
+  scheme?: 'single-key' | 'musig2';
+  /** End with one JSON line (the signature and what verifies it). */
+  json?: boolean;
 }
 
 interface LocalRelay {
@@ -101,6 +114,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
   };
   let dataDir: string | undefined;
   let relay: LocalRelay | undefined;
+  /** --json: printed after everything else (relay log lines included), as the very last line. */
+  let jsonLine: string | undefined;
+  const setJson = (value: unknown) => {
+    if (options.json) jsonLine = JSON.stringify(value);
+  };
   const clients: RelayClient[] = [];
   try {
     out('🛰️  mpc-relay demo: the original demo\'s "Real Interaction Example", live');
@@ -126,6 +144,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
       out(`🌐 Using the relay at ${url}`);
     }
     out('');
+
+    if (options.scheme === 'musig2') {
+      if (!dataDir) dataDir = await mkdtemp(join(tmpdir(), 'mpc-relay-demo-'));
+      return await musig2Demo({ url, token, timeoutMs, out, block, clients, dataDir, setJson, ...(options.signal ? { signal: options.signal } : {}) });
+    }
 
     // Client1: the signer (cli), as `go run wsClient.go` in the original demo.
     const cosigner = SingleKeyCosigner.generate();
@@ -173,7 +196,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
       out(`   (signer prints) 📨 Message from ${delivery.from}: ${JSON.stringify(delivery.message)}`),
     );
     mpc.on('message', () => out(''));
-    attachCosigner(signer, cosigner);
+    // The co-signer signs only for the demo's mpc (a real one is started with --allow-mpc).
+    attachCosigner(signer, cosigner, {}, { allowMpc: (mpcId) => mpcId === MPC_ID });
 
     const connected = (client: RelayClient) =>
       withTimeout(
@@ -189,6 +213,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
     out(`🔌 Client1 connects as \`cli\` server (the signer; like the original demo's wsClient.go)`);
     out(`   ${signer.displayUrl}   Authorization: ${token === 'Allow' ? 'Allow' : '***'}`);
     out(`   🔑 signer public key ${cosigner.publicKeyHex} (${cosigner.name}, throwaway key)`);
+    out(`   🛡️  signs only for ${MPC_ID} (its allow-list)`);
     await connected(signer);
     out('');
     out(
@@ -220,6 +245,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
     out(`   public key   ${verdict.publicKeyHex}`);
     out(`   signed       sha256(${JSON.stringify(canonicalSigningString(PARTIAL_SIG))})`);
     out(`   r, s, v      ${fullSig.signatureR}, ${fullSig.signatureS}, ${fullSig.signatureV}`);
+    setJson({
+      scheme: 'single-key ECDSA (secp256k1)',
+      publicKey: verdict.publicKeyHex,
+      signedText: canonicalSigningString(PARTIAL_SIG),
+      signatureR: fullSig.signatureR,
+      signatureS: fullSig.signatureS,
+      signatureV: fullSig.signatureV,
+      verified: true,
+    });
     return true;
   } catch (error) {
     out(`❌ Demo failed: ${(error as Error).message}`);
@@ -228,7 +262,110 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
     for (const client of clients) await client.close('demo finished').catch(() => {});
     if (relay) await relay.close().catch(() => {});
     if (dataDir) await rm(dataDir, { recursive: true, force: true }).catch(() => {});
+    if (jsonLine !== undefined) out(jsonLine);
   }
+}
+
+interface Musig2DemoContext {
+  url: string;
+  token: string;
+  timeoutMs: number;
+  out: (line: string) => void;
+  block: (text: string) => void;
+  clients: RelayClient[];
+  dataDir: string;
+  setJson: (value: unknown) => void;
+  signal?: AbortSignal;
+}
+
+/** MuSig2: key setup, then one signature, every frame narrated; true only if schnorr.verify accepts it. */
+async function musig2Demo(context: Musig2DemoContext): Promise<boolean> {
+  const { url, token, timeoutMs, out, block, clients } = context;
+  const signer = new RelayClient({ url, peer: { type: 'cli', id: CLI_ID }, token, reconnect: { retryInitialConnect: false } });
+  const mpc = new RelayClient({ url, peer: { type: 'mpc', id: MPC_ID }, token, reconnect: { retryInitialConnect: false } });
+  clients.push(signer, mpc);
+  const narrate = (name: string, client: RelayClient) => {
+    client.on('frameOut', (text) => {
+      if (text.includes('"sendServer"')) {
+        out(`📤 ${name} sends:`);
+        block(pretty(text));
+      } else out(`   ➡️  ${name} sends ${text}`);
+    });
+    client.on('frameIn', (text) => {
+      if (text.includes('"operationType"')) {
+        out(`📥 ${name} receives:`);
+        block(pretty(text));
+      } else out(`   ⬅️  ${name} receives ${text}`);
+    });
+    client.on('relayError', (report) => out(`   ⚠️  ${name} got a relay error ${report.code ?? ''}: ${report.message}`));
+  };
+  narrate('Client1 (cli, co-signer)', signer);
+  narrate('Client2 (mpc)', mpc);
+  const signerStore = await new Musig2KeyStore({ dir: join(context.dataDir, 'cli-keys'), self: signer.peer }).open();
+  const mpcStore = await new Musig2KeyStore({ dir: join(context.dataDir, 'mpc-keys'), self: mpc.peer }).open();
+  const signerSessions = new SessionManager(signer, { allowPeer: (id) => id === MPC_ID });
+  signerSessions.register(musig2KeySetupProtocol(signerStore)).register(musig2SignProtocol(signerStore));
+  signerSessions.on('aborted', (info) => out(`   ⛔ co-signer aborted ${info.sessionId}: ${info.code} ${info.reason}`));
+  const mpcSessions = new SessionManager(mpc);
+  const connected = (client: RelayClient) =>
+    withTimeout(
+      Promise.all([client.connect(), new Promise<void>((resolve) => client.once('connectionId', () => resolve()))]),
+      timeoutMs,
+      `${client.peer.type} ${client.peer.id} to connect`,
+      context.signal,
+    );
+  out('🔐 MuSig2 (BIP-327) between two parties: the aggregate key never exists in one place');
+  out(`🔌 Client1 connects as cli ${CLI_ID} (the co-signer; signs only for ${MPC_ID}), Client2 as mpc ${MPC_ID}`);
+  await connected(signer);
+  await connected(mpc);
+  out('');
+  out('① Key setup: each party sends its individual public key; both derive the aggregate key');
+  const pair = await withTimeout(
+    mpcSessions.start(musig2KeySetupProtocol(mpcStore), { peerId: CLI_ID, params: {} }).result,
+    timeoutMs,
+    'the key setup',
+    context.signal,
+  );
+  out(`   aggregate key (x-only Taproot output key) ${pair.aggregatePublicKey}`);
+  out(`   internal key (KeyAgg, before the BIP-86 tweak) ${pair.internalKey}`);
+  out(`   Taproot address ${pair.taprootAddress}`);
+  out('');
+  const request = { accountHash: 'accountHash', teamId: 'teamId', transactionId: 'transactionId' };
+  out('② Signing session: SignRequest → MuSig2Nonce (the co-signer’s fresh nonce) → PartialSig (the mpc’s nonce and partial signature) → FullSig');
+  const result = await withTimeout(
+    mpcSessions.start(musig2SignProtocol(mpcStore), { peerId: CLI_ID, params: request }).result,
+    timeoutMs,
+    'the FullSig',
+    context.signal,
+  );
+  const verified = verifySchnorr(
+    Buffer.from(result.signature, 'hex'),
+    Buffer.from(result.messageDigest, 'hex'),
+    Buffer.from(result.aggregatePublicKey, 'hex'),
+  );
+  signerSessions.close();
+  mpcSessions.close();
+  if (!verified) {
+    out('❌ schnorr.verify refused the signature');
+    return false;
+  }
+  out('');
+  out('✅ schnorr.verify (BIP-340) accepts the signature under the aggregate key');
+  out(`   aggregate key  ${result.aggregatePublicKey}`);
+  out(`   digest         ${result.messageDigest} = taggedHash("mpc-relay/musig2/v1", ${JSON.stringify(JSON.stringify([request.accountHash, request.teamId, request.transactionId]))})`);
+  out(`   signature      ${result.signature} (signatureR || signatureS)`);
+  context.setJson({
+    scheme: 'BIP-340/MuSig2',
+    aggregatePublicKey: result.aggregatePublicKey,
+    internalKey: pair.internalKey,
+    taprootAddress: pair.taprootAddress,
+    messageDigest: result.messageDigest,
+    signature: result.signature,
+    transactionId: result.transactionId,
+    sessionId: result.sessionId,
+    verified: true,
+  });
+  return true;
 }
 
 function positiveInteger(value: string): number {
@@ -255,7 +392,13 @@ if (isMain) {
         .argParser(positiveInteger)
         .default(20_000),
     )
-    .action(async (options: { url?: string; token: string; protocol: ProtocolChoice; timeout: number }) => {
+    .addOption(
+      new Option('--scheme <scheme>', 'single-key (the original example, ECDSA) or musig2 (BIP-327 two-party Schnorr)')
+        .choices(['single-key', 'musig2'])
+        .default('single-key'),
+    )
+    .option('--json', 'end with one JSON line: the signature and what verifies it')
+    .action(async (options: { url?: string; token: string; protocol: ProtocolChoice; timeout: number; scheme: 'single-key' | 'musig2'; json?: boolean }) => {
       const controller = new AbortController();
       onShutdownSignal({
         stop: () => controller.abort(),
@@ -265,8 +408,10 @@ if (isMain) {
         signal: controller.signal,
         ...(options.url ? { url: options.url } : {}),
         token: options.token,
-        protocol: options.protocol,
+        protocol: options.scheme === 'musig2' ? 'v2' : options.protocol,
         timeoutMs: options.timeout,
+        scheme: options.scheme,
+        json: options.json ?? false,
       });
       process.exitCode = ok ? 0 : 1;
       setTimeout(() => process.exit(ok ? 0 : 1), 50).unref();
