@@ -31,12 +31,12 @@ import {
   Musig2KeyStore,
   musig2KeySetupProtocol,
   musig2SignProtocol,
-  SessionManager,
-  verifySchnorr,
   type ProtocolChoice,
   RelayClient,
+  SessionManager,
   SingleKeyCosigner,
   verifyFullSig,
+  verifySchnorr,
 } from '@mpc-relay/signer';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { protocolArg } from './args.js';
@@ -147,7 +147,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
 
     if (options.scheme === 'musig2') {
       if (!dataDir) dataDir = await mkdtemp(join(tmpdir(), 'mpc-relay-demo-'));
-      return await musig2Demo({ url, token, timeoutMs, out, block, clients, dataDir, setJson, ...(options.signal ? { signal: options.signal } : {}) });
+      return await musig2Demo({
+        url,
+        token,
+        timeoutMs,
+        out,
+        block,
+        clients,
+        dataDir,
+        setJson,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     }
 
     // Client1: the signer (cli), as `go run wsClient.go` in the original demo.
@@ -281,8 +291,18 @@ interface Musig2DemoContext {
 /** MuSig2: key setup, then one signature, every frame narrated; true only if schnorr.verify accepts it. */
 async function musig2Demo(context: Musig2DemoContext): Promise<boolean> {
   const { url, token, timeoutMs, out, block, clients } = context;
-  const signer = new RelayClient({ url, peer: { type: 'cli', id: CLI_ID }, token, reconnect: { retryInitialConnect: false } });
-  const mpc = new RelayClient({ url, peer: { type: 'mpc', id: MPC_ID }, token, reconnect: { retryInitialConnect: false } });
+  const signer = new RelayClient({
+    url,
+    peer: { type: 'cli', id: CLI_ID },
+    token,
+    reconnect: { retryInitialConnect: false },
+  });
+  const mpc = new RelayClient({
+    url,
+    peer: { type: 'mpc', id: MPC_ID },
+    token,
+    reconnect: { retryInitialConnect: false },
+  });
   clients.push(signer, mpc);
   const narrate = (name: string, client: RelayClient) => {
     client.on('frameOut', (text) => {
@@ -297,25 +317,40 @@ async function musig2Demo(context: Musig2DemoContext): Promise<boolean> {
         block(pretty(text));
       } else out(`   ⬅️  ${name} receives ${text}`);
     });
-    client.on('relayError', (report) => out(`   ⚠️  ${name} got a relay error ${report.code ?? ''}: ${report.message}`));
+    client.on('relayError', (report) =>
+      out(`   ⚠️  ${name} got a relay error ${report.code ?? ''}: ${report.message}`),
+    );
   };
   narrate('Client1 (cli, co-signer)', signer);
   narrate('Client2 (mpc)', mpc);
-  const signerStore = await new Musig2KeyStore({ dir: join(context.dataDir, 'cli-keys'), self: signer.peer }).open();
-  const mpcStore = await new Musig2KeyStore({ dir: join(context.dataDir, 'mpc-keys'), self: mpc.peer }).open();
+  const signerStore = await new Musig2KeyStore({
+    dir: join(context.dataDir, 'cli-keys'),
+    self: signer.peer,
+  }).open();
+  const mpcStore = await new Musig2KeyStore({
+    dir: join(context.dataDir, 'mpc-keys'),
+    self: mpc.peer,
+  }).open();
   const signerSessions = new SessionManager(signer, { allowPeer: (id) => id === MPC_ID });
   signerSessions.register(musig2KeySetupProtocol(signerStore)).register(musig2SignProtocol(signerStore));
-  signerSessions.on('aborted', (info) => out(`   ⛔ co-signer aborted ${info.sessionId}: ${info.code} ${info.reason}`));
+  signerSessions.on('aborted', (info) =>
+    out(`   ⛔ co-signer aborted ${info.sessionId}: ${info.code} ${info.reason}`),
+  );
   const mpcSessions = new SessionManager(mpc);
   const connected = (client: RelayClient) =>
     withTimeout(
-      Promise.all([client.connect(), new Promise<void>((resolve) => client.once('connectionId', () => resolve()))]),
+      Promise.all([
+        client.connect(),
+        new Promise<void>((resolve) => client.once('connectionId', () => resolve())),
+      ]),
       timeoutMs,
       `${client.peer.type} ${client.peer.id} to connect`,
       context.signal,
     );
   out('🔐 MuSig2 (BIP-327) between two parties: the aggregate key never exists in one place');
-  out(`🔌 Client1 connects as cli ${CLI_ID} (the co-signer; signs only for ${MPC_ID}), Client2 as mpc ${MPC_ID}`);
+  out(
+    `🔌 Client1 connects as cli ${CLI_ID} (the co-signer; signs only for ${MPC_ID}), Client2 as mpc ${MPC_ID}`,
+  );
   await connected(signer);
   await connected(mpc);
   out('');
@@ -331,7 +366,9 @@ async function musig2Demo(context: Musig2DemoContext): Promise<boolean> {
   out(`   Taproot address ${pair.taprootAddress}`);
   out('');
   const request = { accountHash: 'accountHash', teamId: 'teamId', transactionId: 'transactionId' };
-  out('② Signing session: SignRequest → MuSig2Nonce (the co-signer’s fresh nonce) → PartialSig (the mpc’s nonce and partial signature) → FullSig');
+  out(
+    '② Signing session: SignRequest → MuSig2Nonce (the co-signer’s fresh nonce) → PartialSig (the mpc’s nonce and partial signature) → FullSig',
+  );
   const result = await withTimeout(
     mpcSessions.start(musig2SignProtocol(mpcStore), { peerId: CLI_ID, params: request }).result,
     timeoutMs,
@@ -352,7 +389,9 @@ async function musig2Demo(context: Musig2DemoContext): Promise<boolean> {
   out('');
   out('✅ schnorr.verify (BIP-340) accepts the signature under the aggregate key');
   out(`   aggregate key  ${result.aggregatePublicKey}`);
-  out(`   digest         ${result.messageDigest} = taggedHash("mpc-relay/musig2/v1", ${JSON.stringify(JSON.stringify([request.accountHash, request.teamId, request.transactionId]))})`);
+  out(
+    `   digest         ${result.messageDigest} = taggedHash("mpc-relay/musig2/v1", ${JSON.stringify(JSON.stringify([request.accountHash, request.teamId, request.transactionId]))})`,
+  );
   out(`   signature      ${result.signature} (signatureR || signatureS)`);
   context.setJson({
     scheme: 'BIP-340/MuSig2',
@@ -393,7 +432,10 @@ if (isMain) {
         .default(20_000),
     )
     .addOption(
-      new Option('--scheme <scheme>', 'single-key (the original example, ECDSA) or musig2 (BIP-327 two-party Schnorr)')
+      new Option(
+        '--scheme <scheme>',
+        'single-key (the original example, ECDSA) or musig2 (BIP-327 two-party Schnorr)',
+      )
         .choices(['single-key', 'musig2'])
         .default('single-key'),
     )

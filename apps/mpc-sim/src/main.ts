@@ -119,15 +119,24 @@ const program = new Command('mpc-relay-mpc-sim')
   .option('--account-hash <hash>', 'accountHash of the requests', 'accountHash')
   .option('--json', 'print one JSON line per event')
   .addOption(
-    new Option('--scheme <scheme>', 'single-key (verify ECDSA FullSigs) or musig2 (key setup + BIP-327 signing sessions)')
+    new Option(
+      '--scheme <scheme>',
+      'single-key (verify ECDSA FullSigs) or musig2 (key setup + BIP-327 signing sessions)',
+    )
       .choices(['single-key', 'musig2'])
       .env('MPC_RELAY_SCHEME')
       .default('single-key'),
   )
-  .addOption(new Option('--key-dir <dir>', 'musig2: folder of this mpc’s MuSig2 pairs').env('MPC_RELAY_KEY_DIR'))
+  .addOption(
+    new Option('--key-dir <dir>', 'musig2: folder of this mpc’s MuSig2 pairs').env('MPC_RELAY_KEY_DIR'),
+  )
   .option('--seal', 'musig2: ask for sealed payloads at key setup')
   .option('--rekey', 'musig2: run a new key setup even if a pair exists')
-  .addOption(new Option('--network <network>', 'musig2: Taproot address network').choices(['mainnet', 'testnet']).default('mainnet'))
+  .addOption(
+    new Option('--network <network>', 'musig2: Taproot address network')
+      .choices(['mainnet', 'testnet'])
+      .default('mainnet'),
+  )
   .showHelpAfterError()
   .action(async (options: MainOptions) => {
     const usage = (message: string) => {
@@ -144,7 +153,8 @@ const program = new Command('mpc-relay-mpc-sim')
     };
     const verbose = options.count <= 20;
     let report: SimulationReport;
-    if (options.scheme === 'musig2' && !options.keyDir) return usage('missing --key-dir (or MPC_RELAY_KEY_DIR) for --scheme musig2');
+    if (options.scheme === 'musig2' && !options.keyDir)
+      return usage('missing --key-dir (or MPC_RELAY_KEY_DIR) for --scheme musig2');
     const simulate = (
       simulationOptions: Parameters<typeof runMpcSimulation>[0],
       hooks: NonNullable<Parameters<typeof runMpcSimulation>[1]>,
@@ -162,8 +172,15 @@ const program = new Command('mpc-relay-mpc-sim')
               ...hooks,
               onSent: ({ accountHash, teamId, transactionId }) =>
                 emit(
-                  { event: 'sent', operationType: 'SignRequest', to: options.cliId, message: { accountHash, teamId, transactionId } },
-                  verbose ? `📨 SignRequest → ${options.cliId}: ${JSON.stringify({ accountHash, teamId, transactionId })}` : undefined,
+                  {
+                    event: 'sent',
+                    operationType: 'SignRequest',
+                    to: options.cliId,
+                    message: { accountHash, teamId, transactionId },
+                  },
+                  verbose
+                    ? `📨 SignRequest → ${options.cliId}: ${JSON.stringify({ accountHash, teamId, transactionId })}`
+                    : undefined,
                 ),
               onKeySetup: (pair, fresh) =>
                 emit(
@@ -172,7 +189,14 @@ const program = new Command('mpc-relay-mpc-sim')
                 ),
               onSigned: (result) =>
                 emit(
-                  { event: 'signature', transactionId: result.transactionId, sessionId: result.sessionId, aggregatePublicKey: result.aggregatePublicKey, messageDigest: result.messageDigest, signature: result.signature },
+                  {
+                    event: 'signature',
+                    transactionId: result.transactionId,
+                    sessionId: result.sessionId,
+                    aggregatePublicKey: result.aggregatePublicKey,
+                    messageDigest: result.messageDigest,
+                    signature: result.signature,
+                  },
                   undefined,
                 ),
               onSession: (line) => emit({ event: 'session', message: line }, line),

@@ -64,7 +64,11 @@ export async function runMusig2Simulation(
     timeoutMs: options.timeoutMs,
     sealFor: (cliId) => store.cached(cliId)?.seal,
   });
-  sessions.on('aborted', (info) => hooks.onSession?.(`⛔ session ${info.sessionId} aborted by ${info.by === 'self' ? 'us' : info.peerId}: ${info.code} ${info.reason}`));
+  sessions.on('aborted', (info) =>
+    hooks.onSession?.(
+      `⛔ session ${info.sessionId} aborted by ${info.by === 'self' ? 'us' : info.peerId}: ${info.code} ${info.reason}`,
+    ),
+  );
   const outcomes: Outcome[] = [];
   const results: SignResult[] = [];
   let pair: PairSummary | undefined;
@@ -138,12 +142,26 @@ export async function runMusig2Simulation(
         .result.then((result) => {
           const latencyMs = performance.now() - began;
           // Checked again here, independently of the protocol's own check.
-          const ok = verifySchnorr(hexToBytes(result.signature), hexToBytes(result.messageDigest), hexToBytes(result.aggregatePublicKey));
+          const ok = verifySchnorr(
+            hexToBytes(result.signature),
+            hexToBytes(result.messageDigest),
+            hexToBytes(result.aggregatePublicKey),
+          );
           results.push(result);
           hooks.onSigned?.(result);
           const outcome: Outcome = ok
-            ? { status: 'verified', transactionId: params.transactionId, latencyMs, publicKeyHex: result.aggregatePublicKey }
-            : { status: 'invalid', transactionId: params.transactionId, latencyMs, reason: 'schnorr.verify refused the signature' };
+            ? {
+                status: 'verified',
+                transactionId: params.transactionId,
+                latencyMs,
+                publicKeyHex: result.aggregatePublicKey,
+              }
+            : {
+                status: 'invalid',
+                transactionId: params.transactionId,
+                latencyMs,
+                reason: 'schnorr.verify refused the signature',
+              };
           outcomes.push(outcome);
           hooks.onOutcome?.(outcome);
         })
@@ -153,7 +171,13 @@ export async function runMusig2Simulation(
             error instanceof SessionAbortedError
               ? error.code === 'TIMEOUT'
                 ? { status: 'timeout', transactionId: params.transactionId }
-                : { status: 'refused', transactionId: params.transactionId, latencyMs, code: error.code, reason: error.reason }
+                : {
+                    status: 'refused',
+                    transactionId: params.transactionId,
+                    latencyMs,
+                    code: error.code,
+                    reason: error.reason,
+                  }
               : { status: 'invalid', transactionId: params.transactionId, latencyMs, reason: error.message };
           outcomes.push(outcome);
           hooks.onOutcome?.(outcome);

@@ -5,10 +5,10 @@ import {
   type AllowList,
   buildAllowList,
   generateKeyFile,
-  Musig2KeyStore,
-  parseAllowList,
   loadSigningKey,
+  Musig2KeyStore,
   type ProtocolChoice,
+  parseAllowList,
   parseProtocolChoice,
   SIGNER_KEY_ENV,
   SingleKeyCosigner,
@@ -104,7 +104,10 @@ const program = new Command('mpc-relay-signer')
   )
   .option('--ephemeral-key', 'sign with a throwaway key generated for this run (demos only)')
   .addOption(
-    new Option('--scheme <scheme>', 'single-key (one secp256k1 key, ECDSA) or musig2 (BIP-327 two-party Schnorr)')
+    new Option(
+      '--scheme <scheme>',
+      'single-key (one secp256k1 key, ECDSA) or musig2 (BIP-327 two-party Schnorr)',
+    )
       .choices(['single-key', 'musig2'])
       .env('MPC_RELAY_SCHEME')
       .default('single-key'),
@@ -120,11 +123,16 @@ const program = new Command('mpc-relay-signer')
       .default('mainnet'),
   )
   .addOption(
-    new Option('--digest-policy <policy>', 'musig2: bound (only the documented digest of the request ids) or any (any 32 bytes)')
+    new Option(
+      '--digest-policy <policy>',
+      'musig2: bound (only the documented digest of the request ids) or any (any 32 bytes)',
+    )
       .choices(['bound', 'any'])
       .default('bound'),
   )
-  .addOption(new Option('--allow-mpc <ids>', 'sign only for these mpc ids (comma-separated)').env(ALLOW_MPC_ENV))
+  .addOption(
+    new Option('--allow-mpc <ids>', 'sign only for these mpc ids (comma-separated)').env(ALLOW_MPC_ENV),
+  )
   .option('--allow-any-mpc', 'sign for any mpc (without an allow-list the command refuses to start)')
   .option('--json', 'print one JSON line per event')
   .addOption(

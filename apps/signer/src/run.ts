@@ -6,15 +6,15 @@ import {
   type AllowList,
   attachCosigner,
   type Delivery,
+  HandshakeRefusedError,
+  InvalidUrlError,
   type Musig2KeyStore,
   musig2KeySetupProtocol,
   musig2SignProtocol,
-  SessionManager,
-  HandshakeRefusedError,
-  InvalidUrlError,
   type ProtocolChoice,
   RelayClient,
   RelayUnreachableError,
+  SessionManager,
   type SigningBackend,
   type TokenPlacement,
 } from '@mpc-relay/signer';
@@ -190,25 +190,31 @@ export async function runSigner(
   );
 
   if (options.musig2) attachMusig2(client, options.musig2, options.allow, emit);
-  else if (options.backend) attachCosigner(client, options.backend, {
-    onSigned: ({ from, fullSig }) =>
-      emit(
-        { event: 'signed', to: from, transactionId: fullSig.transactionId, fullSig },
-        `📤 FullSig sent to ${from} for transaction ${fullSig.transactionId}`,
-      ),
-    onRefused: ({ from, refusal }) =>
-      emit(
-        { event: 'refused', to: from, ...refusal },
-        `⛔ SignRefused sent to ${from} for transaction ${refusal.transactionId ?? '?'}: ${refusal.code} ${refusal.reason}`,
-        'err',
-      ),
-    onSendFailed: ({ transactionId, error }) =>
-      emit(
-        { event: 'sendFailed', transactionId, message: error.message },
-        `⚠️  Could not send the answer for transaction ${transactionId ?? '?'}: ${error.message}`,
-        'err',
-      ),
-  }, { allowMpc: options.allow.allows });
+  else if (options.backend)
+    attachCosigner(
+      client,
+      options.backend,
+      {
+        onSigned: ({ from, fullSig }) =>
+          emit(
+            { event: 'signed', to: from, transactionId: fullSig.transactionId, fullSig },
+            `📤 FullSig sent to ${from} for transaction ${fullSig.transactionId}`,
+          ),
+        onRefused: ({ from, refusal }) =>
+          emit(
+            { event: 'refused', to: from, ...refusal },
+            `⛔ SignRefused sent to ${from} for transaction ${refusal.transactionId ?? '?'}: ${refusal.code} ${refusal.reason}`,
+            'err',
+          ),
+        onSendFailed: ({ transactionId, error }) =>
+          emit(
+            { event: 'sendFailed', transactionId, message: error.message },
+            `⚠️  Could not send the answer for transaction ${transactionId ?? '?'}: ${error.message}`,
+            'err',
+          ),
+      },
+      { allowMpc: options.allow.allows },
+    );
 
   const terminal = new Promise<Error>((resolve) => {
     client.onError((error) => {
@@ -262,7 +268,9 @@ function attachMusig2(
     allowPeer: allow.allows,
     sealFor: (mpcId) => store.cached(mpcId)?.seal,
   });
-  sessions.register(musig2KeySetupProtocol(store)).register(musig2SignProtocol(store, { digestPolicy: musig2.digestPolicy }));
+  sessions
+    .register(musig2KeySetupProtocol(store))
+    .register(musig2SignProtocol(store, { digestPolicy: musig2.digestPolicy }));
   sessions.on('finished', ({ protocol, peerId, sessionId, result }) => {
     if (protocol === 'musig2-keysetup') {
       const pair = result as { aggregatePublicKey: string; taprootAddress: string; sealed: boolean };
@@ -272,9 +280,20 @@ function attachMusig2(
       );
       return;
     }
-    const signed = result as { transactionId: string; signature: string; messageDigest: string; fullSig: unknown };
+    const signed = result as {
+      transactionId: string;
+      signature: string;
+      messageDigest: string;
+      fullSig: unknown;
+    };
     emit(
-      { event: 'signed', to: peerId, sessionId, transactionId: signed.transactionId, fullSig: signed.fullSig },
+      {
+        event: 'signed',
+        to: peerId,
+        sessionId,
+        transactionId: signed.transactionId,
+        fullSig: signed.fullSig,
+      },
       `📤 FullSig sent to ${peerId} for transaction ${signed.transactionId} (BIP-340/MuSig2, session ${sessionId})`,
     );
   });
@@ -295,7 +314,13 @@ function attachMusig2(
     ),
   );
   sessions.on('dropped', ({ peerId, sessionId, operationType, reason }) =>
-    emit({ event: 'dropped', from: peerId, sessionId, operationType, reason }, `↪️  Dropped ${operationType} from ${peerId}: ${reason}`, 'err'),
+    emit(
+      { event: 'dropped', from: peerId, sessionId, operationType, reason },
+      `↪️  Dropped ${operationType} from ${peerId}: ${reason}`,
+      'err',
+    ),
   );
-  sessions.on('error', (error) => emit({ event: 'warning', message: error.message }, `⚠️  ${error.message}`, 'err'));
+  sessions.on('error', (error) =>
+    emit({ event: 'warning', message: error.message }, `⚠️  ${error.message}`, 'err'),
+  );
 }

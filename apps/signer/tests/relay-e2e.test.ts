@@ -312,7 +312,15 @@ describe('mpc-relay-signer against the local relay', () => {
     const relay = await relayOn();
     const keyFile = join(root, 'signer.key');
     await writeFile(keyFile, TEST_KEY, { mode: 0o600 });
-    const child = new Child(MAIN, ['--url', relay.url, '--cli-id', 'cli123', '--key-file', keyFile]);
+    const child = new Child(MAIN, [
+      '--url',
+      relay.url,
+      '--cli-id',
+      'cli123',
+      '--key-file',
+      keyFile,
+      '--allow-any-mpc',
+    ]);
     cleanups.push(() => child.kill());
     expect(await child.line(/Signer public key/)).toContain(cosigner.publicKeyHex);
     await child.line(/🆔 Connection id: /);
@@ -341,6 +349,7 @@ describe('mpc-relay-signer against the local relay', () => {
       '--token',
       'Deny',
       '--ephemeral-key',
+      '--allow-any-mpc',
     ]);
     cleanups.push(() => child.kill());
     expect(await child.exit()).toBe(1);

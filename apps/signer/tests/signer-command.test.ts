@@ -53,6 +53,8 @@ const signerArgs = (url: string, ...extra: string[]) => [
   'cli123',
   '--key-file',
   keyFile,
+  '--allow-mpc',
+  'IgniterC56D,m1',
   ...extra,
 ];
 
@@ -82,6 +84,51 @@ describe('mpc-relay-signer', () => {
     expect(await child.exit()).toBe(0);
     expect(child.stdout.join('\n')).toMatch(/SIGINT: shutting down/);
     expect(child.stdout.join('\n') + child.stderr.join('\n')).not.toContain(TEST_KEY);
+  });
+
+  it('refuses to start without an mpc allow-list (one line, exit 2); --allow-any-mpc says so', async () => {
+    const child = start([
+      '--url',
+      'ws://127.0.0.1:9/production',
+      '--cli-id',
+      'cli123',
+      '--key-file',
+      keyFile,
+    ]);
+    expect(await child.exit()).toBe(2);
+    expect(child.stderr.filter((line) => line.startsWith('mpc-relay-signer:'))).toEqual([
+      expect.stringMatching(/^mpc-relay-signer: no mpc allow-list: give --allow-mpc .*--allow-any-mpc/),
+    ]);
+    const relay = await fakeRelay({ v2: true });
+    const any = start(['--url', relay.url, '--cli-id', 'cli123', '--key-file', keyFile, '--allow-any-mpc']);
+    expect(await any.line(/--allow-any-mpc/, 15_000, 'stderr')).toBe(
+      '⚠️  --allow-any-mpc: signing for ANY mpc that reaches this co-signer',
+    );
+  });
+
+  it('--allow-mpc: a PartialSig from another mpc gets SignRefused NOT_ALLOWED (logged), an allowed one a FullSig', async () => {
+    const relay = await fakeRelay({ v2: true });
+    const child = start(
+      signerArgs(relay.url, '--protocol', 'v1', '--allow-mpc', 'IgniterC56D, other'), // the last one wins
+    );
+    expect(await child.line(/🛡️/)).toBe('🛡️  Signing only for: IgniterC56D, other (the allow-list)');
+    await child.line(/🆔 Connection id/);
+    relay.last.socket.send(
+      JSON.stringify({ operationType: 'PartialSig', from: 'mpcEvil', message: V1_PARTIAL }),
+    );
+    relay.last.socket.send(
+      JSON.stringify({ operationType: 'PartialSig', from: 'IgniterC56D', message: V1_PARTIAL }),
+    );
+    await relay.waitFor(() => relay.sendServerFrames().length === 2, 'both answers');
+    const [first, second] = relay.sendServerFrames() as {
+      operationType: string;
+      message: Record<string, string>;
+    }[];
+    expect(first?.operationType).toBe('SignRefused');
+    expect(first?.message).toMatchObject({ transactionId: 'transactionId', code: 'NOT_ALLOWED' });
+    expect(second?.operationType).toBe('FullSig');
+    expect(verifyFullSig(V1_PARTIAL, second?.message as never, TEST_PUBLIC_KEY).ok).toBe(true);
+    expect(await child.line(/⛔ SignRefused sent to mpcEvil/, 15_000, 'stderr')).toMatch(/NOT_ALLOWED/);
   });
 
   it('speaks protocol v2 by default: the same v1 line for a v2 envelope, acks it, FullSig with a clientMsgId', async () => {
@@ -161,6 +208,7 @@ describe('mpc-relay-signer', () => {
       MPC_RELAY_TOKEN_IN: 'query',
       MPC_RELAY_SIGNER_KEY: TEST_KEY,
       MPC_RELAY_PROTOCOL: 'v1',
+      MPC_RELAY_ALLOW_MPC: 'm1',
     });
     await child.line(/"event":"connectionId"/);
     expect(relay.last.url.searchParams.get('cliId')).toBe('cli-env');
@@ -174,6 +222,7 @@ describe('mpc-relay-signer', () => {
     const events = child.events();
     expect(events.map((e) => e.event)).toEqual([
       'start',
+      'allowList',
       'state',
       'state',
       'connectionId',
@@ -190,9 +239,10 @@ describe('mpc-relay-signer', () => {
       cliId: 'cli-env',
       protocol: 'v1',
     });
-    expect(events[2]).toMatchObject({ state: 'open', protocol: 'v1' });
+    expect(events[1]).toMatchObject({ any: false, mpcIds: ['m1'] });
+    expect(events[3]).toMatchObject({ state: 'open', protocol: 'v1' });
     expect(events[0]?.url).toContain('token=***');
-    expect(events[4]).toMatchObject({ operationType: 'PartialSig', from: 'm1', message: V1_PARTIAL });
+    expect(events[5]).toMatchObject({ operationType: 'PartialSig', from: 'm1', message: V1_PARTIAL });
     expect(child.stdout.join('\n')).not.toContain('secret-token');
   });
 
@@ -252,9 +302,15 @@ describe('mpc-relay-signer', () => {
         /MPC_RELAY_SIGNER_KEY: the signing key must be/,
       ],
       [['--url', 'ws://x', '--cli-id', 'c', '--key-file', join(dir, 'none')], {}, /cannot read key file/],
+      [
+        ['--url', 'ws://x', '--cli-id', 'c', '--ephemeral-key', '--allow-mpc', 'a,bad id'],
+        {},
+        /invalid mpc id "bad id"/,
+      ],
+      [['--url', 'ws://x', '--cli-id', 'c', '--scheme', 'musig2'], {}, /missing --key-dir/],
     ];
     for (const [args, env, pattern] of cases) {
-      const child = start(args, env);
+      const child = start(args.includes('--allow-mpc') ? args : [...args, '--allow-mpc', 'm1'], env);
       expect(await child.exit()).toBe(2);
       expect(child.stderr).toHaveLength(1);
       expect(child.stderr[0]).toMatch(pattern);

@@ -50,7 +50,11 @@ export const SignRequestMessageSchema = z
 
 /** `MuSig2Nonce`: the cli's fresh public nonce for the session (66 bytes: R1 || R2, compressed). */
 export const Musig2NonceMessageSchema = z
-  .looseObject({ scheme: z.literal('BIP-340/MuSig2'), ...ids, publicNonce: hex(66, 'the cli’s public nonce') })
+  .looseObject({
+    scheme: z.literal('BIP-340/MuSig2'),
+    ...ids,
+    publicNonce: hex(66, 'the cli’s public nonce'),
+  })
   .describe('MuSig2Nonce: the cli’s public nonce');
 
 /** MuSig2's `PartialSig` (the original operation type, with the mpc's public nonce). */

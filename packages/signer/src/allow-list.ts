@@ -19,7 +19,8 @@ export function parseAllowList(text: string): string[] {
     .map((id) => id.trim())
     .filter((id) => id !== '');
   for (const id of ids) {
-    if (!PeerIdSchema.safeParse(id).success) throw new AllowListError(`invalid mpc id ${JSON.stringify(id)} in the allow-list`);
+    if (!PeerIdSchema.safeParse(id).success)
+      throw new AllowListError(`invalid mpc id ${JSON.stringify(id)} in the allow-list`);
   }
   return ids;
 }
@@ -55,7 +56,11 @@ export interface AllowList {
 }
 
 /** Builds the allow-list; throws AllowListError when there is none and `allowAny` is not set. */
-export function buildAllowList(sources: { list?: string[] | undefined; token?: string | undefined; allowAny?: boolean }): AllowList {
+export function buildAllowList(sources: {
+  list?: string[] | undefined;
+  token?: string | undefined;
+  allowAny?: boolean;
+}): AllowList {
   const fromToken = peersClaim(sources.token);
   const fromList = sources.list;
   if (!fromList && !fromToken) {

@@ -177,7 +177,10 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
       return Promise.reject(new InvalidSendError((error as Error).message));
     }
     const sent = parts.map((part) => this.#sends.send(part));
-    return Promise.all(sent).then((results) => ({ ...(results.at(-1) as SendResult), fragments: results.length }));
+    return Promise.all(sent).then((results) => ({
+      ...(results.at(-1) as SendResult),
+      fragments: results.length,
+    }));
   }
 
   /**

@@ -88,9 +88,11 @@ export function attachCosigner(
     sessionId: string | undefined,
   ) => {
     try {
-      client.send({ operationType, message, ...(sessionId === undefined ? {} : { sessionId }) }).catch((error: Error) => {
-        hooks.onSendFailed?.({ ...(transactionId ? { transactionId } : {}), error });
-      });
+      client
+        .send({ operationType, message, ...(sessionId === undefined ? {} : { sessionId }) })
+        .catch((error: Error) => {
+          hooks.onSendFailed?.({ ...(transactionId ? { transactionId } : {}), error });
+        });
     } catch (error) {
       hooks.onSendFailed?.({ ...(transactionId ? { transactionId } : {}), error: error as Error });
     }

@@ -41,7 +41,14 @@ export function needsFragments(peer: PeerIdentity, request: SendRequest): boolea
   const frame = { ...request, message: request.message };
   let size: number;
   try {
-    size = utf8Length(JSON.stringify({ action: 'sendServer', sourceId: peer.id, cliToMpc: { [request.cliId ?? '']: peer.id }, ...frame }));
+    size = utf8Length(
+      JSON.stringify({
+        action: 'sendServer',
+        sourceId: peer.id,
+        cliToMpc: { [request.cliId ?? '']: peer.id },
+        ...frame,
+      }),
+    );
   } catch {
     return false; // buildSendServerFrame reports it
   }
@@ -119,7 +126,12 @@ export interface FragmentRefusal {
   from: string;
   id?: string;
   sessionId?: string;
-  code: 'FRAGMENT_INVALID' | 'FRAGMENT_INCONSISTENT' | 'FRAGMENT_DIGEST' | 'FRAGMENT_TOO_LARGE' | 'FRAGMENT_EXPIRED';
+  code:
+    | 'FRAGMENT_INVALID'
+    | 'FRAGMENT_INCONSISTENT'
+    | 'FRAGMENT_DIGEST'
+    | 'FRAGMENT_TOO_LARGE'
+    | 'FRAGMENT_EXPIRED';
   reason: string;
 }
 
@@ -189,10 +201,16 @@ export class Reassembler {
     let set = this.#sets.get(key);
     if (!set) {
       if (fragment.size > this.#maxBytes || (fragment.originalSize ?? 0) > this.#maxBytes) {
-        return refuse('FRAGMENT_TOO_LARGE', `message of ${fragment.size} bytes is over the ${this.#maxBytes}-byte limit`);
+        return refuse(
+          'FRAGMENT_TOO_LARGE',
+          `message of ${fragment.size} bytes is over the ${this.#maxBytes}-byte limit`,
+        );
       }
       if (this.#buffered + fragment.size > this.#maxBytes) {
-        return refuse('FRAGMENT_TOO_LARGE', `reassembly buffer full (${this.#buffered} of ${this.#maxBytes} bytes held)`);
+        return refuse(
+          'FRAGMENT_TOO_LARGE',
+          `reassembly buffer full (${this.#buffered} of ${this.#maxBytes} bytes held)`,
+        );
       }
       set = {
         from: delivery.from,
@@ -204,7 +222,12 @@ export class Reassembler {
         timer: setTimeout(() => {
           this.#drop(key);
           this.#remember(key);
-          this.refused({ from: delivery.from, id: fragment.id, code: 'FRAGMENT_EXPIRED', reason: 'incomplete set expired' });
+          this.refused({
+            from: delivery.from,
+            id: fragment.id,
+            code: 'FRAGMENT_EXPIRED',
+            reason: 'incomplete set expired',
+          });
         }, this.#timeoutMs),
       };
       set.timer.unref();
@@ -221,7 +244,10 @@ export class Reassembler {
       h.originalSize !== fragment.originalSize ||
       set.sessionId !== delivery.sessionId
     ) {
-      return refuse('FRAGMENT_INCONSISTENT', `fragment ${fragment.index} disagrees with the set's first fragment`);
+      return refuse(
+        'FRAGMENT_INCONSISTENT',
+        `fragment ${fragment.index} disagrees with the set's first fragment`,
+      );
     }
     const existing = set.parts[fragment.index];
     if (existing) {
@@ -234,11 +260,15 @@ export class Reassembler {
     this.#drop(key);
     this.#remember(key);
     const whole = Buffer.concat(set.parts as Buffer[]);
-    if (whole.length !== h.size) return refuse('FRAGMENT_INCONSISTENT', `set holds ${whole.length} bytes, not ${h.size}`);
-    if (bytesToHex(sha256(whole)) !== h.sha256) return refuse('FRAGMENT_DIGEST', 'SHA-256 of the reassembled message does not match');
+    if (whole.length !== h.size)
+      return refuse('FRAGMENT_INCONSISTENT', `set holds ${whole.length} bytes, not ${h.size}`);
+    if (bytesToHex(sha256(whole)) !== h.sha256)
+      return refuse('FRAGMENT_DIGEST', 'SHA-256 of the reassembled message does not match');
     let text: string;
     try {
-      text = (h.encoding === 'br' ? brotliDecompressSync(whole, { maxOutputLength: this.#maxBytes }) : whole).toString('utf8');
+      text = (
+        h.encoding === 'br' ? brotliDecompressSync(whole, { maxOutputLength: this.#maxBytes }) : whole
+      ).toString('utf8');
     } catch {
       return refuse('FRAGMENT_TOO_LARGE', 'message does not decompress within the size limit');
     }

@@ -1,8 +1,8 @@
 /** RelayClient's options and their defaults. */
 import type { PeerIdentity } from '@mpc-relay/protocol';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
-import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from './keepalive.js';
 import type { FragmentOptions } from './fragments.js';
+import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from './keepalive.js';
 import type { TokenPlacement } from './url.js';
 
 /** The original demo's static authorizer accepts the token `Allow`. */

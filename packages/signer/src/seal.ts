@@ -113,9 +113,11 @@ export class SealChannel {
       }
     }
     const nonce = randomBytes(24);
-    const ct = xchacha20poly1305(this.#sendKey, nonce, aad({ ...context, from: this.#selfId, to: this.#peerId })).encrypt(
-      plaintext,
-    );
+    const ct = xchacha20poly1305(
+      this.#sendKey,
+      nonce,
+      aad({ ...context, from: this.#selfId, to: this.#peerId }),
+    ).encrypt(plaintext);
     return {
       v: 1,
       alg: SEAL_ALGORITHM,
@@ -129,7 +131,12 @@ export class SealChannel {
   open(sealed: unknown, context: Omit<SealContext, 'from' | 'to'>, maxBytes = 16 * 1024 * 1024): unknown {
     if (sealed === null || typeof sealed !== 'object') throw new SealError('not a sealed body');
     const body = sealed as Partial<SealedBody>;
-    if (body.v !== 1 || body.alg !== SEAL_ALGORITHM || typeof body.nonce !== 'string' || typeof body.ct !== 'string') {
+    if (
+      body.v !== 1 ||
+      body.alg !== SEAL_ALGORITHM ||
+      typeof body.nonce !== 'string' ||
+      typeof body.ct !== 'string'
+    ) {
       throw new SealError(`sealed body must be {v: 1, alg: "${SEAL_ALGORITHM}", nonce, ct}`);
     }
     const nonce = Buffer.from(body.nonce, 'base64');

@@ -8,7 +8,11 @@ const mpc = { type: 'mpc', id: 'IgniterC56D' } as const;
 const big = (bytes: number) => ({ teamId: 'team-a', blob: 'x'.repeat(bytes) });
 
 function deliveries(message: unknown, options = {}): Delivery[] {
-  const parts = splitIntoFragments(mpc, { operationType: 'TestRound1', message, cliId: 'cli1', sessionId: 's1' }, options);
+  const parts = splitIntoFragments(
+    mpc,
+    { operationType: 'TestRound1', message, cliId: 'cli1', sessionId: 's1' },
+    options,
+  );
   return parts.map((part) => ({
     operationType: part.operationType,
     from: mpc.id,
@@ -25,12 +29,21 @@ function reassembler(options = {}) {
 
 describe('fragments', () => {
   it('splits a 365 KB message into frames that each fit 32 KB with any clientMsgId, teamId and sessionId readable', () => {
-    const parts = splitIntoFragments(mpc, { operationType: 'TestRound1', message: big(365_000), cliId: 'cli1', sessionId: 's1' });
+    const parts = splitIntoFragments(mpc, {
+      operationType: 'TestRound1',
+      message: big(365_000),
+      cliId: 'cli1',
+      sessionId: 's1',
+    });
     expect(parts.length).toBeGreaterThanOrEqual(12);
     for (const part of parts) {
       const frame = buildSendServerFrame(mpc, part, 'c'.repeat(128));
       expect(utf8Length(frame)).toBeLessThanOrEqual(MAX_FRAME_BYTES);
-      expect(JSON.parse(frame)).toMatchObject({ operationType: 'Fragment', sessionId: 's1', message: { teamId: 'team-a' } });
+      expect(JSON.parse(frame)).toMatchObject({
+        operationType: 'Fragment',
+        sessionId: 's1',
+        message: { teamId: 'team-a' },
+      });
     }
   });
 
@@ -64,7 +77,7 @@ describe('fragments', () => {
     expect(refusals.map((x) => x.code)).toEqual(['FRAGMENT_DIGEST']);
 
     const again = deliveries(big(100_000));
-    (again[2]?.message as { fragment: { count: number } }).fragment.count += 1;
+    (again[2] as Delivery & { message: { fragment: { count: number } } }).message.fragment.count += 1;
     expect(again.map((part) => r.add(part)).filter(Boolean)).toEqual([]);
     expect(refusals.map((x) => x.code)).toEqual(['FRAGMENT_DIGEST', 'FRAGMENT_INCONSISTENT']);
   });
@@ -76,7 +89,9 @@ describe('fragments', () => {
     r.add(first[0] as Delivery);
     r.add(second[0] as Delivery);
     expect(refusals.map((x) => x.code)).toEqual(['FRAGMENT_TOO_LARGE']);
-    expect(() => splitIntoFragments(mpc, { operationType: 'X', message: big(2_000_000), cliId: 'c' })).toThrow(/limit/);
+    expect(() =>
+      splitIntoFragments(mpc, { operationType: 'X', message: big(2_000_000), cliId: 'c' }),
+    ).toThrow(/limit/);
   });
 
   it('expires an incomplete set', async () => {

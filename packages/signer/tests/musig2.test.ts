@@ -40,7 +40,8 @@ async function pairUp(options: { seal?: boolean } = {}) {
   cliSessions.register(musig2KeySetupProtocol(cliStore)).register(musig2SignProtocol(cliStore));
   const keySetup = musig2KeySetupProtocol(mpcStore);
   const sign = musig2SignProtocol(mpcStore);
-  const pair = await mpcSessions.start(keySetup, { peerId: 'cli1', params: { seal: options.seal ?? false } }).result;
+  const pair = await mpcSessions.start(keySetup, { peerId: 'cli1', params: { seal: options.seal ?? false } })
+    .result;
   return { link, mpcStore, cliStore, mpcSessions, cliSessions, sign, pair };
 }
 
@@ -52,12 +53,24 @@ describe('MuSig2 key setup and signing', () => {
     const cliPair = await cliStore.get('mpc1');
     expect(cliPair?.aggregatePublicKeyHex).toBe(pair.aggregatePublicKey);
     expect(pair.taprootAddress).toMatch(/^bc1p[0-9a-z]{58}$/);
-    for (const [store, peer] of [[cliStore, 'mpc1'], [mpcStore, 'cli1']] as const) {
+    for (const [store, peer] of [
+      [cliStore, 'mpc1'],
+      [mpcStore, 'cli1'],
+    ] as const) {
       expect((await stat(store.dir)).mode & 0o777).toBe(0o700);
       const file = join(store.dir, `musig2-${peer}.json`);
       expect((await stat(file)).mode & 0o777).toBe(0o600);
       const saved = JSON.parse(await readFile(file, 'utf8'));
-      expect(Object.keys(saved).sort()).toEqual(['createdAt', 'network', 'peerId', 'peerPublicKey', 'scheme', 'secretKey', 'self', 'version']);
+      expect(Object.keys(saved).sort()).toEqual([
+        'createdAt',
+        'network',
+        'peerId',
+        'peerPublicKey',
+        'scheme',
+        'secretKey',
+        'self',
+        'version',
+      ]);
     }
     expect(JSON.stringify(cliPair)).not.toContain('secretKey');
   });
@@ -65,13 +78,26 @@ describe('MuSig2 key setup and signing', () => {
   it('signs 20 requests, each a BIP-340 signature under the aggregate key; no nonce is ever written', async () => {
     const { mpcSessions, sign, pair, cliStore, mpcStore } = await pairUp();
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, n) => mpcSessions.start(sign, { peerId: 'cli1', params: request(n) }).result),
+      Array.from(
+        { length: 20 },
+        (_, n) => mpcSessions.start(sign, { peerId: 'cli1', params: request(n) }).result,
+      ),
     );
     const nonces = new Set<string>();
     for (const [n, result] of results.entries()) {
       expect(result.messageDigest).toBe(Buffer.from(musig2Digest(request(n))).toString('hex'));
-      expect(schnorr.verify(hexToBytes(result.signature), hexToBytes(result.messageDigest), hexToBytes(pair.aggregatePublicKey))).toBe(true);
-      expect(result.fullSig).toMatchObject({ signatureV: '0', scheme: 'BIP-340/MuSig2', signatureR: result.signature.slice(0, 64) });
+      expect(
+        schnorr.verify(
+          hexToBytes(result.signature),
+          hexToBytes(result.messageDigest),
+          hexToBytes(pair.aggregatePublicKey),
+        ),
+      ).toBe(true);
+      expect(result.fullSig).toMatchObject({
+        signatureV: '0',
+        scheme: 'BIP-340/MuSig2',
+        signatureR: result.signature.slice(0, 64),
+      });
       nonces.add(result.signature.slice(0, 64));
     }
     expect(nonces.size).toBe(20); // a fresh R per signature
@@ -89,7 +115,9 @@ describe('MuSig2 key setup and signing', () => {
       if (delivery.operationType === 'PartialSig') {
         const message = delivery.message as { partialSig: string };
         const flipped = (Number.parseInt(message.partialSig.slice(-1), 16) ^ 1).toString(16);
-        return [{ ...delivery, message: { ...message, partialSig: message.partialSig.slice(0, -1) + flipped } }];
+        return [
+          { ...delivery, message: { ...message, partialSig: message.partialSig.slice(0, -1) + flipped } },
+        ];
       }
       return [delivery];
     });
@@ -111,10 +139,13 @@ describe('MuSig2 key setup and signing', () => {
     const fromCli: Delivery[] = [];
     link.setTap(({ delivery, from }) => {
       if (from.type === 'cli') fromCli.push(delivery);
-      if (delivery.operationType === 'PartialSig') return [{ ...(captured as Delivery), sessionId: delivery.sessionId as string }];
+      if (delivery.operationType === 'PartialSig')
+        return [{ ...(captured as Delivery), sessionId: delivery.sessionId as string }];
       return [delivery];
     });
-    await expect(mpcSessions.start(sign, { peerId: 'cli1', params: request(1) }).result).rejects.toMatchObject({
+    await expect(
+      mpcSessions.start(sign, { peerId: 'cli1', params: request(1) }).result,
+    ).rejects.toMatchObject({
       code: 'INVALID_PARTIAL_SIG',
     });
     expect(fromCli.map((d) => d.operationType)).toEqual(['MuSig2Nonce', 'SignRefused']);
@@ -136,12 +167,15 @@ describe('MuSig2 key setup and signing', () => {
     link.mpc.on('message', (delivery) => answers.push(delivery));
     link.cli.deliver(partial); // the very same message again
     const request2 = sent.find((d) => d.operationType === 'SignRequest') as Delivery;
-    link.cli.deliver({ ...request2, message: { ...(request2.message as object), transactionId: 'tx-other' } });
+    link.cli.deliver({
+      ...request2,
+      message: { ...(request2.message as object), transactionId: 'tx-other' },
+    });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(dropped[0]).toMatch(/duplicate/);
-    expect(answers.map((d) => [d.operationType, (d.message as { code?: string }).code, d.sessionId])).toEqual([
-      ['SignRefused', 'SESSION_ENDED', sessionId],
-    ]);
+    expect(answers.map((d) => [d.operationType, (d.message as { code?: string }).code, d.sessionId])).toEqual(
+      [['SignRefused', 'SESSION_ENDED', sessionId]],
+    );
   });
 
   it('a session lost in a restart is aborted, never resumed with an old nonce', async () => {
@@ -168,7 +202,18 @@ describe('MuSig2 key setup and signing', () => {
     const answers: Delivery[] = [];
     link.mpc.on('message', (delivery) => answers.push(delivery));
     other.register(musig2SignProtocol(cliStore));
-    link.cli.deliver({ operationType: 'SignRequest', from: 'evil', sessionId: 's-evil', message: { scheme: 'BIP-340/MuSig2', ...request(1), aggregatePublicKey: '00'.repeat(32), messageDigest: '00'.repeat(32) }, raw: '' });
+    link.cli.deliver({
+      operationType: 'SignRequest',
+      from: 'evil',
+      sessionId: 's-evil',
+      message: {
+        scheme: 'BIP-340/MuSig2',
+        ...request(1),
+        aggregatePublicKey: '00'.repeat(32),
+        messageDigest: '00'.repeat(32),
+      },
+      raw: '',
+    });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(answers.filter((d) => (d.message as { code?: string }).code === 'NOT_ALLOWED')).toHaveLength(1);
   });
@@ -182,7 +227,13 @@ describe('MuSig2 key setup and signing', () => {
       return [delivery];
     });
     const result = await mpcSessions.start(sign, { peerId: 'cli1', params: request(9) }).result;
-    expect(schnorr.verify(hexToBytes(result.signature), hexToBytes(result.messageDigest), hexToBytes(pair.aggregatePublicKey))).toBe(true);
+    expect(
+      schnorr.verify(
+        hexToBytes(result.signature),
+        hexToBytes(result.messageDigest),
+        hexToBytes(pair.aggregatePublicKey),
+      ),
+    ).toBe(true);
     expect(seen).toHaveLength(4);
     for (const raw of seen) {
       expect(raw).toContain('"sealed"');

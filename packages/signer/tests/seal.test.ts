@@ -2,11 +2,27 @@
 import { describe, expect, it } from 'vitest';
 import { keySetupBinding, newSealKeyPair, SealChannel } from '../src/index.js';
 
-const binding = keySetupBinding({ aggregatePublicKey: new Uint8Array(32).fill(7), publicKeys: [], sealPublicKeys: [] });
+const binding = keySetupBinding({
+  aggregatePublicKey: new Uint8Array(32).fill(7),
+  publicKeys: [],
+  sealPublicKeys: [],
+});
 const a = newSealKeyPair();
 const b = newSealKeyPair();
-const mpc = new SealChannel({ ownSecretKey: a.secretKey, peerPublicKey: b.publicKey, selfId: 'mpc1', peerId: 'cli1', binding });
-const cli = new SealChannel({ ownSecretKey: b.secretKey, peerPublicKey: a.publicKey, selfId: 'cli1', peerId: 'mpc1', binding });
+const mpc = new SealChannel({
+  ownSecretKey: a.secretKey,
+  peerPublicKey: b.publicKey,
+  selfId: 'mpc1',
+  peerId: 'cli1',
+  binding,
+});
+const cli = new SealChannel({
+  ownSecretKey: b.secretKey,
+  peerPublicKey: a.publicKey,
+  selfId: 'cli1',
+  peerId: 'mpc1',
+  binding,
+});
 const context = { operationType: 'PartialSig', sessionId: 's1', teamId: 't' };
 
 describe('sealed payloads', () => {
@@ -35,7 +51,11 @@ describe('sealed payloads', () => {
       peerPublicKey: a.publicKey,
       selfId: 'cli1',
       peerId: 'mpc1',
-      binding: keySetupBinding({ aggregatePublicKey: new Uint8Array(32).fill(8), publicKeys: [], sealPublicKeys: [] }),
+      binding: keySetupBinding({
+        aggregatePublicKey: new Uint8Array(32).fill(8),
+        publicKeys: [],
+        sealPublicKeys: [],
+      }),
     });
     expect(() => other.open(mpc.seal({ x: 1 }, context), context)).toThrow(/authenticate/);
   });

@@ -39,7 +39,13 @@ describe('signing sessions', () => {
       openings: ['A1'],
       roundOf: (op) => ({ A1: 1, A2: 2, B3: 3 })[op],
       initiate: () => ({
-        start: () => ({ send: [{ operationType: 'A1', message: { n: 1 } }, { operationType: 'A2', message: { n: 2 } }], expect: 3 }),
+        start: () => ({
+          send: [
+            { operationType: 'A1', message: { n: 1 } },
+            { operationType: 'A2', message: { n: 2 } },
+          ],
+          expect: 3,
+        }),
         receive: (input) => ({ result: [input.operationType] }),
         destroy() {},
       }),

@@ -35,7 +35,11 @@ export function hexField(value: unknown, bytes: number, name: string): Uint8Arra
  *   taggedHash("mpc-relay/musig2/v1", UTF-8(JSON.stringify([accountHash, teamId, transactionId])))
  * with BIP-340's taggedHash(tag, m) = SHA-256(SHA-256(tag) || SHA-256(tag) || m).
  */
-export function musig2Digest(fields: { accountHash: string; teamId: string; transactionId: string }): Uint8Array {
+export function musig2Digest(fields: {
+  accountHash: string;
+  teamId: string;
+  transactionId: string;
+}): Uint8Array {
   return schnorr.utils.taggedHash(
     MUSIG2_DIGEST_TAG,
     utf8ToBytes(JSON.stringify([fields.accountHash, fields.teamId, fields.transactionId])),
@@ -58,7 +62,11 @@ export interface AggregateKey {
 export type BitcoinNetwork = 'mainnet' | 'testnet';
 
 /** Derives the pair's aggregate key and Taproot address from both compressed public keys. */
-export function aggregateKey(keyA: Uint8Array, keyB: Uint8Array, network: BitcoinNetwork = 'mainnet'): AggregateKey {
+export function aggregateKey(
+  keyA: Uint8Array,
+  keyB: Uint8Array,
+  network: BitcoinNetwork = 'mainnet',
+): AggregateKey {
   if (bytesToHex(keyA) === bytesToHex(keyB)) throw new Error('both parties have the same public key');
   const sortedKeys = musig2.sortKeys([keyA, keyB]);
   const internalKey = musig2.keyAggExport(musig2.keyAggregate(sortedKeys));
@@ -109,7 +117,13 @@ export class Musig2Signing {
       if (!nonce) throw new Error('a public nonce is missing');
       return nonce;
     });
-    this.#session = new musig2.Session(musig2.nonceAggregate(this.#nonces), key.sortedKeys, digest, [key.tweak], [true]);
+    this.#session = new musig2.Session(
+      musig2.nonceAggregate(this.#nonces),
+      key.sortedKeys,
+      digest,
+      [key.tweak],
+      [true],
+    );
   }
 
   indexOf(publicKey: Uint8Array): number {

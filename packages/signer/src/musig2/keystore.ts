@@ -6,13 +6,19 @@
  */
 import { constants } from 'node:fs';
 import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { inspect } from 'node:util';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { PeerIdSchema, type PeerType } from '@mpc-relay/protocol';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { SigningKeyError } from '../errors.js';
 import { keySetupBinding, SealChannel, sealPublicKeyOf } from '../seal.js';
-import { type AggregateKey, aggregateKey, type BitcoinNetwork, individualPublicKey, Musig2Signing } from './core.js';
+import {
+  type AggregateKey,
+  aggregateKey,
+  type BitcoinNetwork,
+  individualPublicKey,
+  type Musig2Signing,
+} from './core.js';
 
 export interface PairFile {
   version: 1;
@@ -84,7 +90,13 @@ export class Musig2Pair {
     return { ...this.#file };
   }
 
-  describe(): { peerId: string; aggregatePublicKey: string; internalKey: string; taprootAddress: string; sealed: boolean } {
+  describe(): {
+    peerId: string;
+    aggregatePublicKey: string;
+    internalKey: string;
+    taprootAddress: string;
+    sealed: boolean;
+  } {
     return {
       peerId: this.peerId,
       aggregatePublicKey: this.aggregatePublicKeyHex,
@@ -116,7 +128,8 @@ export class Musig2KeyStore {
   }
 
   #path(peerId: string): string {
-    if (!PeerIdSchema.safeParse(peerId).success) throw new SigningKeyError(`invalid peer id ${JSON.stringify(peerId)}`);
+    if (!PeerIdSchema.safeParse(peerId).success)
+      throw new SigningKeyError(`invalid peer id ${JSON.stringify(peerId)}`);
     return join(this.dir, `musig2-${peerId}.json`);
   }
 
@@ -192,7 +205,10 @@ export class Musig2KeyStore {
       secretKey: bytesToHex(parts.secretKey),
       peerPublicKey: bytesToHex(parts.peerPublicKey),
       ...(parts.sealSecretKey && parts.peerSealPublicKey
-        ? { sealSecretKey: bytesToHex(parts.sealSecretKey), peerSealPublicKey: bytesToHex(parts.peerSealPublicKey) }
+        ? {
+            sealSecretKey: bytesToHex(parts.sealSecretKey),
+            peerSealPublicKey: bytesToHex(parts.peerSealPublicKey),
+          }
         : {}),
       createdAt: new Date().toISOString(),
     };
@@ -210,7 +226,9 @@ export class Musig2KeyStore {
       if (!replace) {
         try {
           await stat(path);
-          throw new SigningKeyError(`a MuSig2 pair with ${parts.peerId} already exists (${path}); delete it to set up again`);
+          throw new SigningKeyError(
+            `a MuSig2 pair with ${parts.peerId} already exists (${path}); delete it to set up again`,
+          );
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
         }

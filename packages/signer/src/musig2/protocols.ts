@@ -27,7 +27,12 @@ import {
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { buildSignRefused } from '../cosigner.js';
 import { newSealKeyPair } from '../seal.js';
-import { type ProtocolRun, type RoundInput, SessionAbortError, type SessionProtocol } from '../sessions/types.js';
+import {
+  type ProtocolRun,
+  type RoundInput,
+  SessionAbortError,
+  type SessionProtocol,
+} from '../sessions/types.js';
 import {
   aggregateKey,
   freshNonces,
@@ -42,15 +47,17 @@ import {
 import type { Musig2KeyStore, Musig2Pair } from './keystore.js';
 
 interface Schema<T> {
-  safeParse(value: unknown):
-    | { success: true; data: T }
-    | { success: false; error: { issues: { path: PropertyKey[] }[] } };
+  safeParse(
+    value: unknown,
+  ): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[] }[] } };
 }
 
 function parse<T>(schema: Schema<T>, message: unknown, what: string): T {
   const parsed = schema.safeParse(message);
   if (!parsed.success) {
-    const fields = parsed.error.issues.map((issue) => issue.path.map(String).join('.') || '(root)').join(', ');
+    const fields = parsed.error.issues
+      .map((issue) => issue.path.map(String).join('.') || '(root)')
+      .join(', ');
     throw new SessionAbortError('INVALID_REQUEST', `${what} is missing or has invalid fields: ${fields}`);
   }
   return parsed.data;
@@ -122,7 +129,11 @@ export function musig2KeySetupProtocol(
           const peerPublicKey = hexToBytes(answer.publicKey);
           let derived: ReturnType<typeof aggregateKey>;
           try {
-            derived = aggregateKey(individualPublicKey(secretKey as Uint8Array), peerPublicKey, store.network);
+            derived = aggregateKey(
+              individualPublicKey(secretKey as Uint8Array),
+              peerPublicKey,
+              store.network,
+            );
           } catch (error) {
             throw new SessionAbortError('INVALID_KEY', (error as Error).message);
           }
@@ -158,7 +169,10 @@ export function musig2KeySetupProtocol(
       return {
         async start() {
           if (await store.has(context.peerId)) {
-            throw new SessionAbortError('KEY_EXISTS', `a MuSig2 pair with ${context.peerId} already exists here`);
+            throw new SessionAbortError(
+              'KEY_EXISTS',
+              `a MuSig2 pair with ${context.peerId} already exists here`,
+            );
           }
           let pair: Musig2Pair;
           try {
@@ -236,7 +250,8 @@ export interface SignOptions {
 
 function sameIds(a: SignParams, b: SignParams, what: string): void {
   for (const name of ['accountHash', 'teamId', 'transactionId'] as const) {
-    if (a[name] !== b[name]) throw new SessionAbortError('INVALID_REQUEST', `${what} ${name} does not match the session`);
+    if (a[name] !== b[name])
+      throw new SessionAbortError('INVALID_REQUEST', `${what} ${name} does not match the session`);
   }
 }
 
@@ -244,9 +259,14 @@ function ids(fields: SignParams): SignParams {
   return { accountHash: fields.accountHash, teamId: fields.teamId, transactionId: fields.transactionId };
 }
 
-export function musig2SignProtocol(store: Musig2KeyStore, options: SignOptions = {}): SessionProtocol<SignParams, SignResult> {
+export function musig2SignProtocol(
+  store: Musig2KeyStore,
+  options: SignOptions = {},
+): SessionProtocol<SignParams, SignResult> {
   const isMusig2 = (message: unknown) =>
-    message !== null && typeof message === 'object' && ((message as { scheme?: unknown }).scheme === MUSIG2_SCHEME || 'sealed' in message);
+    message !== null &&
+    typeof message === 'object' &&
+    ((message as { scheme?: unknown }).scheme === MUSIG2_SCHEME || 'sealed' in message);
   return {
     name: 'musig2-sign',
     openings: ['SignRequest'],
@@ -266,7 +286,11 @@ export function musig2SignProtocol(store: Musig2KeyStore, options: SignOptions =
       const run: ProtocolRun<SignResult> = {
         async start() {
           pair = await store.get(context.peerId);
-          if (!pair) throw new SessionAbortError('UNKNOWN_KEY', `no MuSig2 pair with ${context.peerId}: run a key setup first`);
+          if (!pair)
+            throw new SessionAbortError(
+              'UNKNOWN_KEY',
+              `no MuSig2 pair with ${context.peerId}: run a key setup first`,
+            );
           digest = params.messageDigest ? hexToBytes(params.messageDigest) : musig2Digest(params);
           return {
             send: [
@@ -288,7 +312,9 @@ export function musig2SignProtocol(store: Musig2KeyStore, options: SignOptions =
           if (input.round === 2) {
             const nonce = parse(Musig2NonceMessageSchema, input.message, 'MuSig2Nonce');
             sameIds(params, nonce, 'MuSig2Nonce');
-            const mine = own.withSecretKey((secretKey) => freshNonces(own.publicKey, secretKey, own.key, digest, context.sessionId));
+            const mine = own.withSecretKey((secretKey) =>
+              freshNonces(own.publicKey, secretKey, own.key, digest, context.sessionId),
+            );
             try {
               signing = new Musig2Signing(
                 own.key,
@@ -300,7 +326,10 @@ export function musig2SignProtocol(store: Musig2KeyStore, options: SignOptions =
               );
             } catch (error) {
               mine.secret.fill(0);
-              throw new SessionAbortError('INVALID_NONCE', `the co-signer's nonce is invalid: ${(error as Error).message}`);
+              throw new SessionAbortError(
+                'INVALID_NONCE',
+                `the co-signer's nonce is invalid: ${(error as Error).message}`,
+              );
             }
             const partialSig = own.partialSign(signing, mine.secret);
             return {
@@ -326,7 +355,10 @@ export function musig2SignProtocol(store: Musig2KeyStore, options: SignOptions =
             fullSig.messageDigest !== bytesToHex(digest) ||
             !verifySchnorr(hexToBytes(signature), digest, own.key.aggregatePublicKey)
           ) {
-            throw new SessionAbortError('INVALID_SIGNATURE', 'the FullSig does not verify under the aggregate key');
+            throw new SessionAbortError(
+              'INVALID_SIGNATURE',
+              'the FullSig does not verify under the aggregate key',
+            );
           }
           return {
             result: {
@@ -354,20 +386,36 @@ export function musig2SignProtocol(store: Musig2KeyStore, options: SignOptions =
       return {
         async start() {
           pair = await store.get(context.peerId);
-          if (!pair) throw new SessionAbortError('UNKNOWN_KEY', `no MuSig2 pair with ${context.peerId}: run a key setup first`);
+          if (!pair)
+            throw new SessionAbortError(
+              'UNKNOWN_KEY',
+              `no MuSig2 pair with ${context.peerId}: run a key setup first`,
+            );
           if (request.aggregatePublicKey !== pair.aggregatePublicKeyHex) {
-            throw new SessionAbortError('UNKNOWN_KEY', `aggregate key ${request.aggregatePublicKey} is not the pair's`);
+            throw new SessionAbortError(
+              'UNKNOWN_KEY',
+              `aggregate key ${request.aggregatePublicKey} is not the pair's`,
+            );
           }
-          if ((options.digestPolicy ?? 'bound') === 'bound' && bytesToHex(musig2Digest(request)) !== request.messageDigest) {
+          if (
+            (options.digestPolicy ?? 'bound') === 'bound' &&
+            bytesToHex(musig2Digest(request)) !== request.messageDigest
+          ) {
             throw new SessionAbortError(
               'INVALID_REQUEST',
               'messageDigest is not the documented digest of accountHash, teamId and transactionId',
             );
           }
-          const veto = options.approve?.({ ...ids(request), from: context.peerId, messageDigest: request.messageDigest });
+          const veto = options.approve?.({
+            ...ids(request),
+            from: context.peerId,
+            messageDigest: request.messageDigest,
+          });
           if (veto !== undefined) throw new SessionAbortError('POLICY', veto);
           const own = pair;
-          const nonces = own.withSecretKey((secretKey) => freshNonces(own.publicKey, secretKey, own.key, digest, context.sessionId));
+          const nonces = own.withSecretKey((secretKey) =>
+            freshNonces(own.publicKey, secretKey, own.key, digest, context.sessionId),
+          );
           secretNonce = nonces.secret;
           publicNonce = nonces.public;
           return {
@@ -384,7 +432,8 @@ export function musig2SignProtocol(store: Musig2KeyStore, options: SignOptions =
           const own = pair as Musig2Pair;
           const partial = parse(Musig2PartialSigMessageSchema, input.message, 'PartialSig');
           sameIds(request, partial, 'PartialSig');
-          if (!secretNonce || !publicNonce) throw new SessionAbortError('NONCE_USED', 'this session has signed already');
+          if (!secretNonce || !publicNonce)
+            throw new SessionAbortError('NONCE_USED', 'this session has signed already');
           let signing: Musig2Signing;
           try {
             signing = new Musig2Signing(
@@ -396,10 +445,16 @@ export function musig2SignProtocol(store: Musig2KeyStore, options: SignOptions =
               ]),
             );
           } catch (error) {
-            throw new SessionAbortError('INVALID_PARTIAL_SIG', `the mpc's public nonce is invalid: ${(error as Error).message}`);
+            throw new SessionAbortError(
+              'INVALID_PARTIAL_SIG',
+              `the mpc's public nonce is invalid: ${(error as Error).message}`,
+            );
           }
           if (!signing.verifyPartial(hexToBytes(partial.partialSig), own.peerPublicKey)) {
-            throw new SessionAbortError('INVALID_PARTIAL_SIG', 'the partial signature does not verify (partialSigVerify)');
+            throw new SessionAbortError(
+              'INVALID_PARTIAL_SIG',
+              'the partial signature does not verify (partialSigVerify)',
+            );
           }
           // Consumed here: zeroed by signing, and gone from this run before the answer is sent.
           const nonce = secretNonce;

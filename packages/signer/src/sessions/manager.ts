@@ -60,7 +60,13 @@ export interface SessionEvents {
   /** A message not processed: a duplicate, or one for an ended session (answered with the abort frame when it is not a duplicate). */
   dropped: (info: { sessionId?: string; peerId: string; operationType: string; reason: string }) => void;
   /** An opening refused before any session existed (peer not allowed, busy, bad opening...). */
-  refused: (info: { sessionId: string; peerId: string; operationType: string; code: string; reason: string }) => void;
+  refused: (info: {
+    sessionId: string;
+    peerId: string;
+    operationType: string;
+    code: string;
+    reason: string;
+  }) => void;
   /** A listener threw, or sending failed. */
   error: (error: Error) => void;
 }
@@ -102,11 +108,17 @@ function hashOf(operationType: string, message: unknown): string {
 }
 
 /** The sealed wire form: the relay-checked fields of a known operation type left empty, teamId readable. */
-export function sealedWireMessage(operationType: string, message: unknown, seal: SealChannel, sessionId: string | undefined): unknown {
+export function sealedWireMessage(
+  operationType: string,
+  message: unknown,
+  seal: SealChannel,
+  sessionId: string | undefined,
+): unknown {
   const teamId = field(message, 'teamId');
   const blanks: Record<string, string> = {};
   if (Object.hasOwn(KNOWN_OPERATIONS, operationType)) {
-    for (const name of Object.keys(KNOWN_OPERATIONS[operationType as KnownOperationType].shape)) blanks[name] = '';
+    for (const name of Object.keys(KNOWN_OPERATIONS[operationType as KnownOperationType].shape))
+      blanks[name] = '';
   }
   return {
     ...blanks,
@@ -167,8 +179,17 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
     const sessionId = options.sessionId ?? randomUUID();
     const key = this.#key(options.peerId, sessionId);
     if (this.#live.has(key) || this.#ended.has(key)) throw new Error(`session ${sessionId} was already used`);
-    if (!this.#protocols.includes(protocol as unknown as SessionProtocol)) this.register(protocol as unknown as SessionProtocol);
-    const live = this.#create(protocol as unknown as SessionProtocol, options.peerId, sessionId, 'initiator', true, undefined, options.timeoutMs);
+    if (!this.#protocols.includes(protocol as unknown as SessionProtocol))
+      this.register(protocol as unknown as SessionProtocol);
+    const live = this.#create(
+      protocol as unknown as SessionProtocol,
+      options.peerId,
+      sessionId,
+      'initiator',
+      true,
+      undefined,
+      options.timeoutMs,
+    );
     const result = new Promise<Result>((resolve, reject) => {
       live.settle = { resolve: resolve as (value: unknown) => void, reject };
     });
@@ -183,7 +204,8 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
 
   /** Aborts every live session (`SHUTDOWN`, the peer is told) and stops listening. */
   close(): void {
-    for (const live of [...this.#live.values()]) this.#abort(live, 'SHUTDOWN', 'the party is shutting down', 'self');
+    for (const live of [...this.#live.values()])
+      this.#abort(live, 'SHUTDOWN', 'the party is shutting down', 'self');
     for (const orphan of this.#orphans.values()) clearTimeout(orphan.timer);
     this.#orphans.clear();
     this.#unsubscribe();
@@ -216,7 +238,10 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
       received: new Set(),
       opening,
       chain: Promise.resolve(),
-      timer: setTimeout(() => this.#abort(live, 'TIMEOUT', `session not finished within ${timeoutMs} ms`, 'self'), timeoutMs),
+      timer: setTimeout(
+        () => this.#abort(live, 'TIMEOUT', `session not finished within ${timeoutMs} ms`, 'self'),
+        timeoutMs,
+      ),
       ended: false,
     };
     live.timer.unref();
@@ -248,7 +273,8 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
 
   async #apply(live: Live, step: Step<unknown>): Promise<void> {
     if (live.ended) return;
-    for (const outgoing of step.send ?? []) this.#send(live.info.peerId, live.info.sessionId, live.explicit, live.protocol, outgoing);
+    for (const outgoing of step.send ?? [])
+      this.#send(live.info.peerId, live.info.sessionId, live.explicit, live.protocol, outgoing);
     if (step.result !== undefined) {
       this.#end(live);
       this.emit('finished', { ...live.info, result: step.result });
@@ -264,10 +290,19 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
     }
   }
 
-  #send(peerId: string, sessionId: string, explicit: boolean, protocol: SessionProtocol, outgoing: Outgoing, seal = true): void {
+  #send(
+    peerId: string,
+    sessionId: string,
+    explicit: boolean,
+    protocol: SessionProtocol,
+    outgoing: Outgoing,
+    seal = true,
+  ): void {
     const channel = seal && protocol.sealable !== false ? this.#options.sealFor?.(peerId) : undefined;
     const wireSessionId = explicit ? sessionId : undefined;
-    const message = channel ? sealedWireMessage(outgoing.operationType, outgoing.message, channel, wireSessionId) : outgoing.message;
+    const message = channel
+      ? sealedWireMessage(outgoing.operationType, outgoing.message, channel, wireSessionId)
+      : outgoing.message;
     const request = {
       operationType: outgoing.operationType,
       message,
@@ -275,16 +310,29 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
       ...(this.#client.peer.type === 'mpc' ? { cliId: peerId } : {}),
     };
     try {
-      this.#client.send(request).catch((error: Error) => this.emit('error', new Error(`session ${sessionId}: send failed: ${error.message}`, { cause: error })));
+      this.#client
+        .send(request)
+        .catch((error: Error) =>
+          this.emit(
+            'error',
+            new Error(`session ${sessionId}: send failed: ${error.message}`, { cause: error }),
+          ),
+        );
     } catch (error) {
-      this.emit('error', new Error(`session ${sessionId}: send failed: ${(error as Error).message}`, { cause: error }));
+      this.emit(
+        'error',
+        new Error(`session ${sessionId}: send failed: ${(error as Error).message}`, { cause: error }),
+      );
     }
   }
 
   #abortFrame(protocol: SessionProtocol, code: string, reason: string, opening: unknown): Outgoing {
     if (protocol.abortMessage) return protocol.abortMessage(code, reason, opening);
     const teamId = field(opening, 'teamId');
-    return { operationType: SESSION_ABORT_OPERATION, message: { code, reason, ...(teamId === undefined ? {} : { teamId }) } };
+    return {
+      operationType: SESSION_ABORT_OPERATION,
+      message: { code, reason, ...(teamId === undefined ? {} : { teamId }) },
+    };
   }
 
   #abort(live: Live, code: string, reason: string, by: 'self' | 'peer'): void {
@@ -292,7 +340,14 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
     this.#end(live);
     // Abort frames carry no secret and must be readable whatever the peer's keys: never sealed.
     if (by === 'self') {
-      this.#send(live.info.peerId, live.info.sessionId, live.explicit, live.protocol, this.#abortFrame(live.protocol, code, reason, live.opening), false);
+      this.#send(
+        live.info.peerId,
+        live.info.sessionId,
+        live.explicit,
+        live.protocol,
+        this.#abortFrame(live.protocol, code, reason, live.opening),
+        false,
+      );
     }
     this.emit('aborted', { ...live.info, code, reason, by });
     live.settle?.reject(new SessionAbortedError(live.info.sessionId, code, reason, by));
@@ -310,7 +365,13 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
     }
     const key = this.#key(live.info.peerId, live.info.sessionId);
     this.#live.delete(key);
-    this.#ended.set(key, { info: live.info, protocol: live.protocol, explicit: live.explicit, received: live.received, opening: live.opening });
+    this.#ended.set(key, {
+      info: live.info,
+      protocol: live.protocol,
+      explicit: live.explicit,
+      received: live.received,
+      opening: live.opening,
+    });
     if (this.#ended.size > this.#options.rememberEnded) {
       const oldest = this.#ended.keys().next().value;
       if (oldest !== undefined) this.#ended.delete(oldest);
@@ -328,7 +389,11 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
 
   #onDelivery(delivery: Delivery): void {
     const { operationType, from: peerId } = delivery;
-    const keyed = conversationKey({ operationType, message: delivery.message, sessionId: delivery.sessionId });
+    const keyed = conversationKey({
+      operationType,
+      message: delivery.message,
+      sessionId: delivery.sessionId,
+    });
     if (!keyed) return;
     const sessionId = keyed.key;
     const explicit = delivery.sessionId !== undefined;
@@ -336,10 +401,16 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
     const live = this.#live.get(key);
     const ended = live ? undefined : this.#ended.get(key);
     const known = live?.protocol ?? ended?.protocol;
-    const isAbortFrame = this.#isAbort(known, operationType) || this.#protocols.some((p) => this.#isAbort(p, operationType));
+    const isAbortFrame =
+      this.#isAbort(known, operationType) || this.#protocols.some((p) => this.#isAbort(p, operationType));
     if (isAbortFrame) {
       if (live) {
-        this.#abort(live, field(delivery.message, 'code') ?? 'ABORTED', field(delivery.message, 'reason') ?? 'the peer aborted', 'peer');
+        this.#abort(
+          live,
+          field(delivery.message, 'code') ?? 'ABORTED',
+          field(delivery.message, 'reason') ?? 'the peer aborted',
+          'peer',
+        );
       }
       return;
     }
@@ -347,13 +418,29 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
     if (!live) {
       if (ended) {
         if (ended.received.has(wireHash)) {
-          this.emit('dropped', { sessionId, peerId, operationType, reason: 'duplicate of a message of an ended session' });
+          this.emit('dropped', {
+            sessionId,
+            peerId,
+            operationType,
+            reason: 'duplicate of a message of an ended session',
+          });
           return;
         }
-        if (!this.#protocolFor(operationType, delivery.message) && !this.#protocols.some((p) => p.openings.includes(operationType))) return;
+        if (
+          !this.#protocolFor(operationType, delivery.message) &&
+          !this.#protocols.some((p) => p.openings.includes(operationType))
+        )
+          return;
         const reason = 'this session has ended: a session runs once; open a new session';
         this.emit('dropped', { sessionId, peerId, operationType, reason });
-        this.#send(peerId, sessionId, ended.explicit, ended.protocol, this.#abortFrame(ended.protocol, 'SESSION_ENDED', reason, delivery.message), false);
+        this.#send(
+          peerId,
+          sessionId,
+          ended.explicit,
+          ended.protocol,
+          this.#abortFrame(ended.protocol, 'SESSION_ENDED', reason, delivery.message),
+          false,
+        );
         return;
       }
       this.#open(delivery, peerId, sessionId, explicit, wireHash);
@@ -361,7 +448,7 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
     }
     let message: unknown;
     try {
-      message = this.#unseal(live.protocol, delivery, sessionId);
+      message = this.#unseal(live.protocol, delivery);
     } catch (error) {
       this.#enqueue(live, async () => {
         throw error;
@@ -370,34 +457,48 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
     }
     const round = live.protocol.roundOf(operationType, message);
     if (round === undefined) {
-      this.emit('dropped', { sessionId, peerId, operationType, reason: `not a message of ${live.protocol.name}` });
+      this.emit('dropped', {
+        sessionId,
+        peerId,
+        operationType,
+        reason: `not a message of ${live.protocol.name}`,
+      });
       return;
     }
     const input: RoundInput = { round, operationType, message, from: peerId };
-    this.#enqueue(live, async () => {
-      if (live.received.has(wireHash) || live.held.get(round)?.hash === wireHash) {
-        this.emit('dropped', { sessionId, peerId, operationType, reason: 'duplicate' });
-        return;
-      }
-      if (live.expect === round) {
-        live.received.add(wireHash);
-        await this.#apply(live, await live.run.receive(input));
-        return;
-      }
-      if (live.expect !== undefined && round > live.expect) {
-        if (live.held.has(round)) {
-          throw Object.assign(new Error(`two different messages for round ${round}`), { code: 'CONFLICTING_MESSAGE' });
+    this.#enqueue(
+      live,
+      async () => {
+        if (live.received.has(wireHash) || live.held.get(round)?.hash === wireHash) {
+          this.emit('dropped', { sessionId, peerId, operationType, reason: 'duplicate' });
+          return;
         }
-        if (live.held.size >= this.#options.maxEarlyPerSession) {
-          throw Object.assign(new Error('too many early messages'), { code: 'TOO_MANY_EARLY' });
+        if (live.expect === round) {
+          live.received.add(wireHash);
+          await this.#apply(live, await live.run.receive(input));
+          return;
         }
-        live.held.set(round, { input, hash: wireHash });
-        return;
-      }
-      throw Object.assign(new Error(`unexpected message for round ${round} (expected ${live.expect ?? 'none'})`), {
-        code: 'CONFLICTING_MESSAGE',
-      });
-    }, () => this.#onDelivery(delivery)); // it ended meanwhile: handled as a message of an ended session
+        if (live.expect !== undefined && round > live.expect) {
+          if (live.held.has(round)) {
+            throw Object.assign(new Error(`two different messages for round ${round}`), {
+              code: 'CONFLICTING_MESSAGE',
+            });
+          }
+          if (live.held.size >= this.#options.maxEarlyPerSession) {
+            throw Object.assign(new Error('too many early messages'), { code: 'TOO_MANY_EARLY' });
+          }
+          live.held.set(round, { input, hash: wireHash });
+          return;
+        }
+        throw Object.assign(
+          new Error(`unexpected message for round ${round} (expected ${live.expect ?? 'none'})`),
+          {
+            code: 'CONFLICTING_MESSAGE',
+          },
+        );
+      },
+      () => this.#onDelivery(delivery),
+    ); // it ended meanwhile: handled as a message of an ended session
   }
 
   /** A message without a live or ended session: an opening of a registered protocol, or refused. */
@@ -408,7 +509,14 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
     if (!member) return; // not a session message: other listeners' business
     const refuse = (code: string, reason: string, using: SessionProtocol) => {
       this.emit('refused', { sessionId, peerId, operationType, code, reason });
-      this.#send(peerId, sessionId, explicit, using, this.#abortFrame(using, code, reason, delivery.message), false);
+      this.#send(
+        peerId,
+        sessionId,
+        explicit,
+        using,
+        this.#abortFrame(using, code, reason, delivery.message),
+        false,
+      );
     };
     if (!protocol) {
       const key = this.#key(peerId, sessionId);
@@ -418,12 +526,20 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
         return;
       }
       if (this.#orphans.size >= this.#options.maxSessions) {
-        refuse('UNKNOWN_SESSION', 'no such session here (ended, expired, or lost in a restart): open a new session', member);
+        refuse(
+          'UNKNOWN_SESSION',
+          'no such session here (ended, expired, or lost in a restart): open a new session',
+          member,
+        );
         return;
       }
       const timer = setTimeout(() => {
         this.#orphans.delete(key);
-        refuse('UNKNOWN_SESSION', 'no such session here (ended, expired, or lost in a restart): open a new session', member);
+        refuse(
+          'UNKNOWN_SESSION',
+          'no such session here (ended, expired, or lost in a restart): open a new session',
+          member,
+        );
       }, this.#options.orphanHoldMs);
       timer.unref();
       this.#orphans.set(key, { deliveries: [delivery], timer });
@@ -439,14 +555,19 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
     }
     let message: unknown;
     try {
-      message = this.#unseal(protocol, delivery, sessionId);
+      message = this.#unseal(protocol, delivery);
     } catch (error) {
       refuse((error as SealError).code ?? 'SEAL_INVALID', (error as Error).message, protocol);
       return;
     }
     const live = this.#create(protocol, peerId, sessionId, 'responder', explicit, message);
     live.received.add(wireHash);
-    const input: RoundInput = { round: protocol.roundOf(operationType, message) ?? 1, operationType, message, from: peerId };
+    const input: RoundInput = {
+      round: protocol.roundOf(operationType, message) ?? 1,
+      operationType,
+      message,
+      from: peerId,
+    };
     this.#enqueue(live, async () => {
       live.run = (protocol.respond as NonNullable<typeof protocol.respond>)(live.context, input);
       await this.#apply(live, await live.run.start(input));
@@ -461,15 +582,18 @@ export class SessionManager extends TypedEmitter<SessionEvents> {
   }
 
   /** The message in clear: opened when sealed, refused when the pair is sealed and it is not. */
-  #unseal(protocol: SessionProtocol, delivery: Delivery, sessionId: string): unknown {
+  #unseal(protocol: SessionProtocol, delivery: Delivery): unknown {
     const channel = protocol.sealable === false ? undefined : this.#options.sealFor?.(delivery.from);
-    const sealed = delivery.message !== null && typeof delivery.message === 'object' && 'sealed' in delivery.message;
+    const sealed =
+      delivery.message !== null && typeof delivery.message === 'object' && 'sealed' in delivery.message;
     if (!channel) {
       if (sealed) throw new SealError('sealed message, but no sealing keys for this peer');
       return delivery.message;
     }
     if (!sealed) {
-      throw Object.assign(new SealError('this pair seals its payloads: a message in clear is refused'), { code: 'SEAL_REQUIRED' });
+      throw Object.assign(new SealError('this pair seals its payloads: a message in clear is refused'), {
+        code: 'SEAL_REQUIRED',
+      });
     }
     return channel.open((delivery.message as { sealed: unknown }).sealed, {
       operationType: delivery.operationType,

@@ -7,14 +7,21 @@ import { buildSignRefused } from '../cosigner.js';
 import type { SingleKeyCosigner } from '../single-key.js';
 import { SessionAbortError, type SessionProtocol } from './types.js';
 
-export function singleKeyProtocol(cosigner: SingleKeyCosigner): SessionProtocol<never, { fullSig: Record<string, string> }> {
+export function singleKeyProtocol(
+  cosigner: SingleKeyCosigner,
+): SessionProtocol<never, { fullSig: Record<string, string> }> {
   return {
     name: 'single-key',
     openings: ['PartialSig'],
     abortOperationTypes: ['SignRefused'],
-    abortMessage: (code, reason, opening) => ({ operationType: 'SignRefused', message: buildSignRefused(opening, code, reason) }),
+    abortMessage: (code, reason, opening) => ({
+      operationType: 'SignRefused',
+      message: buildSignRefused(opening, code, reason),
+    }),
     roundOf: (operationType, message) =>
-      operationType === 'PartialSig' && (message as { scheme?: unknown } | null)?.scheme === undefined ? 1 : undefined,
+      operationType === 'PartialSig' && (message as { scheme?: unknown } | null)?.scheme === undefined
+        ? 1
+        : undefined,
     respond(context, opening) {
       return {
         async start() {
