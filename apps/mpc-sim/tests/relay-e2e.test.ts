@@ -1,15 +1,17 @@
 /** The mpc simulator and `pnpm demo` as processes, against the real local relay. */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Relay, startRelay } from '@mpc-relay/relay';
-import { attachCosigner, RelayClient, SingleKeyCosigner } from '@mpc-relay/signer';
+import { attachCosigner, RelayClient, SingleKeyCosigner, verifySchnorr } from '@mpc-relay/signer';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Child } from '../../signer/tests/process.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const DEMO = fileURLToPath(new URL('../dist/demo.js', import.meta.url));
+const SIGNER = fileURLToPath(new URL('../../signer/dist/main.js', import.meta.url));
+const hex = (text: unknown) => Buffer.from(String(text), 'hex');
 
 let root: string;
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -63,6 +65,95 @@ describe('mpc-relay-mpc-sim against the local relay', () => {
       /^🎉 Summary: 5\/5 verified, 0 refused, 0 invalid, 0 unanswered; latency min/,
     );
   });
+
+  it('--scheme musig2: key setup, then 20 MuSig2 signatures with the signer command, each verified (BIP-340)', async () => {
+    const relay = await relayOn();
+    const cliKeys = join(root, `cli-keys-${Date.now()}`);
+    const mpcKeys = join(root, `mpc-keys-${Date.now()}`);
+    const signer = start(SIGNER, [
+      '--url',
+      relay.url,
+      '--cli-id',
+      'cli123',
+      '--scheme',
+      'musig2',
+      '--key-dir',
+      cliKeys,
+      '--allow-mpc',
+      'IgniterC56D',
+      '--json',
+    ]);
+    await signer.line(/"event":"connectionId"/, 60_000);
+    const child = start(MAIN, [
+      '--url',
+      relay.url,
+      '--mpc-id',
+      'IgniterC56D',
+      '--cli-id',
+      'cli123',
+      '--scheme',
+      'musig2',
+      '--key-dir',
+      mpcKeys,
+      '--count',
+      '20',
+      '--rate',
+      '50',
+      '--timeout',
+      '120000',
+      '--json',
+    ]);
+    expect(await child.exit(240_000)).toBe(0);
+    const events = child.events();
+    const setup = events.find((e) => e.event === 'keySetup') as Record<string, unknown>;
+    expect(setup).toMatchObject({ fresh: true, peerId: 'cli123', sealed: false });
+    const signatures = events.filter((e) => e.event === 'signature');
+    expect(signatures).toHaveLength(20);
+    for (const each of signatures) {
+      expect(each.aggregatePublicKey).toBe(setup.aggregatePublicKey);
+      expect(verifySchnorr(hex(each.signature), hex(each.messageDigest), hex(each.aggregatePublicKey))).toBe(
+        true,
+      );
+    }
+    expect(events.at(-1)).toMatchObject({
+      event: 'summary',
+      verified: 20,
+      refused: 0,
+      invalid: 0,
+      timedOut: 0,
+    });
+    await signer.line(/"event":"keySetup"/);
+    const signerEvents = signer.events();
+    expect(signerEvents.find((e) => e.event === 'keySetup')).toMatchObject({
+      aggregatePublicKey: setup.aggregatePublicKey,
+    });
+    expect(signerEvents.filter((e) => e.event === 'signed')).toHaveLength(20);
+    for (const dir of [cliKeys, mpcKeys]) {
+      expect((await stat(dir)).mode & 0o777).toBe(0o700);
+      const files = await readdir(dir);
+      expect(files).toHaveLength(1);
+      expect((await stat(join(dir, files[0] as string))).mode & 0o777).toBe(0o600);
+    }
+    // A second run reuses the pair: no new key setup.
+    const again = start(MAIN, [
+      '--url',
+      relay.url,
+      '--mpc-id',
+      'IgniterC56D',
+      '--cli-id',
+      'cli123',
+      '--scheme',
+      'musig2',
+      '--key-dir',
+      mpcKeys,
+      '--count',
+      '1',
+      '--timeout',
+      '120000',
+    ]);
+    expect(await again.exit(120_000)).toBe(0);
+    expect(again.stdout.join('\n')).toContain('🔑 MuSig2 pair loaded with cli123');
+  }, 300_000);
 
   it('exits 1 when nobody answers (no signer online) after its timeout', async () => {
     const relay = await relayOn();
@@ -161,6 +252,26 @@ describe('pnpm demo (node apps/mpc-sim/dist/demo.js)', () => {
     expect(text).toMatch(/📨 Message from IgniterC56D: \{"accountHash":"accountHash"/);
     expect(text).toContain('✅ FullSig verified');
   });
+
+  it('pnpm demo -- --scheme musig2 --json: exit 0, the last line is the signature anyone can verify', async () => {
+    // pnpm passes the literal `--` through: the demo ignores it.
+    const child = start(DEMO, ['--', '--scheme', 'musig2', '--json', '--timeout', '60000']);
+    const code = await child.exit(120_000);
+    const text = child.stdout.join('\n');
+    expect({ code, output: code === 0 ? '' : text }).toEqual({ code: 0, output: '' });
+    expect(text).toMatch(/📥 Client2 \(mpc\) receives:\n[\s\S]*"operationType": "MuSig2Nonce"/);
+    expect(text).toContain('✅ schnorr.verify (BIP-340) accepts the signature under the aggregate key');
+    const last = JSON.parse(child.stdout.at(-1) as string);
+    expect(last).toMatchObject({
+      scheme: 'BIP-340/MuSig2',
+      aggregatePublicKey: expect.stringMatching(/^[0-9a-f]{64}$/),
+      messageDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
+      signature: expect.stringMatching(/^[0-9a-f]{128}$/),
+    });
+    expect(verifySchnorr(hex(last.signature), hex(last.messageDigest), hex(last.aggregatePublicKey))).toBe(
+      true,
+    );
+  }, 150_000);
 
   it('exits 1 with a clear line when the relay refuses it, and still cleans up', async () => {
     const relay = await relayOn();
