@@ -440,23 +440,32 @@ if (isMain) {
         .default('single-key'),
     )
     .option('--json', 'end with one JSON line: the signature and what verifies it')
-    .action(async (options: { url?: string; token: string; protocol: ProtocolChoice; timeout: number; scheme: 'single-key' | 'musig2'; json?: boolean }) => {
-      const controller = new AbortController();
-      onShutdownSignal({
-        stop: () => controller.abort(),
-        force: () => process.exit(130),
-      });
-      const ok = await runDemo({
-        signal: controller.signal,
-        ...(options.url ? { url: options.url } : {}),
-        token: options.token,
-        protocol: options.scheme === 'musig2' ? 'v2' : options.protocol,
-        timeoutMs: options.timeout,
-        scheme: options.scheme,
-        json: options.json ?? false,
-      });
-      process.exitCode = ok ? 0 : 1;
-      setTimeout(() => process.exit(ok ? 0 : 1), 50).unref();
-    });
+    .action(
+      async (options: {
+        url?: string;
+        token: string;
+        protocol: ProtocolChoice;
+        timeout: number;
+        scheme: 'single-key' | 'musig2';
+        json?: boolean;
+      }) => {
+        const controller = new AbortController();
+        onShutdownSignal({
+          stop: () => controller.abort(),
+          force: () => process.exit(130),
+        });
+        const ok = await runDemo({
+          signal: controller.signal,
+          ...(options.url ? { url: options.url } : {}),
+          token: options.token,
+          protocol: options.scheme === 'musig2' ? 'v2' : options.protocol,
+          timeoutMs: options.timeout,
+          scheme: options.scheme,
+          json: options.json ?? false,
+        });
+        process.exitCode = ok ? 0 : 1;
+        setTimeout(() => process.exit(ok ? 0 : 1), 50).unref();
+      },
+    );
   await program.parseAsync(normalizeArgv(process.argv));
 }

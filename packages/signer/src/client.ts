@@ -9,7 +9,6 @@
 import {
   ErrorCode,
   FRAGMENT_OPERATION,
-  MAX_FRAME_BYTES,
   type PeerIdentity,
   PeerIdSchema,
   PROTOCOL_V2,
@@ -161,20 +160,14 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     if (this.#state === 'closed' || this.#closing) {
       return Promise.reject(new ClientClosedError('client is closed'));
     }
-    if (!needsFragments(this.peer, request)) return this.#sends.send(request);
-    // Fragments need acknowledged delivery: one lost fragment would lose the whole message.
-    if (!this.#offerV2 || (this.#state === 'open' && !this.#v2)) {
-      return Promise.reject(
-        new InvalidSendError(
-          `message too large for one frame (${MAX_FRAME_BYTES} bytes) and fragments need protocol v2`,
-        ),
-      );
-    }
+    // Fragments need acknowledged delivery (one lost fragment would lose the whole): v1 refuses as before.
+    const v1 = !this.#offerV2 || (this.#state === 'open' && !this.#v2);
+    if (v1 || !needsFragments(this.peer, request)) return this.#sends.send(request);
     let parts: SendRequest[];
     try {
       parts = splitIntoFragments(this.peer, request, this.#options.fragments);
     } catch (error) {
-      return Promise.reject(new InvalidSendError((error as Error).message));
+      throw new InvalidSendError((error as Error).message);
     }
     const sent = parts.map((part) => this.#sends.send(part));
     return Promise.all(sent).then((results) => ({

@@ -183,7 +183,9 @@ describe('RelayClient: sending and the outbox', () => {
     expect(() => mpc.send({ operationType: 'x', message: {} })).toThrow(InvalidSendError);
     expect(() => cli.send({ operationType: 'x', message: {}, cliId: 'c' })).toThrow(InvalidSendError);
     expect(() => cli.send({ operationType: 'FullSig', message: { teamId: 1 } })).toThrow(/FullSig/);
-    expect(() => cli.send({ operationType: 'x', message: 'y'.repeat(40_000) })).toThrow(/32768/);
+    // Over one frame: protocol v1 refuses it; v2 would send it as fragments (fragments.test.ts).
+    const v1 = makeClient({ url: relay.url, protocol: 'v1' });
+    expect(() => v1.send({ operationType: 'x', message: 'y'.repeat(40_000) })).toThrow(/32768/);
     expect(() => cli.send({ operationType: 'bad type!', message: {} })).toThrow(InvalidSendError);
     expect(cli.pendingCount).toBe(0);
   });

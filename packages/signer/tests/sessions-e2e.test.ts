@@ -178,7 +178,7 @@ describe('MuSig2 sessions over the relay', () => {
     const dynamo = new DynamoDBClient({
       endpoint: relay.dynamoEndpoint,
       region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      credentials: relay.credentials, // the relay's own: its DynamoDB endpoint checks SigV4
     });
     cleanups.push(() => dynamo.destroy());
     let scanned = '';
