@@ -5,6 +5,7 @@
 import {
   type AllowList,
   attachCosigner,
+  buildSignRefused,
   type Delivery,
   HandshakeRefusedError,
   InvalidUrlError,

@@ -166,7 +166,12 @@ describe('library against the local relay', () => {
     await until(() => received.size === 4, 'the FullSigs of the queued PartialSigs');
     expect(mpc.connectionId).not.toBe(firstMpcConnection);
 
-    // The relay drops the signer's connection; while it is gone, it queues a FullSig.
+    // The relay drops the signer's connection; while it is gone, it queues a FullSig (in the
+    // conversation the mpc opened for that transaction: a reply goes to the mpc of its key).
+    const notes: unknown[] = [];
+    signer.onOperation('Note', (delivery) => notes.push(delivery.message));
+    await mpc.send({ operationType: 'Note', cliId: 'cli-drop', message: { transactionId: 'cli-queued' } });
+    await until(() => notes.length === 1, 'the conversation opened');
     const firstCliConnection = signer.connectionId;
     const { partialSig: _unused, ...ids } = partial('cli-queued');
     const cliQueued = whileDown(signer, () => [
