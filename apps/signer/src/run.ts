@@ -324,4 +324,29 @@ function attachMusig2(
   sessions.on('error', (error) =>
     emit({ event: 'warning', message: error.message }, `⚠️  ${error.message}`, 'err'),
   );
+  // A single-key PartialSig (no scheme, not sealed) has no session here: say so rather than stay silent.
+  client.onOperation('PartialSig', (delivery) => {
+    const message = delivery.message as Record<string, unknown> | null;
+    if (message === null || typeof message !== 'object' || 'scheme' in message || 'sealed' in message) return;
+    const allowed = allow.allows(delivery.from);
+    const refusal = buildSignRefused(
+      message,
+      allowed ? 'UNSUPPORTED_SCHEME' : 'NOT_ALLOWED',
+      allowed
+        ? 'this co-signer signs BIP-340/MuSig2 sessions (SignRequest), not single-key PartialSigs'
+        : `${delivery.from} is not on this co-signer's allow-list`,
+    );
+    emit(
+      { event: 'refused', to: delivery.from, ...refusal },
+      `⛔ SignRefused sent to ${delivery.from} for transaction ${refusal.transactionId ?? '?'}: ${refusal.code} ${refusal.reason}`,
+      'err',
+    );
+    client
+      .send({
+        operationType: 'SignRefused',
+        message: refusal,
+        ...(delivery.sessionId === undefined ? {} : { sessionId: delivery.sessionId }),
+      })
+      .catch(() => {});
+  });
 }
