@@ -4,6 +4,12 @@
  * that decide WHICH resources exist, or appear in ARNs and policies, are plain.
  */
 import { defaultJwtAlgorithms, isHmacAlgorithm, isJwtAlgorithm } from '@mpc-relay/handlers/jwt-algorithms';
+import {
+  STACK_SETTINGS,
+  type StackSettingKey,
+  type StackSettingValues,
+  stackSettingDefault,
+} from '@mpc-relay/handlers/settings';
 import * as pulumi from '@pulumi/pulumi';
 
 export type AuthMode = 'static' | 'jwt';
@@ -34,12 +40,19 @@ export interface JwtArgs {
   issuer?: pulumi.Input<string>;
   /** Accepted JWS algorithms (plain: they decide the secret's IAM access). Default: HS256 with a secret, else RS256, ES256, EdDSA. */
   algorithms?: string[];
-  /** Default 30. */
-  clockSkewSeconds?: pulumi.Input<number>;
 }
 
+/**
+ * The handler settings, one optional argument per stack-set entry of the handlers' contract
+ * (`@mpc-relay/handlers/settings`): `mappingTtlSeconds`, `inboxTtlSeconds`, `connectionTtlSeconds`,
+ * `dedupeTtlSeconds`, `redeliveryDelaySeconds`, `allowedOperationTypes`, `tenantIsolation`, and with
+ * jwt `jwtClockSkewSeconds`, `jwtJwksCooldownSeconds`, `jwtSecretMaxAgeSeconds`. Defaults: the
+ * contract's. Each becomes its environment variable on the functions that read it.
+ */
+export type HandlerSettingArgs = { [K in StackSettingKey]?: pulumi.Input<StackSettingValues[K]> };
+
 /** Arguments of `RelayComponent`. Every one is optional; the defaults are `RELAY_DEFAULTS`. */
-export interface RelayArgs {
+export interface RelayArgs extends HandlerSettingArgs {
   /** Folder holding `<handler>/index.mjs` for every handler. Default: `@mpc-relay/handlers`' dist. */
   bundleDir?: string;
   /** Prefix of every physical name (unique per account and region). Default: the component name. */
@@ -56,16 +69,6 @@ export interface RelayArgs {
   jwt?: JwtArgs;
   /** Stage name (part of the URL). Default `production`. */
   stageName?: string;
-  /** How long a cli may answer the mpc that contacted it. Default 3600. */
-  mappingTtlSeconds?: pulumi.Input<number>;
-  /** How long a message for an offline peer is kept. Default 300. */
-  inboxTtlSeconds?: pulumi.Input<number>;
-  /** Connection record lifetime. Default 7200 (API Gateway's maximum). */
-  connectionTtlSeconds?: pulumi.Input<number>;
-  /** Operation types the relay accepts. Default: any. */
-  allowedOperationTypes?: pulumi.Input<string[]>;
-  /** Messages flow only between peers sharing a team (needs jwt). Default false. */
-  tenantIsolation?: pulumi.Input<boolean>;
   /** Default `INFO`. */
   logLevel?: pulumi.Input<LogLevel>;
   /** Default `arm64`. */
@@ -116,10 +119,6 @@ export const RELAY_DEFAULTS = {
   production: false,
   authMode: 'static',
   stageName: 'production',
-  mappingTtlSeconds: 3600,
-  inboxTtlSeconds: 300,
-  connectionTtlSeconds: 7200,
-  tenantIsolation: false,
   logLevel: 'INFO',
   architecture: 'arm64',
   memoryMb: 256,
@@ -127,7 +126,6 @@ export const RELAY_DEFAULTS = {
   logRetentionDays: { development: 14, production: 90 },
   throttleBurstLimit: 500,
   throttleRateLimit: 1000,
-  jwtClockSkewSeconds: 30,
 } as const;
 
 /** `RelayArgs` with every default applied: what the modules build from. */
@@ -143,14 +141,10 @@ export interface ResolvedRelayArgs {
     audience?: pulumi.Input<string>;
     issuer?: pulumi.Input<string>;
     algorithms: string[];
-    clockSkewSeconds: pulumi.Input<number>;
   };
   stageName: string;
-  mappingTtlSeconds: pulumi.Input<number>;
-  inboxTtlSeconds: pulumi.Input<number>;
-  connectionTtlSeconds: pulumi.Input<number>;
-  allowedOperationTypes: pulumi.Input<string[]>;
-  tenantIsolation: pulumi.Input<boolean>;
+  /** Every handler setting by stack key, defaults applied (jwt-only ones only with jwt). */
+  handlerSettings: Record<string, pulumi.Input<number | boolean | string[] | string>>;
   logLevel: pulumi.Input<LogLevel>;
   architecture: pulumi.Input<Architecture>;
   memoryMb: pulumi.Input<number>;
@@ -213,7 +207,6 @@ export function resolveRelayArgs(name: string, args: RelayArgs = {}): ResolvedRe
       ...(given.audience !== undefined ? { audience: given.audience } : {}),
       ...(given.issuer !== undefined ? { issuer: given.issuer } : {}),
       algorithms,
-      clockSkewSeconds: given.clockSkewSeconds ?? RELAY_DEFAULTS.jwtClockSkewSeconds,
     };
   } else if (args.jwt !== undefined) {
     problems.push("jwt settings are only used with authMode 'jwt'");
@@ -236,6 +229,21 @@ export function resolveRelayArgs(name: string, args: RelayArgs = {}): ResolvedRe
     );
   }
   const environment = args.environment ?? pulumi.getStack();
+  const handlerSettings: ResolvedRelayArgs['handlerSettings'] = {};
+  for (const setting of STACK_SETTINGS) {
+    const key = setting.deploy.key as StackSettingKey;
+    const given = args[key];
+    if (setting.deploy.authMode === 'jwt' && authMode !== 'jwt') {
+      if (given !== undefined) problems.push(`${key} is only used with authMode 'jwt'`);
+      continue;
+    }
+    handlerSettings[key] = given ?? stackSettingDefault(setting);
+  }
+  if (problems.length > 0) {
+    throw new RelayArgsError(
+      `Invalid arguments for the relay '${name}':\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+  }
   return {
     bundleDir: args.bundleDir,
     namePrefix: args.namePrefix ?? name,
@@ -244,11 +252,7 @@ export function resolveRelayArgs(name: string, args: RelayArgs = {}): ResolvedRe
     authMode,
     ...(jwt !== undefined ? { jwt } : {}),
     stageName,
-    mappingTtlSeconds: args.mappingTtlSeconds ?? RELAY_DEFAULTS.mappingTtlSeconds,
-    inboxTtlSeconds: args.inboxTtlSeconds ?? RELAY_DEFAULTS.inboxTtlSeconds,
-    connectionTtlSeconds: args.connectionTtlSeconds ?? RELAY_DEFAULTS.connectionTtlSeconds,
-    allowedOperationTypes: args.allowedOperationTypes ?? [],
-    tenantIsolation: args.tenantIsolation ?? RELAY_DEFAULTS.tenantIsolation,
+    handlerSettings,
     logLevel: args.logLevel ?? RELAY_DEFAULTS.logLevel,
     architecture: args.architecture ?? RELAY_DEFAULTS.architecture,
     memoryMb: args.memoryMb ?? RELAY_DEFAULTS.memoryMb,

@@ -9,6 +9,12 @@ import {
   isJwtAlgorithm,
   JWT_ALGORITHMS,
 } from '@mpc-relay/handlers/jwt-algorithms';
+import {
+  type SettingDefinition,
+  STACK_SETTINGS,
+  type StackSettingValues,
+  stackSettingDefault,
+} from '@mpc-relay/handlers/settings';
 import * as pulumi from '@pulumi/pulumi';
 import type {
   AlarmThresholds,
@@ -38,10 +44,16 @@ export interface JwtConfig {
   audience?: string;
   issuer?: string;
   algorithms: string[];
-  clockSkewSeconds: number;
 }
 
-export interface RelayConfig {
+/**
+ * The handler settings set by stack keys, derived from the handlers' contract
+ * (`@mpc-relay/handlers/settings`): `mappingTtlSeconds`, `dedupeTtlSeconds`, ... The jwt-only ones
+ * are absent unless authMode is `jwt`.
+ */
+export type HandlerSettings = Partial<StackSettingValues>;
+
+export interface RelayConfig extends HandlerSettings {
   stack: string;
   production: boolean;
   authMode: AuthMode;
@@ -49,11 +61,6 @@ export interface RelayConfig {
   /** Present when authMode is `jwt`. */
   jwt?: JwtConfig;
   stageName: string;
-  mappingTtlSeconds: number;
-  inboxTtlSeconds: number;
-  connectionTtlSeconds: number;
-  allowedOperationTypes: string[];
-  tenantIsolation: boolean;
   logLevel: LogLevel;
   architecture: Architecture;
   memoryMb: number;
@@ -87,7 +94,48 @@ export interface ConfigKeyDoc {
   meaning: string;
 }
 
+/** The documentation row of a stack key the handlers' contract declares. */
+function settingKeyDoc(
+  setting: SettingDefinition & { deploy: { by: 'stack'; key: string; authMode?: 'jwt' } },
+): ConfigKeyDoc {
+  const fallback = stackSettingDefault(setting);
+  const type =
+    setting.type === 'integer'
+      ? `integer ${setting.min}..${setting.max}`
+      : setting.type === 'on-off'
+        ? 'boolean'
+        : setting.type === 'list'
+          ? 'comma list'
+          : 'string';
+  const shown = Array.isArray(fallback)
+    ? fallback.length === 0
+      ? 'empty (any)'
+      : fallback.join(',')
+    : String(fallback);
+  return {
+    key: setting.deploy.key,
+    type,
+    default: shown,
+    meaning: `${setting.meaning} (\`${setting.name}\`)`,
+  };
+}
+
+/** The stack keys of handler settings, generated from the handlers' contract. */
+export const SETTING_KEYS: readonly ConfigKeyDoc[] = STACK_SETTINGS.map(settingKeyDoc);
+
+/** infra/README.md's table of the handler-setting keys, generated (tests/config.test.ts compares). */
+export function settingKeysTable(): string {
+  return [
+    '| key | type | default | meaning |',
+    '| --- | --- | --- | --- |',
+    ...SETTING_KEYS.map(
+      (doc) => `| \`${CONFIG_NAMESPACE}:${doc.key}\` | ${doc.type} | ${doc.default} | ${doc.meaning} |`,
+    ),
+  ].join('\n');
+}
+
 export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
+  ...SETTING_KEYS,
   {
     key: 'production',
     type: 'boolean',
@@ -127,47 +175,10 @@ export const CONFIG_KEYS: readonly ConfigKeyDoc[] = [
     meaning: 'Accepted JWS algorithms (`JWT_ALGORITHMS`)',
   },
   {
-    key: 'jwtClockSkewSeconds',
-    type: 'integer 0..300',
-    default: '30',
-    meaning: 'Clock skew allowance (`JWT_CLOCK_SKEW_SECONDS`)',
-  },
-  {
     key: 'stageName',
     type: 'string',
     default: '`production`',
     meaning: 'API Gateway stage name (part of the URL)',
-  },
-  {
-    key: 'mappingTtlSeconds',
-    type: 'integer > 0',
-    default: '3600',
-    meaning: 'How long a cli may answer the mpc that contacted it',
-  },
-  {
-    key: 'inboxTtlSeconds',
-    type: 'integer > 0',
-    default: '300',
-    meaning: 'How long a message for an offline peer is kept',
-  },
-  {
-    key: 'connectionTtlSeconds',
-    type: 'integer 1..7200',
-    default: '7200',
-    meaning: 'Connection record lifetime (API Gateway maximum is 2 h)',
-  },
-  {
-    key: 'allowedOperationTypes',
-    type: 'comma list',
-    default: 'empty (any)',
-    meaning: 'Operation types the relay accepts',
-  },
-  {
-    key: 'tenantIsolation',
-    type: 'boolean',
-    default: 'false',
-    meaning:
-      'Messages flow only between peers sharing a team (`TENANT_ISOLATION`); needs jwt tokens with a `teams` claim',
   },
   {
     key: 'logLevel',
@@ -432,7 +443,9 @@ export function parseRelayConfig(stack: string, source: ConfigSource): RelayConf
     'jwtAudience',
     'jwtIssuer',
     'jwtAlgorithms',
-    'jwtClockSkewSeconds',
+    ...STACK_SETTINGS.filter((setting) => setting.deploy.authMode === 'jwt').map(
+      (setting) => setting.deploy.key,
+    ),
   ];
   let jwt: JwtConfig | undefined;
   if (authMode === 'jwt') {
@@ -501,7 +514,6 @@ export function parseRelayConfig(stack: string, source: ConfigSource): RelayConf
         algorithms.length > 0
           ? algorithms
           : defaultJwtAlgorithms({ secret: secret !== undefined, jwks: jwksUrl !== undefined }),
-      clockSkewSeconds: read.integer('jwtClockSkewSeconds', 30, 0, 300),
     };
   } else {
     for (const key of jwtKeys) {
@@ -534,7 +546,26 @@ export function parseRelayConfig(stack: string, source: ConfigSource): RelayConf
     read.problem('hostedZoneId', 'only used with mpc-relay:domainName');
   }
 
-  const tenantIsolation = read.boolean('tenantIsolation', false);
+  const handlerSettings: Record<string, number | boolean | string[]> = {};
+  for (const setting of STACK_SETTINGS) {
+    if (setting.deploy.authMode === 'jwt' && authMode !== 'jwt') continue;
+    const key = setting.deploy.key;
+    const fallback = stackSettingDefault(setting);
+    if (setting.type === 'integer') {
+      handlerSettings[key] = read.integer(
+        key,
+        fallback as number,
+        setting.min ?? 0,
+        setting.max ?? Number.MAX_SAFE_INTEGER,
+      );
+    } else if (setting.type === 'on-off') {
+      handlerSettings[key] = read.boolean(key, fallback as boolean);
+    } else if (setting.type === 'list') {
+      const values = read.list(key, NAME, 'names (letters, digits, _ . : -)');
+      handlerSettings[key] = values.length > 0 ? values : (fallback as string[]);
+    }
+  }
+  const tenantIsolation = handlerSettings.tenantIsolation === true;
   if (tenantIsolation && authMode === 'static') {
     read.problem(
       'tenantIsolation',
@@ -569,11 +600,7 @@ export function parseRelayConfig(stack: string, source: ConfigSource): RelayConf
     allowStaticAuthInProduction,
     ...(jwt !== undefined ? { jwt } : {}),
     stageName,
-    mappingTtlSeconds: read.integer('mappingTtlSeconds', 3600, 1, 31_536_000),
-    inboxTtlSeconds: read.integer('inboxTtlSeconds', 300, 1, 31_536_000),
-    connectionTtlSeconds: read.integer('connectionTtlSeconds', 7200, 1, 7200),
-    allowedOperationTypes: read.list('allowedOperationTypes', NAME, 'operation type names'),
-    tenantIsolation,
+    ...(handlerSettings as HandlerSettings),
     logLevel: read.oneOf<LogLevel>('logLevel', ['DEBUG', 'INFO', 'WARN', 'ERROR'], 'INFO'),
     architecture: read.oneOf<Architecture>('lambdaArchitecture', ['arm64', 'x86_64'], 'arm64'),
     memoryMb: read.integer('lambdaMemoryMb', 256, 128, 10240),

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { FUNCTIONS, HANDLER_NAMES, type HandlerName } from '@mpc-relay/handlers/routes';
+import { settingEnvValue, settingsOf } from '@mpc-relay/handlers/settings';
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { ResolvedRelayArgs } from './args.js';
@@ -33,44 +34,53 @@ export interface FunctionsArgs {
   names: RelayNames;
 }
 
-const text = (value: pulumi.Input<number>): pulumi.Output<string> => pulumi.output(value).apply(String);
-
-/** Environment shared by every handler (the handlers' configuration contract). */
-export function handlerEnvironment(
+/**
+ * The values the program sets itself (`deploy.by: 'program'` in the handlers' contract): from its
+ * resources and its auth settings. The HS* secret travels by reference (the SSM parameter name).
+ */
+export function programValues(
   config: ResolvedRelayArgs,
   tableName: pulumi.Input<string>,
   managementEndpoint: pulumi.Input<string>,
-): Record<string, pulumi.Input<string>> {
+  secretParameterName: pulumi.Input<string> | undefined,
+): Record<string, pulumi.Input<string> | undefined> {
+  const jwt = config.jwt;
   return {
     TABLE_NAME: tableName,
     AUTH_MODE: config.authMode,
-    MAPPING_TTL_SECONDS: text(config.mappingTtlSeconds),
-    INBOX_TTL_SECONDS: text(config.inboxTtlSeconds),
-    CONNECTION_TTL_SECONDS: text(config.connectionTtlSeconds),
-    ALLOWED_OPERATION_TYPES: pulumi.output(config.allowedOperationTypes).apply((types) => types.join(',')),
-    TENANT_ISOLATION: pulumi.output(config.tenantIsolation).apply((on) => (on ? 'on' : 'off')),
     MANAGEMENT_ENDPOINT: managementEndpoint,
     POWERTOOLS_SERVICE_NAME,
     POWERTOOLS_METRICS_NAMESPACE,
     LOG_LEVEL: config.logLevel,
+    JWT_SECRET_PARAMETER: jwt !== undefined ? secretParameterName : undefined,
+    JWT_ALGORITHMS: jwt?.algorithms.join(','),
+    JWT_JWKS_URL: jwt?.jwksUrl,
+    JWT_AUDIENCE: jwt?.audience,
+    JWT_ISSUER: jwt?.issuer,
   };
 }
 
-/** Token settings, on the authorizer only. The secret travels by reference (the SSM name). */
-export function authorizerEnvironment(
+/**
+ * A function's environment, derived from the handlers' contract: every setting the handler reads
+ * that the stack sets (from `config.handlerSettings`, in environment form) or the program sets
+ * (`programValues`). Nothing outside the contract, nothing the handler does not read.
+ */
+export function environmentFor(
+  handler: HandlerName,
   config: ResolvedRelayArgs,
-  secretParameterName: pulumi.Input<string> | undefined,
+  program: Record<string, pulumi.Input<string> | undefined>,
 ): Record<string, pulumi.Input<string>> {
-  const jwt = config.jwt;
-  if (jwt === undefined) return {};
-  const env: Record<string, pulumi.Input<string>> = {
-    JWT_ALGORITHMS: jwt.algorithms.join(','),
-    JWT_CLOCK_SKEW_SECONDS: text(jwt.clockSkewSeconds),
-  };
-  if (secretParameterName !== undefined) env.JWT_SECRET_PARAMETER = secretParameterName;
-  if (jwt.jwksUrl !== undefined) env.JWT_JWKS_URL = jwt.jwksUrl;
-  if (jwt.audience !== undefined) env.JWT_AUDIENCE = jwt.audience;
-  if (jwt.issuer !== undefined) env.JWT_ISSUER = jwt.issuer;
+  const env: Record<string, pulumi.Input<string>> = {};
+  for (const setting of settingsOf(handler)) {
+    const deploy = setting.deploy;
+    if (deploy.by === 'stack') {
+      const value = config.handlerSettings[deploy.key];
+      if (value !== undefined) env[setting.name] = pulumi.output(value).apply(settingEnvValue);
+    } else if (deploy.by === 'program') {
+      const value = program[setting.name];
+      if (value !== undefined) env[setting.name] = value;
+    }
+  }
   return env;
 }
 
@@ -80,7 +90,7 @@ export function createFunctions(
   opts: pulumi.CustomResourceOptions,
 ): Record<HandlerName, RelayFunction> {
   const { config, table, api } = args;
-  const shared = handlerEnvironment(config, table.name, args.managementEndpoint);
+  const program = programValues(config, table.name, args.managementEndpoint, args.secret?.parameterName);
   const result = {} as Record<HandlerName, RelayFunction>;
   for (const handler of HANDLER_NAMES) {
     const definition = FUNCTIONS[handler];
@@ -139,12 +149,7 @@ export function createFunctions(
         role: role.arn,
         memorySize: config.memoryMb,
         timeout: config.timeoutSeconds,
-        environment: {
-          variables: {
-            ...shared,
-            ...(isAuthorizer ? authorizerEnvironment(config, args.secret?.parameterName) : {}),
-          },
-        },
+        environment: { variables: environmentFor(handler, config, program) },
         loggingConfig: {
           logFormat: 'JSON',
           logGroup: logGroup.name,

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { AUTHORIZER, HANDLER_NAMES, ROUTES } from '@mpc-relay/handlers/routes';
+import { SETTINGS, settingsOf } from '@mpc-relay/handlers/settings';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_LOG_FORMAT } from '../src/api.js';
 import { type Program, prodConfig, readStackConfig, runProgram, stubBundles, TEST_IDP } from './harness.js';
@@ -157,22 +158,59 @@ describe('WebSocket API from the route table (dev stack, static auth)', () => {
     expect(roles.size).toBe(HANDLER_NAMES.length);
   });
 
-  it('gives every handler the documented environment', () => {
+  it('gives each handler exactly the environment the contract says it reads', () => {
+    const relayEnv = {
+      TABLE_NAME: p.table().state.name,
+      AUTH_MODE: 'static',
+      MAPPING_TTL_SECONDS: '3600',
+      INBOX_TTL_SECONDS: '300',
+      CONNECTION_TTL_SECONDS: '7200',
+      DEDUPE_TTL_SECONDS: '3600',
+      REDELIVERY_DELAY_SECONDS: '30',
+      ALLOWED_OPERATION_TYPES: '',
+      TENANT_ISOLATION: 'off',
+      MANAGEMENT_ENDPOINT: `https://${p.api().id}.execute-api.ap-southeast-1.amazonaws.com/dev`,
+      POWERTOOLS_SERVICE_NAME: 'mpc-relay',
+      POWERTOOLS_METRICS_NAMESPACE: 'MpcRelay',
+      LOG_LEVEL: 'DEBUG',
+    };
+    for (const handler of [
+      'connect',
+      'disconnect',
+      'getConnectionId',
+      'sendServer',
+      'ack',
+      'ping',
+      'broadcast',
+    ] as const) {
+      expect(p.fn(handler).inputs.environment.variables, handler).toEqual(relayEnv);
+    }
+    // default only posts error frames; the authorizer only decides (static: no token settings).
+    expect(p.fn('default').inputs.environment.variables).toEqual({
+      MANAGEMENT_ENDPOINT: relayEnv.MANAGEMENT_ENDPOINT,
+      POWERTOOLS_SERVICE_NAME: 'mpc-relay',
+      POWERTOOLS_METRICS_NAMESPACE: 'MpcRelay',
+      LOG_LEVEL: 'DEBUG',
+    });
+    expect(p.fn('authorizer').inputs.environment.variables).toEqual({
+      AUTH_MODE: 'static',
+      POWERTOOLS_SERVICE_NAME: 'mpc-relay',
+      LOG_LEVEL: 'DEBUG',
+    });
+  });
+
+  it('derives every variable from the handlers contract: set by the stack or the program, read by that handler', () => {
     for (const handler of HANDLER_NAMES) {
-      const env = p.fn(handler).inputs.environment.variables;
-      expect(env).toEqual({
-        TABLE_NAME: p.table().state.name,
-        AUTH_MODE: 'static',
-        MAPPING_TTL_SECONDS: '3600',
-        INBOX_TTL_SECONDS: '300',
-        CONNECTION_TTL_SECONDS: '7200',
-        ALLOWED_OPERATION_TYPES: '',
-        TENANT_ISOLATION: 'off',
-        MANAGEMENT_ENDPOINT: `https://${p.api().id}.execute-api.ap-southeast-1.amazonaws.com/dev`,
-        POWERTOOLS_SERVICE_NAME: 'mpc-relay',
-        POWERTOOLS_METRICS_NAMESPACE: 'MpcRelay',
-        LOG_LEVEL: 'DEBUG',
-      });
+      const reads = new Map(settingsOf(handler).map((s) => [s.name, s.deploy.by]));
+      for (const name of Object.keys(p.fn(handler).inputs.environment.variables)) {
+        expect(reads.get(name), `${handler} gets ${name}`).toMatch(/^(stack|program)$/);
+      }
+      for (const [name, by] of reads) {
+        if (by === 'stack' && !SETTINGS.find((s) => s.name === name && 'authMode' in s.deploy))
+          expect(p.fn(handler).inputs.environment.variables, `${handler} misses ${name}`).toHaveProperty(
+            name,
+          );
+      }
     }
   });
 

@@ -82,8 +82,11 @@ describe('another Pulumi program using the component (examples/consumer.ts)', ()
     expect(env).toMatchObject({
       JWT_JWKS_URL: 'https://login.acme-signing.io/.well-known/jwks.json',
       JWT_AUDIENCE: 'signing-relay',
-      INBOX_TTL_SECONDS: '600',
     });
+    const sendServer = byType('aws:lambda/function:Function').find((f) =>
+      f.inputs.name.endsWith('-sendServer'),
+    )!;
+    expect(sendServer.inputs.environment.variables.INBOX_TTL_SECONDS).toBe('600');
   });
 
   it('production defaults apply (PITR, deletion protection, alarms with its threshold) and its outputs are registered', async () => {

@@ -8,6 +8,7 @@ import {
   parseRelayConfig,
   type RelayConfig,
   RelayConfigError,
+  settingKeysTable,
 } from '../src/config.js';
 import { prodConfig, runProgram } from './harness.js';
 
@@ -42,6 +43,8 @@ describe('config defaults', () => {
       mappingTtlSeconds: 3600,
       inboxTtlSeconds: 300,
       connectionTtlSeconds: 7200,
+      dedupeTtlSeconds: 3600,
+      redeliveryDelaySeconds: 30,
       allowedOperationTypes: [],
       tenantIsolation: false,
       logLevel: 'INFO',
@@ -97,6 +100,36 @@ describe('config defaults', () => {
     expect(
       parse({ production: 'true', allowStaticAuthInProduction: 'true', accessLogs: 'false' }).authMode,
     ).toBe('static');
+  });
+
+  it("the README's handler-setting table is the one generated from the handlers' contract", () => {
+    const readme = readFileSync(path.join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const block = /<!-- setting-keys:start[^>]*-->\n([\s\S]*?)\n<!-- setting-keys:end -->/.exec(readme)?.[1];
+    expect(block).toBe(settingKeysTable());
+  });
+
+  it('DEDUPE_TTL_SECONDS, REDELIVERY_DELAY_SECONDS and the jwt cache settings are settable per stack', () => {
+    const config = parse({
+      dedupeTtlSeconds: '600',
+      redeliveryDelaySeconds: '0',
+      authMode: 'jwt',
+      jwtJwksUrl: 'https://idp.acme-signing.io/jwks',
+      jwtJwksCooldownSeconds: '120',
+      jwtSecretMaxAgeSeconds: '60',
+    });
+    expect(config).toMatchObject({
+      dedupeTtlSeconds: 600,
+      redeliveryDelaySeconds: 0,
+      jwtJwksCooldownSeconds: 120,
+      jwtSecretMaxAgeSeconds: 60,
+      jwtClockSkewSeconds: 30,
+    });
+    expect(problemsOf({ jwtJwksCooldownSeconds: '60' })).toEqual([
+      "mpc-relay:jwtJwksCooldownSeconds: only used with mpc-relay:authMode 'jwt'",
+    ]);
+    expect(problemsOf({ redeliveryDelaySeconds: '-1' })[0]).toMatch(
+      /mpc-relay:redeliveryDelaySeconds: expected an integer from 0 to 86400/,
+    );
   });
 
   it('the README documents every key', () => {

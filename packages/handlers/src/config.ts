@@ -1,8 +1,10 @@
 /**
  * Handler configuration, from environment variables only: the same bundle runs on AWS and locally.
+ * Every variable is declared in `./settings.ts` (type, default, range) and parsed through it.
  * Read on every invocation (a handful of string reads), so tests and the local gateway may change
  * the environment between calls.
  */
+import { enumSetting, integerSetting, listSetting, onOffSetting, stringSetting } from './settings.js';
 
 export type AuthModeName = 'static' | 'jwt';
 
@@ -53,97 +55,55 @@ export interface RelayConfig {
   region: string;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError } from './settings.js';
 
 type Env = Record<string, string | undefined>;
 
-function positiveInt(env: Env, key: string, fallback: number): number {
-  const raw = env[key]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new ConfigError(`${key} must be a positive integer number of seconds, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
-function nonNegativeInt(env: Env, key: string, fallback: number): number {
-  const raw = env[key]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) {
-    throw new ConfigError(
-      `${key} must be a non-negative integer number of seconds, got ${JSON.stringify(raw)}`,
-    );
-  }
-  return value;
-}
-
-function limit(env: Env, key: string, fallback: number): number {
-  const raw = env[key]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new ConfigError(`${key} must be a non-negative integer (0: no limit), got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
-/** Default limits per peer (documented in the handlers README). */
+/** Default limits per peer (declared in ./settings.ts). */
 export const DEFAULT_LIMITS = {
-  inboxMaxMessages: 1000,
-  inboxMaxBytes: 8 * 1024 * 1024,
-  maxConnectionsPerPeer: 10,
+  inboxMaxMessages: Number(settingFor('INBOX_MAX_MESSAGES').default),
+  inboxMaxBytes: Number(settingFor('INBOX_MAX_BYTES').default),
+  maxConnectionsPerPeer: Number(settingFor('MAX_CONNECTIONS_PER_PEER').default),
 } as const;
 
-function optional(env: Env, key: string): string | undefined {
-  const value = env[key]?.trim();
-  return value === undefined || value === '' ? undefined : value;
-}
-
 export function parseAuthMode(env: Env = process.env): AuthModeName {
-  const mode = optional(env, 'AUTH_MODE') ?? 'static';
-  if (mode !== 'static' && mode !== 'jwt') {
-    throw new ConfigError(`AUTH_MODE must be "static" or "jwt", got ${JSON.stringify(mode)}`);
-  }
-  return mode;
+  return enumSetting<AuthModeName>(env, 'AUTH_MODE');
 }
 
 export function parseOperationTypes(raw: string | undefined): ReadonlySet<string> | undefined {
-  const names = (raw ?? '')
-    .split(',')
-    .map((name) => name.trim())
-    .filter((name) => name !== '');
+  const names = listSetting({ ALLOWED_OPERATION_TYPES: raw }, 'ALLOWED_OPERATION_TYPES');
   return names.length === 0 ? undefined : new Set(names);
 }
 
 /** Reads and validates the configuration; throws ConfigError naming the variable at fault. */
 export function loadConfig(env: Env = process.env): RelayConfig {
-  const tableName = optional(env, 'TABLE_NAME');
-  if (tableName === undefined) throw new ConfigError('TABLE_NAME is required');
-  const isolation = optional(env, 'TENANT_ISOLATION') ?? 'off';
-  if (isolation !== 'on' && isolation !== 'off') {
-    throw new ConfigError(`TENANT_ISOLATION must be "on" or "off", got ${JSON.stringify(isolation)}`);
-  }
+  const tableName = stringSetting(env, 'TABLE_NAME') as string;
+  const operationTypes = listSetting(env, 'ALLOWED_OPERATION_TYPES');
   return {
     tableName,
     authMode: parseAuthMode(env),
-    mappingTtlSeconds: positiveInt(env, 'MAPPING_TTL_SECONDS', 3600),
-    inboxTtlSeconds: positiveInt(env, 'INBOX_TTL_SECONDS', 300),
-    connectionTtlSeconds: positiveInt(env, 'CONNECTION_TTL_SECONDS', 7200),
-    dedupeTtlSeconds: positiveInt(env, 'DEDUPE_TTL_SECONDS', 3600),
-    redeliveryDelaySeconds: nonNegativeInt(env, 'REDELIVERY_DELAY_SECONDS', 30),
-    inboxMaxMessages: limit(env, 'INBOX_MAX_MESSAGES', DEFAULT_LIMITS.inboxMaxMessages),
-    inboxMaxBytes: limit(env, 'INBOX_MAX_BYTES', DEFAULT_LIMITS.inboxMaxBytes),
-    maxConnectionsPerPeer: limit(env, 'MAX_CONNECTIONS_PER_PEER', DEFAULT_LIMITS.maxConnectionsPerPeer),
-    allowedOperationTypes: parseOperationTypes(env.ALLOWED_OPERATION_TYPES),
-    tenantIsolation: isolation === 'on',
-    dynamodbEndpoint: optional(env, 'DYNAMODB_ENDPOINT'),
-    managementEndpoint: optional(env, 'MANAGEMENT_ENDPOINT'),
-    region: optional(env, 'AWS_REGION') ?? optional(env, 'AWS_DEFAULT_REGION') ?? 'us-east-1',
+    mappingTtlSeconds: integerSetting(env, 'MAPPING_TTL_SECONDS'),
+    inboxTtlSeconds: integerSetting(env, 'INBOX_TTL_SECONDS'),
+    connectionTtlSeconds: integerSetting(env, 'CONNECTION_TTL_SECONDS'),
+    dedupeTtlSeconds: integerSetting(env, 'DEDUPE_TTL_SECONDS'),
+    redeliveryDelaySeconds: integerSetting(env, 'REDELIVERY_DELAY_SECONDS'),
+    inboxMaxMessages: integerSetting(env, 'INBOX_MAX_MESSAGES'),
+    inboxMaxBytes: integerSetting(env, 'INBOX_MAX_BYTES'),
+    maxConnectionsPerPeer: integerSetting(env, 'MAX_CONNECTIONS_PER_PEER'),
+    allowedOperationTypes: operationTypes.length === 0 ? undefined : new Set(operationTypes),
+    tenantIsolation: onOffSetting(env, 'TENANT_ISOLATION'),
+    dynamodbEndpoint: stringSetting(env, 'DYNAMODB_ENDPOINT'),
+    managementEndpoint: stringSetting(env, 'MANAGEMENT_ENDPOINT'),
+    region: regionSetting(env),
   };
+}
+
+/** AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1 (so local runs need not set it). */
+export function regionSetting(env: Env = process.env): string {
+  return stringSetting(
+    { ...env, AWS_REGION: env.AWS_REGION || env.AWS_DEFAULT_REGION },
+    'AWS_REGION',
+  ) as string;
 }
 
 /** Epoch seconds, the unit of DynamoDB TTL attributes. */

@@ -30,6 +30,7 @@ const JWT_ENV = [
   'JWT_ALGORITHMS',
   'JWT_CLOCK_SKEW_SECONDS',
   'JWT_JWKS_COOLDOWN_SECONDS',
+  'JWT_SECRET_MAX_AGE_SECONDS',
   'SSM_ENDPOINT',
 ];
 
@@ -420,6 +421,35 @@ describe('jwt mode, HS256 secret read from SSM (JWT_SECRET_PARAMETER)', () => {
     ssm.parameters.set(NAME, TEST_SECRET);
     expect((await decide({ headers: bearer(token) })).effect).toBe('Allow');
     expect(ssm.requests).toHaveLength(2);
+  });
+
+  it('a rotated secret takes effect once the cached one is older than JWT_SECRET_MAX_AGE_SECONDS, no cold start', async () => {
+    const ROTATED = 'r0t4t3d-s3cr3t-0f-at-l3ast-32-bytes-l0ng!!';
+    setEnv({ JWT_SECRET_PARAMETER: NAME, SSM_ENDPOINT: ssm.endpoint, JWT_SECRET_MAX_AGE_SECONDS: '60' });
+    // Only the clock is fake: the SDK's sockets and timers stay real.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const old = await hsToken({ sub: 'cli:cli123' });
+      expect((await decide({ headers: bearer(old) })).effect).toBe('Allow');
+      ssm.parameters.set(NAME, ROTATED);
+      const rotated = await hsToken({ sub: 'cli:cli123' }, { secret: ROTATED });
+      // Within the max age the cached secret still decides.
+      vi.setSystemTime(Date.now() + 59_000);
+      expect((await decide({ headers: bearer(rotated) })).effect).toBe('Deny');
+      expect(ssm.requests).toHaveLength(1);
+      // Past it, the same container reads the parameter again: the new secret signs, the old one no longer.
+      vi.setSystemTime(Date.now() + 2_000);
+      expect(
+        (await decide({ headers: bearer(await hsToken({ sub: 'cli:cli123' }, { secret: ROTATED })) })).effect,
+      ).toBe('Allow');
+      expect((await decide({ headers: bearer(await hsToken({ sub: 'cli:cli123' })) })).effect).toBe('Deny');
+      expect(ssm.requests).toEqual([
+        { target: 'AmazonSSM.GetParameter', body: { Name: NAME, WithDecryption: true } },
+        { target: 'AmazonSSM.GetParameter', body: { Name: NAME, WithDecryption: true } },
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

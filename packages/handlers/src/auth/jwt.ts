@@ -1,4 +1,5 @@
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import {
   type PeerIdentity,
   PeerIdSchema,
@@ -15,6 +16,7 @@ import {
 } from 'jose';
 import { ConfigError } from '../config.js';
 import { header } from '../events.js';
+import { integerSetting, listSetting, settingText, stringSetting } from '../settings.js';
 import { defaultJwtAlgorithms, isHmacAlgorithm, isJwtAlgorithm, JWT_ALGORITHMS } from './algorithms.js';
 import type { AuthDecision, AuthMode, AuthRequest } from './modes.js';
 import { queryPeer } from './peer.js';
@@ -23,9 +25,11 @@ import { queryPeer } from './peer.js';
  * `AUTH_MODE=jwt`: signed tokens (jose). The token's `sub` (`cli:ID` / `mpc:ID`) is the identity;
  * the connect query must name exactly that peer.
  *
- * - HS* with a shared secret: read at cold start from SSM (`JWT_SECRET_PARAMETER`, a SecureString,
- *   GetParameter WithDecryption; `SSM_ENDPOINT` overrides the endpoint) or, for local use only, given
- *   directly in `JWT_SECRET`. The HMAC key is the secret's UTF-8 bytes (at least 32).
+ * - HS* with a shared secret: read from SSM (`JWT_SECRET_PARAMETER`, a SecureString, GetParameter
+ *   WithDecryption through Powertools Parameters; first at cold start, then again once the cached
+ *   value is older than `JWT_SECRET_MAX_AGE_SECONDS`, so a rotated secret applies without a cold
+ *   start; `SSM_ENDPOINT` overrides the endpoint) or, for local use only, given directly in
+ *   `JWT_SECRET`. The HMAC key is the secret's UTF-8 bytes (at least 32).
  * - RS*, PS*, ES*, EdDSA through a JWKS URL (`JWT_JWKS_URL`, jose's remote key set: cached,
  *   refetched when a token names an unknown `kid`, at most once per `JWT_JWKS_COOLDOWN_SECONDS`).
  * - `JWT_ALGORITHMS` pins the accepted algorithms (default: HS256 with a secret, RS256,ES256,EdDSA
@@ -64,34 +68,23 @@ export interface JwtSettings {
   issuer: string | undefined;
   clockSkewSeconds: number;
   jwksCooldownSeconds: number;
+  /** How long the SSM secret is cached before it is read again (Powertools `maxAge`). */
+  secretMaxAgeSeconds: number;
   ssmEndpoint: string | undefined;
   region: string;
 }
 
 type Env = Record<string, string | undefined>;
 
-function optional(env: Env, key: string): string | undefined {
-  const value = env[key]?.trim();
-  return value === undefined || value === '' ? undefined : value;
-}
-
-function seconds(env: Env, key: string, fallback: number, max: number): number {
-  const raw = optional(env, key);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value > max) {
-    throw new ConfigError(
-      `${key} must be a whole number of seconds from 0 to ${max}, got ${JSON.stringify(raw)}`,
-    );
-  }
-  return value;
+function optional(env: Env, key: Parameters<typeof stringSetting>[1]): string | undefined {
+  return stringSetting(env, key);
 }
 
 /** Reads and validates the jwt settings from the environment; throws ConfigError naming the variable. */
 export function loadJwtSettings(env: Env = process.env): JwtSettings {
   const secretParameter = optional(env, 'JWT_SECRET_PARAMETER');
   // Not trimmed: a secret is bytes. Only an empty value counts as unset.
-  const secret = env.JWT_SECRET === undefined || env.JWT_SECRET === '' ? undefined : env.JWT_SECRET;
+  const secret = settingText(env, 'JWT_SECRET');
   const jwksUrl = optional(env, 'JWT_JWKS_URL');
   if (secretParameter !== undefined && secret !== undefined) {
     throw new ConfigError('set JWT_SECRET_PARAMETER (SSM) or JWT_SECRET (local only), not both');
@@ -111,10 +104,7 @@ export function loadJwtSettings(env: Env = process.env): JwtSettings {
       throw new ConfigError('JWT_JWKS_URL must be an https:// URL (http:// only for local tests)');
     }
   }
-  const listed = (optional(env, 'JWT_ALGORITHMS') ?? '')
-    .split(',')
-    .map((alg) => alg.trim())
-    .filter((alg) => alg !== '');
+  const listed = listSetting(env, 'JWT_ALGORITHMS');
   for (const alg of listed) {
     if (!isJwtAlgorithm(alg)) {
       throw new ConfigError(
@@ -146,8 +136,9 @@ export function loadJwtSettings(env: Env = process.env): JwtSettings {
     jwksUrl,
     audience: optional(env, 'JWT_AUDIENCE'),
     issuer: optional(env, 'JWT_ISSUER'),
-    clockSkewSeconds: seconds(env, 'JWT_CLOCK_SKEW_SECONDS', 30, 300),
-    jwksCooldownSeconds: seconds(env, 'JWT_JWKS_COOLDOWN_SECONDS', 30, 3600),
+    clockSkewSeconds: integerSetting(env, 'JWT_CLOCK_SKEW_SECONDS'),
+    jwksCooldownSeconds: integerSetting(env, 'JWT_JWKS_COOLDOWN_SECONDS'),
+    secretMaxAgeSeconds: integerSetting(env, 'JWT_SECRET_MAX_AGE_SECONDS'),
     ssmEndpoint: optional(env, 'SSM_ENDPOINT'),
     region: optional(env, 'AWS_REGION') ?? optional(env, 'AWS_DEFAULT_REGION') ?? 'us-east-1',
   };
@@ -156,21 +147,23 @@ export function loadJwtSettings(env: Env = process.env): JwtSettings {
 // ---------------------------------------------------------------------------------------------
 // Keys, cached per container.
 
-const ssmClients = new Map<string, SSMClient>();
+const ssmProviders = new Map<string, { client: SSMClient; provider: SSMProvider }>();
 const secretCache = new Map<string, Promise<Uint8Array>>();
 const jwksCache = new Map<string, JWTVerifyGetKey>();
 
-function ssmClient(settings: JwtSettings): SSMClient {
+/** One Powertools SSM provider (and its cache) per region and endpoint. */
+function ssmProvider(settings: JwtSettings): SSMProvider {
   const key = `${settings.region} ${settings.ssmEndpoint ?? ''}`;
-  let client = ssmClients.get(key);
-  if (!client) {
-    client = new SSMClient({
+  let entry = ssmProviders.get(key);
+  if (!entry) {
+    const client = new SSMClient({
       region: settings.region,
       ...(settings.ssmEndpoint ? { endpoint: settings.ssmEndpoint } : {}),
     });
-    ssmClients.set(key, client);
+    entry = { client, provider: new SSMProvider({ awsSdkV3Client: client }) };
+    ssmProviders.set(key, entry);
   }
-  return client;
+  return entry.provider;
 }
 
 function secretBytes(secret: string): Uint8Array {
@@ -182,8 +175,10 @@ function secretBytes(secret: string): Uint8Array {
 }
 
 /**
- * The HS* key: JWT_SECRET as is, or the SSM SecureString read once per container (GetParameter
- * WithDecryption). A failed read is not cached: the next handshake tries again.
+ * The HS* key: JWT_SECRET as is, or the SSM SecureString (GetParameter WithDecryption), cached by
+ * Powertools for `JWT_SECRET_MAX_AGE_SECONDS` and then read again: a rotated secret takes effect in
+ * running containers within that time. Concurrent handshakes share one read in flight; a failed
+ * read is not cached (the next handshake tries again).
  */
 export function hmacKey(settings: JwtSettings): Promise<Uint8Array> {
   if (settings.secret !== undefined) {
@@ -198,22 +193,22 @@ export function hmacKey(settings: JwtSettings): Promise<Uint8Array> {
   }
   const name = settings.secretParameter;
   if (name === undefined) return Promise.reject(new ConfigError('no HS* secret configured'));
-  const cacheKey = `ssm:${settings.region}:${settings.ssmEndpoint ?? ''}:${name}`;
-  let cached = secretCache.get(cacheKey);
-  if (!cached) {
-    cached = ssmClient(settings)
-      .send(new GetParameterCommand({ Name: name, WithDecryption: true }))
-      .then((result) => {
-        const value = result.Parameter?.Value;
+  const inflightKey = `ssm:${settings.region}:${settings.ssmEndpoint ?? ''}:${name}`;
+  let inflight = secretCache.get(inflightKey);
+  if (!inflight) {
+    inflight = ssmProvider(settings)
+      .get(name, { decrypt: true, maxAge: settings.secretMaxAgeSeconds })
+      .then((value) => {
         if (typeof value !== 'string' || value === '') {
           throw new ConfigError(`SSM parameter ${name} has no value`);
         }
         return secretBytes(value);
       });
-    secretCache.set(cacheKey, cached);
-    cached.catch(() => secretCache.delete(cacheKey));
+    secretCache.set(inflightKey, inflight);
+    const settled = () => secretCache.delete(inflightKey);
+    inflight.then(settled, settled);
   }
-  return cached;
+  return inflight;
 }
 
 function remoteKeySet(settings: JwtSettings): JWTVerifyGetKey {
@@ -236,7 +231,7 @@ function remoteKeySet(settings: JwtSettings): JWTVerifyGetKey {
  */
 export function prefetchJwtKeys(env: Env = process.env): void {
   try {
-    if (optional(env, 'AUTH_MODE') !== 'jwt') return;
+    if (settingText(env, 'AUTH_MODE') !== 'jwt') return;
     const settings = loadJwtSettings(env);
     if (settings.algorithms.some(isHmacAlgorithm)) hmacKey(settings).catch(() => undefined);
   } catch {
@@ -248,8 +243,11 @@ export function prefetchJwtKeys(env: Env = process.env): void {
 export function resetJwtCaches(): void {
   secretCache.clear();
   jwksCache.clear();
-  for (const client of ssmClients.values()) client.destroy();
-  ssmClients.clear();
+  for (const { client, provider } of ssmProviders.values()) {
+    provider.clearCache();
+    client.destroy();
+  }
+  ssmProviders.clear();
 }
 
 // ---------------------------------------------------------------------------------------------
