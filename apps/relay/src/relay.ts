@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { STACK_SETTINGS } from '@mpc-relay/handlers/settings';
 import {
   type AwsCredentials,
   createLocalGateway,
@@ -115,6 +116,9 @@ function handlerEnv(
 ): Record<string, string> {
   const fromProcess = (name: string, fallback: string) => process.env[name] ?? fallback;
   return {
+    // The handler settings a stack key sets on AWS (the handlers' contract): set in the relay's own
+    // environment (`INBOX_TTL_SECONDS=60 pnpm start`), they reach the handlers the same way.
+    ...tunableSettings(process.env),
     TABLE_NAME: tableName,
     DYNAMODB_ENDPOINT: dynamoEndpoint,
     AUTH_MODE: options.authMode ?? DEFAULTS.authMode,
@@ -141,6 +145,15 @@ function limitEnv(limits: RelayOptions['limits']): Record<string, string> {
     env.MAX_CONNECTIONS_PER_PEER = String(limits.maxConnectionsPerPeer);
   }
   return env;
+}
+
+/** The contract's stack-set settings present in `env`. */
+export function tunableSettings(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    STACK_SETTINGS.filter((setting) => env[setting.name] !== undefined && env[setting.name] !== '').map(
+      (setting) => [setting.name, env[setting.name] as string],
+    ),
+  );
 }
 
 /** Starts a whole local relay in this process: dynalite + relay table + local gateway + handler bundles. */

@@ -4,7 +4,14 @@
  * Read on every invocation (a handful of string reads), so tests and the local gateway may change
  * the environment between calls.
  */
-import { enumSetting, integerSetting, listSetting, onOffSetting, stringSetting } from './settings.js';
+import {
+  enumSetting,
+  integerSetting,
+  listSetting,
+  onOffSetting,
+  settingFor,
+  stringSetting,
+} from './settings.js';
 
 export type AuthModeName = 'static' | 'jwt';
 

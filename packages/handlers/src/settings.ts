@@ -144,7 +144,8 @@ export const SETTINGS = [
     default: '1000',
     min: 0,
     max: 1_000_000,
-    meaning: 'most messages kept waiting for one offline peer; over it the sender gets INBOX_FULL and nothing is stored (0: no limit)',
+    meaning:
+      'most messages kept waiting for one offline peer; over it the sender gets INBOX_FULL and nothing is stored (0: no limit)',
     handlers: RELAY,
     deploy: { by: 'stack', key: 'inboxMaxMessages' },
   },
@@ -164,7 +165,8 @@ export const SETTINGS = [
     default: '10',
     min: 0,
     max: 10_000,
-    meaning: 'most live connections one peer id may hold; the handshake over it is refused with 429 (0: no limit)',
+    meaning:
+      'most live connections one peer id may hold; the handshake over it is refused with 429 (0: no limit)',
     handlers: RELAY,
     deploy: { by: 'stack', key: 'maxConnectionsPerPeer' },
   },
