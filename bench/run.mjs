@@ -225,9 +225,25 @@ async function interleavedThroughput(servers) {
       server.pairs.push(await connectPair(server.target, i, `${slug(server.name)}-tp`));
   }
   const out = Object.fromEntries(servers.map((s) => [s.name, []]));
+  const failed = new Set();
   for (const stage of PLAN.stages) {
     for (const server of servers) {
-      out[server.name].push(await throughputStage(server, stage));
+      if (failed.has(server.name)) continue;
+      try {
+        out[server.name].push(await throughputStage(server, stage));
+      } catch (error) {
+        // A server that cannot keep up (or stops answering) loses its later stages, not the run.
+        failed.add(server.name);
+        out[server.name].push({
+          pairs: stage.pairs,
+          window: stage.window,
+          inFlight: stage.pairs * stage.window,
+          error: String(error?.message ?? error).slice(0, 300),
+        });
+        log(
+          `  ${server.name} throughput ${stage.pairs}x${stage.window}: failed (${error?.message ?? error})`,
+        );
+      }
       await sleep(200);
     }
   }

@@ -151,6 +151,20 @@ function throughputRows(r) {
     [PEER, peerOf(r)?.throughput],
   ]) {
     for (const s of section?.stages ?? []) {
+      if (s.error) {
+        rows.push([
+          name,
+          `${s.pairs} x ${s.window}`,
+          'failed',
+          dash,
+          dash,
+          dash,
+          dash,
+          dash,
+          s.error.slice(0, 60),
+        ]);
+        continue;
+      }
       rows.push([
         name,
         `${s.pairs} x ${s.window}`,
