@@ -84,6 +84,12 @@ export function parseCli(
         'allow a non-loopback --host with static auth (which lets anyone who can reach it connect as any peer)',
       ).env('ALLOW_STATIC_ON_NETWORK'),
     )
+    .addOption(
+      new Option(
+        '--repair',
+        "run LevelDB's repair on the data folder's store first and report what it could not keep",
+      ),
+    )
     .allowExcessArguments(false)
     .showSuggestionAfterError(true)
     .configureOutput({ outputError: (text, write) => write(`${name}: ${text.replace(/^error: /, '')}`) });
@@ -101,6 +107,7 @@ export function parseCli(
     maxConnectionsPerPeer?: number;
     inspector: boolean;
     allowStaticOnNetwork?: boolean | string;
+    repair?: boolean;
   }>();
   // Values from the environment arrive unparsed (commander parses flags only).
   const limit = (name: string, value: number | string | undefined) =>
@@ -127,5 +134,6 @@ export function parseCli(
       ? { allowStaticOnNetwork: true }
       : {}),
     ...(Object.keys(given).length > 0 ? { limits: given } : {}),
+    ...(o.repair ? { repair: true } : {}),
   };
 }

@@ -17,3 +17,5 @@ export {
 } from './inspector/observe.js';
 export { attachLogger } from './log.js';
 export { DEFAULTS, isLoopback, type Relay, type RelayOptions, startRelay } from './relay.js';
+export type { StoreStats } from './store/messages.js';
+export type { LocalStore } from './store.js';

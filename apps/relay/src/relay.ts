@@ -14,7 +14,7 @@ import { createInspector, type Inspector } from './inspector/server.js';
 import { INSPECTOR_USER_AGENT } from './inspector/table.js';
 import { loadOrCreateJwtSecret } from './jwt-secret.js';
 import { attachLogger } from './log.js';
-import { prepareDataDir, startStore } from './store.js';
+import { type LocalStore, prepareDataDir, startStore } from './store.js';
 
 export interface RelayOptions {
   /** Default 127.0.0.1. */
@@ -30,6 +30,8 @@ export interface RelayOptions {
   /** Default `mpc-relay`. */
   tableName?: string;
   idleTimeoutMs?: number;
+  /** Bytes held for a client that does not read before it is cut off (gateway limit; default 1 MiB). */
+  maxBufferedBytes?: number;
   maxLifetimeMs?: number;
   handlerTimeoutMs?: number;
   /** Folder of the handler bundles. Default: `@mpc-relay/handlers`'s dist. */
@@ -63,6 +65,13 @@ export interface RelayOptions {
    * nothing). Refused unless set: anyone on that network could connect as any peer.
    */
   allowStaticOnNetwork?: boolean;
+  /**
+   * Runs LevelDB's repair on the store folder before starting and logs what it kept (`--repair`):
+   * the way out when the relay refused a damaged folder.
+   */
+  repair?: boolean;
+  /** How often the store compacts itself (reclaims the files of deleted items). Default 5 min; 0 = never. */
+  compactEveryMs?: number;
 }
 
 export interface Relay {
@@ -85,6 +94,8 @@ export interface Relay {
   credentialsSource: string;
   /** `<dataDir>/credentials` (AWS_SHARED_CREDENTIALS_FILE, profile mpc-relay-local). */
   credentialsFile: string;
+  /** The store process (its stats, compaction, supervisor). */
+  store: LocalStore;
   /** jwt mode: where the HS256 secret comes from (`<dataDir>/jwt-secret`, MPC_RELAY_JWT_SECRET, ...). */
   jwtSecretSource?: string;
   gateway: LocalGateway;
@@ -194,6 +205,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
             ),
         }
       : {}),
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.repair ? { repair: true } : {}),
+    ...(options.compactEveryMs !== undefined ? { compactEveryMs: options.compactEveryMs } : {}),
   });
   // jwt mode: the HS256 secret `pnpm run token` signs with (data folder or MPC_RELAY_JWT_SECRET), unless
   // a key source is configured explicitly (JWT_SECRET, JWT_SECRET_PARAMETER, JWT_JWKS_URL).
@@ -236,6 +250,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
         ...(options.maxLifetimeMs !== undefined ? { maxLifetimeMs: options.maxLifetimeMs } : {}),
         ...(options.handlerTimeoutMs !== undefined ? { handlerTimeoutMs: options.handlerTimeoutMs } : {}),
+        ...(options.maxBufferedBytes !== undefined ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
       },
     });
   } catch (error) {
@@ -287,6 +302,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     credentials,
     credentialsSource: loaded.source,
     credentialsFile: loaded.file,
+    store,
     ...(jwtSecretSource ? { jwtSecretSource } : {}),
     gateway,
     ...(observations ? { observations } : {}),

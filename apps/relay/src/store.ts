@@ -8,15 +8,16 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createRelayTable } from '@mpc-relay/handlers';
 import { type AwsCredentials, createSigV4Verifier } from '@mpc-relay/local-gateway';
-import dynalite from 'dynalite';
 import { startDynamoFront } from './dynamo-front.js';
 import { UserError } from './errors.js';
+import { describeRepair, repairStore } from './store/integrity.js';
+import type { StoreStats } from './store/messages.js';
+import { StoreStartRefused, StoreSupervisor } from './store/supervisor.js';
 
 export interface LocalStore {
   /** The verifying front (SigV4, service `dynamodb`): the store's only network entrance. */
@@ -27,6 +28,14 @@ export interface LocalStore {
    * and the caller's user agent. Counted where the requests arrive, so handlers running anywhere count.
    */
   onRequest(listener: (operation: string, userAgent: string) => void): void;
+  /** The LevelDB folder, `<dataDir>/dynamodb`. */
+  levelDir: string;
+  /** The store process and its restarts. */
+  supervisor: StoreSupervisor;
+  /** Open LevelDB iterators, RSS and requests of the store process. */
+  stats(): Promise<StoreStats>;
+  /** Compacts the whole store now. */
+  compact(): Promise<StoreStats>;
   close(): Promise<void>;
 }
 
@@ -114,88 +123,93 @@ export interface StoreAuth {
   onRefused?: (refusal: { code: string; accessKeyId?: string; operation?: string }) => void;
 }
 
+export interface StartStoreOptions extends StoreAuth {
+  /** Store faults, restarts and recoveries, one line each. Default: stderr. */
+  log?: (line: string) => void;
+  /** Run LevelDB's repair on the folder first and report what it kept (`--repair`). */
+  repair?: boolean;
+  compactEveryMs?: number;
+}
+
 /**
- * Starts dynalite (embedded DynamoDB; its server listens on a private Unix socket only, which its
- * graceful close relies on; requests reach it in process, through the front), persisted with LevelDB under
- * `<dataDir>/dynamodb` (0700), behind the verifying front on 127.0.0.1 with a random port, and
+ * Starts dynalite (embedded DynamoDB) in its own supervised process (store/process.ts) on a Unix
+ * socket, persisted with LevelDB under `<dataDir>/dynamodb` (0700) once the folder passed its
+ * checks (store/integrity.ts), behind the verifying front on 127.0.0.1 with a random port (in this
+ * process: its endpoint stays while the store process restarts, and answers 500 meanwhile), and
  * creates the relay table (idempotent) with the handlers' own helper, signed with the relay's key.
  */
 export async function startStore(
   dataDir: string,
   tableName: string,
   region: string,
-  auth: StoreAuth,
+  options: StartStoreOptions,
 ): Promise<LocalStore> {
   const dir = prepareDataDir(dataDir);
   const unlock = lockDataDir(dir);
   const levelDir = join(dir, 'dynamodb');
-  mkdirSync(levelDir, { recursive: true, mode: 0o700 });
-  chmodSync(levelDir, 0o700);
-  const server = dynalite({
-    path: levelDir,
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-  });
+  try {
+    mkdirSync(levelDir, { recursive: true, mode: 0o700 });
+    chmodSync(levelDir, 0o700);
+  } catch {
+    // A folder this process may not change: the store process's check says so in one line.
+  }
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const socket = socketPathFor(dir);
+  const supervisor = new StoreSupervisor({
+    dataDir: dir,
+    levelDir,
+    socketPath: socket.path,
+    log,
+    ...(options.compactEveryMs !== undefined ? { compactEveryMs: options.compactEveryMs } : {}),
+  });
   let front: Awaited<ReturnType<typeof startDynamoFront>>;
   try {
-    await new Promise<void>((resolvePromise, reject) => {
-      server.once('error', reject);
-      server.listen(socket.path, () => {
-        server.off('error', reject);
-        resolvePromise();
-      });
-    });
-    chmodSync(socket.path, 0o600);
+    if (options.repair) {
+      for (const line of describeRepair(await repairStore(dir, levelDir))) log(line);
+    }
+    await supervisor.start();
     front = await startDynamoFront({
       // In this process: the front hands each verified request to dynalite's listener directly.
       target: { server },
       verifier: createSigV4Verifier({
         service: 'dynamodb',
         region,
-        credentials: auth.credentials,
-        ...(auth.now ? { now: auth.now } : {}),
+        credentials: options.credentials,
+        ...(options.now ? { now: options.now } : {}),
       }),
-      ...(auth.onRefused ? { onRefused: auth.onRefused } : {}),
+      ...(options.onRefused ? { onRefused: options.onRefused } : {}),
     });
   } catch (error) {
-    server.close();
+    await supervisor.close();
     socket.cleanup();
     unlock();
+    if (error instanceof StoreStartRefused) throw new UserError(error.reason);
     throw error;
   }
   const endpoint = front.endpoint;
   const close = async () => {
     await front.close();
-    await new Promise<void>((resolvePromise) => {
-      server.close(() => {
-        socket.cleanup();
-        unlock();
-        resolvePromise();
-      });
-      server.closeAllConnections();
-    });
+    await supervisor.close();
+    socket.cleanup();
+    unlock();
   };
-  const client = new DynamoDBClient({ endpoint, region, credentials: auth.credentials });
+  const client = new DynamoDBClient({ endpoint, region, credentials: options.credentials });
   try {
     await createRelayTable(client, tableName, { maxWaitMs: 10_000 });
   } catch (error) {
     await close();
-    const message = error instanceof Error ? error.message : String(error);
-    if (/lock|LEVEL_|not open/i.test(message)) {
-      throw new UserError(`data folder ${dir} is in use by another relay or unreadable (${message})`);
-    }
     throw error;
   } finally {
     client.destroy();
   }
-  const onRequest = (listener: (operation: string, userAgent: string) => void) => {
-    server.on('request', (req: IncomingMessage) => {
-      const target = req.headers['x-amz-target'];
-      const operation = typeof target === 'string' ? (target.split('.').pop() ?? target) : 'unknown';
-      listener(operation, req.headers['user-agent'] ?? '');
-    });
+  return {
+    endpoint,
+    dataDir: dir,
+    levelDir,
+    supervisor,
+    onRequest: (listener) => supervisor.onRequest(listener),
+    stats: () => supervisor.stats(),
+    compact: () => supervisor.compact(),
+    close,
   };
-  return { endpoint, dataDir: dir, onRequest, close };
 }
