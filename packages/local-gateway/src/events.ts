@@ -1,6 +1,14 @@
 import { EventEmitter } from 'node:events';
 
-export type DisconnectCause = 'client' | 'idle' | 'lifetime' | 'deleted' | 'limit' | 'shutdown' | 'error';
+export type DisconnectCause =
+  | 'client'
+  | 'idle'
+  | 'lifetime'
+  | 'deleted'
+  | 'limit'
+  | 'slow-consumer'
+  | 'shutdown'
+  | 'error';
 
 export type RouteOutcome = 'ok' | 'error' | 'timeout' | 'throttled' | 'forbidden' | 'refused';
 

@@ -92,7 +92,12 @@ export function createManagementApi(deps: ManagementDependencies) {
 
     if (method === 'POST') {
       const text = body.toString('utf8');
-      if (!live || !sendToClient(live, text, limits.maxFrameBytes)) gone(body.length, text);
+      const unread = live?.ws?.bufferedAmount ?? 0;
+      if (live && unread + body.length > limits.maxBufferedBytes) {
+        // A client that stopped reading: refuse (the handlers keep the message) and cut it off.
+        closeConnection(live, 1008, `slow consumer: ${unread} bytes unread`, 'slow-consumer');
+        gone(body.length, text);
+      } else if (!live || !sendToClient(live, text, limits.maxFrameBytes)) gone(body.length, text);
       else {
         res.writeHead(200, {
           'content-type': 'application/json',

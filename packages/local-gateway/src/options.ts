@@ -30,6 +30,12 @@ export interface GatewayLimits {
   maxFrameBytes?: number;
   /** Message payload size (AWS: 128 KB); a larger message closes with 1009, a larger post gets 413. */
   maxMessageBytes?: number;
+  /**
+   * Bytes the gateway holds for a client that does not read (beyond what the OS buffers): a post
+   * that would pass it answers 410, so the sender keeps the message for later, and the connection
+   * is closed with 1008 (reason `slow consumer ...`). API Gateway bounds it too. Default 1 MiB.
+   */
+  maxBufferedBytes?: number;
 }
 
 export interface LocalGatewayOptions {
@@ -91,6 +97,7 @@ export const DEFAULT_LIMITS: Required<GatewayLimits> = {
   handlerTimeoutMs: 29_000,
   maxFrameBytes: 32_768,
   maxMessageBytes: 131_072,
+  maxBufferedBytes: 1_048_576,
 };
 
 /** The options with every default applied. */
