@@ -17,11 +17,14 @@ import {
 } from './store/connections.js';
 import {
   deleteInboxItem,
+  type InboxCounterItem,
   type InboxItem,
   type InboxLimits,
   inboxCounterAfterDrain,
   markerItem,
+  markStoredOffline,
   messageIdOf,
+  noticeItem,
   putInboxItem,
   readInbox,
   reserveInboxSpace,
@@ -240,7 +243,9 @@ export async function relayMessage(
     count('InboxFull');
     return { outcome: 'full', messageId, ...counts(total) };
   }
-  if (!stored) await putInboxItem(table, item);
+  // Waiting from the start: an EXPIRED report can then say it was never delivered.
+  if (!stored) await putInboxItem(table, { ...item, storedOffline: true });
+  else if (item.clientMsgId !== undefined) await markStoredOffline(table, item);
   count('MessagesStored');
   await recheckConnections(table, poster, input);
   return {
@@ -329,7 +334,12 @@ export interface DrainOptions {
   redeliveryDelayMs?: number;
   /** DEDUPE_TTL_SECONDS: a v2 sender's message delivered to a v1 connection leaves a marker. */
   dedupeTtlSeconds?: number;
+  /** How long an EXPIRED report waits for its offline v2 sender. Default 1 day. */
+  noticeTtlSeconds?: number;
 }
+
+/** Deletes and puts of a drain are written every this many (one BatchWriteItem's worth). */
+export const DRAIN_BATCH = 25;
 
 /**
  * Delivers what waits for a peer to one of its connections, in stored order.
@@ -354,12 +364,32 @@ export async function drainInbox(
   const v2 = options.v2 === true;
   const { live, expired } = await readInbox(table, peer, now);
   logExpired(peer, expired);
-  const deletes: InboxItem[] = [...expired];
-  const puts: InboxItem[] = [];
+  const deletes: Pick<InboxItem, 'pk' | 'sk'>[] = [...expired];
+  const puts: (InboxItem | InboxCounterItem)[] = [];
+  // What a drain did is written batch by batch as it goes: one that dies midway (a crash, a
+  // timeout) leaves at most one batch of delivered messages to be delivered again.
+  const written = new Set<string>();
+  const flush = async () => {
+    await writeInboxBatch(table, { deletes: deletes.splice(0), puts: puts.splice(0) });
+  };
   let delivered = 0;
   let dropped = 0;
   let notDue = 0;
+  let notices = 0;
   for (const item of live) {
+    if (deletes.length + puts.length >= DRAIN_BATCH) {
+      for (const done of [...deletes, ...puts]) written.add(done.sk);
+      await flush();
+    }
+    if (item.notice) {
+      // The relay's own report for a v2 sender: given once, to a v2 connection only.
+      if (!v2) continue;
+      const outcome = await poster.post(connectionId, item.frame ?? '');
+      if (outcome.status !== 'ok') break;
+      notices += 1;
+      deletes.push(item);
+      continue;
+    }
     if (policy && !policy.mayReceive(item)) {
       logger.warn('inbox message dropped: tenant isolation', {
         outcome: 'dropped',
@@ -395,16 +425,17 @@ export async function drainInbox(
     if ('put' in done) puts.push(done.put);
     else deletes.push(done.delete);
   }
-  if (deletes.length > 0 || puts.length > 0) {
-    // What still waits, counted from the rows just read, rides on the same batch (inbox limits).
-    const gone = new Set(deletes.map((item) => item.sk));
-    const kept = new Set(puts.filter((item) => item.frame === undefined).map((item) => item.sk));
-    const waiting = live.filter((item) => !gone.has(item.sk) && !kept.has(item.sk));
+  if (deletes.length > 0 || puts.length > 0 || written.size > 0) {
+    // What still waits, counted from the rows just read, rides on the last batch (inbox limits).
+    const gone = new Set([...written, ...deletes.map((item) => item.sk)]);
+    const kept = new Set(
+      puts.filter((item) => !('frame' in item) || item.frame === undefined).map((item) => item.sk),
+    );
+    const waiting = live.filter((item) => !item.notice && !gone.has(item.sk) && !kept.has(item.sk));
     const counter = inboxCounterAfterDrain(peer, waiting);
-    await writeInboxBatch(table, {
-      deletes: 'delete' in counter ? [...deletes, counter.delete] : deletes,
-      puts: 'put' in counter ? [...puts, counter.put] : puts,
-    });
+    if ('delete' in counter) deletes.push(counter.delete);
+    else puts.push(counter.put);
+    await flush();
   }
   count('InboxDelivered', delivered);
   count('InboxDropped', dropped);
@@ -412,13 +443,14 @@ export async function drainInbox(
     delivered,
     expired: expired.length,
     dropped,
-    remaining: live.length - delivered - dropped,
+    remaining: live.length - delivered - dropped - notices,
     notDue,
   };
   if (live.length > 0 || expired.length > 0) {
     logger.info('inbox drained', { protocol: v2 ? PROTOCOL_V2 : 'v1', ...result });
   }
-  if (expired.length > 0) await reportExpired(table, poster, peer, expired);
+  const reportable = expired.filter((item) => !item.notice);
+  if (reportable.length > 0) await reportExpired(table, poster, peer, reportable, options.noticeTtlSeconds);
   return result;
 }
 
@@ -453,6 +485,7 @@ export async function reportExpired(
   poster: Poster,
   receiver: PeerIdentity,
   expired: readonly InboxItem[],
+  noticeTtlSeconds = 86_400,
 ): Promise<number> {
   const bySender = new Map<string, InboxItem[]>();
   for (const item of expired) {
@@ -467,18 +500,22 @@ export async function reportExpired(
         isV2Connection,
       );
       for (const item of items) {
+        const receiverName = `${receiver.type} ${receiver.id}`;
+        const neverDelivered = item.storedOffline === true && item.deliveredAt === undefined;
         const frame = encodeError({
           code: ErrorCode.Expired,
-          message: `your message ${messageIdOf(item)} to ${receiver.type} ${receiver.id} expired before its receiver ${
-            item.deliveredAt === undefined ? 'received or acknowledged it' : 'acknowledged it'
-          }`,
+          message: neverDelivered
+            ? `your message ${messageIdOf(item)} to ${receiverName} expired undelivered: ${receiverName} did not connect before it expired`
+            : `your message ${messageIdOf(item)} to ${receiverName} expired unacknowledged: it was delivered to ${receiverName}, which did not acknowledge it before it expired`,
           action: 'sendServer',
           clientMsgId: item.clientMsgId,
         });
         const result = await postToConnections(table, poster, connections, frame);
         if (result.delivered > 0) reported += 1;
+        // Offline: the report waits in the sender's own inbox for its next v2 connection.
+        else await putInboxItem(table, noticeItem({ type: senderType, id: from }, frame, noticeTtlSeconds));
         logger.info('expiry reported to the sender', {
-          outcome: result.delivered > 0 ? 'reported' : 'sender offline',
+          outcome: result.delivered > 0 ? 'reported' : 'sender offline: kept for its return',
           senderType,
           senderId: from,
           messageId: messageIdOf(item),

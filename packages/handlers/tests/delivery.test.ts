@@ -217,7 +217,10 @@ describe('delivery: offline peers, stale connections, expiry, several connection
       expect(mapping?.expiresAt).toBeGreaterThanOrEqual(before + 60);
       expect(mapping?.expiresAt).toBeLessThanOrEqual(after + 60);
       expect(waiting?.expiresAt).toBeGreaterThanOrEqual(before + 30);
-      expect(waiting?.expiresAt).toBeLessThanOrEqual(after + 30);
+      // The TTL attribute is the exact expiry (expiresAtMs) rounded up to the second.
+      expect(waiting?.expiresAt).toBeLessThanOrEqual(after + 31);
+      expect(waiting?.expiresAtMs).toBeGreaterThanOrEqual(before * 1000 + 30_000);
+      expect(waiting?.expiresAtMs).toBeLessThanOrEqual((after + 1) * 1000 + 30_000);
     } finally {
       delete process.env.MAPPING_TTL_SECONDS;
       delete process.env.INBOX_TTL_SECONDS;

@@ -197,8 +197,8 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
       new UpdateCommand({
         TableName: TABLE_NAME,
         Key: { pk: item?.pk, sk: item?.sk },
-        UpdateExpression: 'SET expiresAt = :past',
-        ExpressionAttributeValues: { ':past': epochSeconds() - 1 },
+        UpdateExpression: 'SET expiresAt = :past, expiresAtMs = :pastMs',
+        ExpressionAttributeValues: { ':past': epochSeconds() - 1, ':pastMs': Date.now() - 1 },
       }),
     );
     const cli = await harness.relay.connect(CLI, V2);
@@ -208,7 +208,9 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
       {
         error: {
           code: 'EXPIRED',
-          message: expect.stringContaining('expired before its receiver received or acknowledged it'),
+          message: expect.stringContaining(
+            `expired undelivered: cli ${CLI.id} did not connect before it expired`,
+          ),
           action: 'sendServer',
           clientMsgId: 'c-exp',
         },

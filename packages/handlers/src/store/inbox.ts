@@ -38,6 +38,15 @@ export interface InboxItem {
   storedAt: number;
   /** Epoch seconds: message expiry (INBOX_TTL_SECONDS), or a marker's dedupe window. DynamoDB TTL. */
   expiresAt: number;
+  /** The exact expiry (epoch ms); `expiresAt` is its ceiling in seconds, for DynamoDB TTL. */
+  expiresAtMs?: number;
+  /** No connection took it when it was sent: it waited for its receiver from the start. */
+  storedOffline?: boolean;
+  /**
+   * A frame from the relay itself (the EXPIRED report of a message this peer sent while it was
+   * offline): posted once as it is to the peer's next v2 connection, then deleted.
+   */
+  notice?: boolean;
   /** The relay's message id (the sort key without `MSG#`). */
   messageId?: string;
   /** The v2 sender's own id for the message, echoed to v2 receivers and in EXPIRED reports. */
@@ -204,6 +213,59 @@ export function inboxKeyOf(peer: PeerIdentity, messageId: string): { pk: string;
   return { pk: KEY.inbox(peer), sk: `${MSG}${messageId}` };
 }
 
+/** Expiry to the millisecond, and its ceiling in seconds for DynamoDB TTL (which deletes late anyway). */
+function expiry(nowMs: number, ttlSeconds: number): { expiresAt: number; expiresAtMs: number } {
+  const expiresAtMs = nowMs + ttlSeconds * 1000;
+  return { expiresAt: Math.ceil(expiresAtMs / 1000), expiresAtMs };
+}
+
+/** Whether an item is still live at `nowMs` (items written before `expiresAtMs`: by the second). */
+export function isLiveAt(item: Pick<InboxItem, 'expiresAt' | 'expiresAtMs'>, nowMs: number): boolean {
+  return (item.expiresAtMs ?? item.expiresAt * 1000) > nowMs;
+}
+
+/** A relay notice for `peer` (an error frame it gets once, at its next v2 connection). */
+export function noticeItem(
+  peer: PeerIdentity,
+  frame: string,
+  ttlSeconds: number,
+  nowMs = Date.now(),
+): InboxItem {
+  const sk = inboxSortKey(nowMs);
+  return {
+    pk: KEY.inbox(peer),
+    sk,
+    frame,
+    from: 'relay',
+    operationType: 'notice',
+    size: Buffer.byteLength(frame),
+    storedAt: nowMs,
+    ...expiry(nowMs, ttlSeconds),
+    order: sk.slice(MSG.length),
+    notice: true,
+  };
+}
+
+/**
+ * Marks a message that no connection took as waiting from the start (1 conditional UpdateItem;
+ * nothing when it is already gone or was delivered since): its EXPIRED report says so.
+ */
+export async function markStoredOffline(table: TableRef, key: Pick<InboxItem, 'pk' | 'sk'>): Promise<void> {
+  try {
+    await table.db.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { pk: key.pk, sk: key.sk },
+        UpdateExpression: 'SET storedOffline = :yes',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deliveredAt)',
+        ExpressionAttributeValues: { ':yes': true },
+      }),
+    );
+  } catch (error) {
+    if ((error as Error)?.name !== 'ConditionalCheckFailedException') throw error;
+  }
+}
+
 /** Builds the item for a message to `peer` (not written). */
 export function inboxItem(
   peer: PeerIdentity,
@@ -222,7 +284,7 @@ export function inboxItem(
     operationType: message.operationType,
     size: message.size,
     storedAt: nowMs,
-    expiresAt: epochSeconds(nowMs) + ttlSeconds,
+    ...expiry(nowMs, ttlSeconds),
     messageId,
     ...(message.clientMsgId !== undefined ? { clientMsgId: message.clientMsgId } : {}),
     order,
@@ -324,7 +386,6 @@ export async function readInbox(
 ): Promise<{ live: InboxItem[]; expired: InboxItem[] }> {
   const live: InboxItem[] = [];
   const expired: InboxItem[] = [];
-  const now = epochSeconds(nowMs);
   let startKey: Record<string, unknown> | undefined;
   for (let page = 0; page < maxPages; page++) {
     const result = await table.db.send(
@@ -339,7 +400,7 @@ export async function readInbox(
       }),
     );
     for (const item of (result.Items ?? []) as InboxItem[]) {
-      (item.expiresAt > now ? live : expired).push(item);
+      (isLiveAt(item, nowMs) ? live : expired).push(item);
     }
     startKey = result.LastEvaluatedKey;
     if (!startKey) break;
