@@ -3,14 +3,14 @@
  * `pnpm bench`: what the relay costs, measured. Loopback only, every loop bounded in count and
  * time; a few minutes on a 2-core machine. Writes bench/results.json and BENCHMARKS.md and prints
  * a table. Options: --quick (tiny counts, for the smoke test), --no-write (print only),
- * --skip=coldstart,scale,throughput,sigv4,peers (comma list of sections to leave out; peers:
+ * --skip=coldstart,scale,throughput,sigv4,peers,soak (comma list of sections to leave out; peers:
  * serverless-offline, installed on first use into bench/.peers).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startChild } from './lib/child.mjs';
 import {
   baselineTarget,
@@ -29,6 +29,7 @@ import { ensurePeerInstalled, peerInstalled } from './lib/peers/serverless-offli
 import { buildProfiledBundles } from './lib/profiled-bundles.mjs';
 import { comparison, renderMarkdown, renderTerminal } from './lib/report.mjs';
 import { measureSigV4 } from './lib/sigv4-cost.mjs';
+import { measureSoak } from './lib/soak.mjs';
 import { nowMs, ratio, round, sleep, summarize } from './lib/stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -877,6 +878,19 @@ async function main() {
       });
       const hop = results.relay?.hop?.latencyMs?.median;
       if (hop) results.sigv4.shareOfHopMedian = round(results.sigv4.perMessageMedianMs / hop, 3);
+    });
+  }
+  if (!skip.has('soak') && relayAvailable()) {
+    await guard('soak', async () => {
+      const messages = quick ? 100 : 4000;
+      log(`soak: RSS and open store iterators over ${messages} messages`);
+      const relayDist = process.env.BENCH_RELAY_MODULE ?? join(root, 'apps', 'relay', 'dist', 'index.js');
+      results.soak = await measureSoak({ relayModule: pathToFileURL(relayDist).href, messages });
+      if (results.soak.samples) {
+        log(
+          `  soak: ${results.soak.samples.map((p) => `${p.messages} msgs ${p.storeRssMb}/${p.relayRssMb} MB (store/relay) ${p.openIterators} iterators`).join(', ')}`,
+        );
+      }
     });
   }
   await guard('cost', () => costSection(results));
