@@ -169,8 +169,8 @@ export async function startStore(
     }
     await supervisor.start();
     front = await startDynamoFront({
-      // In this process: the front hands each verified request to dynalite's listener directly.
-      target: { server },
+      // dynalite is in the store process: the front forwards each verified request to its socket.
+      target: { socketPath: socket.path },
       verifier: createSigV4Verifier({
         service: 'dynamodb',
         region,

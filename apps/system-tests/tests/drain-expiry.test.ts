@@ -19,11 +19,14 @@ afterAll(async () => {
 /** One batch of a drain's writes (packages/handlers DRAIN_BATCH). */
 const DRAIN_BATCH = 25;
 
-describe('crash mid-drain', () => {
+describe('crash mid-drain', { timeout: 600_000 }, () => {
   it('a v1 cli whose drain of 300 messages is killed after 100 gets the rest and at most one batch again', async () => {
     const port = await freePort();
     const dataDir = tempDir('drain-');
-    const first = await RelayProcess.start({ port, dataDir }, { LOG_LEVEL: 'CRITICAL' });
+    const first = await RelayProcess.start(
+      { port, dataDir, readyTimeoutMs: 90_000 },
+      { LOG_LEVEL: 'CRITICAL' },
+    );
     processes.push(first.relay);
     const mpc = new V1Peer(() => first.url, { type: 'mpc', id: 'mpc-drain' });
     const ids = Array.from({ length: 300 }, (_, i) => `drain-${String(i).padStart(3, '0')}`);
@@ -41,7 +44,10 @@ describe('crash mid-drain', () => {
     await waitFor(() => received.length >= 100, '100 deliveries of the drain', 60_000);
     await first.relay.kill();
     const killedAt = received.length;
-    const second = await RelayProcess.start({ port, dataDir }, { LOG_LEVEL: 'CRITICAL' });
+    const second = await RelayProcess.start(
+      { port, dataDir, readyTimeoutMs: 90_000 },
+      { LOG_LEVEL: 'CRITICAL' },
+    );
     processes.push(second.relay);
     const again = await V1Socket.openPeer(second.url, { type: 'cli', id: 'cli-drain' });
     again.onFrame((text) => {

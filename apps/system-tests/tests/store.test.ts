@@ -59,7 +59,7 @@ function dynamoClient(relay: Relay): DynamoDBClient {
 
 const storeLines = (lines: string[]) => lines.filter((line) => /^(store|repaired)/.test(line));
 
-describe('store', () => {
+describe('store', { timeout: 600_000 }, () => {
   it('10,000 Queries leave no LevelDB iterator open', async () => {
     const { relay } = await relayWithLog();
     const client = dynamoClient(relay);
@@ -223,7 +223,7 @@ function smallDisk(): string | undefined {
 
 const disk = smallDisk();
 
-describe('a full disk', () => {
+describe('a full disk', { timeout: 300_000 }, () => {
   it.skipIf(!disk)(
     'writes refused with INTERNAL (nothing accepted lost), the relay stays up and recovers when space returns (skipped when this machine cannot mount a 2 MB tmpfs)',
     async () => {
@@ -277,7 +277,7 @@ describe('a full disk', () => {
   );
 });
 
-describe('a damaged data folder', () => {
+describe('a damaged data folder', { timeout: 300_000 }, () => {
   it('the command refuses it with one line naming the folder, what is wrong and how to recover', async () => {
     const dataDir = tempDir('store-damaged-');
     const { relay } = await relayWithLog(dataDir);
@@ -290,7 +290,7 @@ describe('a damaged data folder', () => {
     const levelDir = join(dataDir, 'dynamodb');
     const log = readdirSync(levelDir).find((name) => name.endsWith('.log')) as string;
     truncateSync(join(levelDir, log), Math.floor(statSync(join(levelDir, log)).size / 2));
-    const refused = await RelayProcess.start({ port: 0, dataDir }).then(
+    const refused = await RelayProcess.start({ port: 0, dataDir, readyTimeoutMs: 90_000 }).then(
       () => {
         throw new Error('started');
       },

@@ -33,14 +33,14 @@ export class RelayProcess {
 
   /** Starts `mpc-relay --port PORT --data-dir DIR` and resolves once it printed "Ready." (bounded). */
   static async start(
-    options: { port: number; dataDir: string; args?: string[] },
+    options: { port: number; dataDir: string; args?: string[]; readyTimeoutMs?: number },
     env: Record<string, string> = {},
   ): Promise<{ relay: RelayProcess; url: string }> {
     const relay = new RelayProcess(
       ['--port', String(options.port), '--data-dir', options.dataDir, ...(options.args ?? [])],
       env,
     );
-    const url = await relay.ready();
+    const url = await relay.ready(options.readyTimeoutMs);
     return { relay, url };
   }
 
