@@ -15,7 +15,7 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-const WAITING = 30;
+const WAITING = 12;
 
 /** A relay with WAITING messages in the inbox of an offline cli, stopped cleanly. */
 async function folderWithWaitingMessages(compact = false): Promise<string> {
@@ -34,7 +34,7 @@ async function folderWithWaitingMessages(compact = false): Promise<string> {
       });
       // One connection's frames are handled in order: the pong says the send was stored.
       mpc.send({ action: 'ping' });
-      const pong = await mpc.next();
+      const pong = await mpc.next(60_000);
       expect(pong).toMatch(/^\{"pong":/);
     }
     mpc.close();
@@ -83,7 +83,7 @@ async function repairAndDrain(dataDir: string): Promise<{ lines: string[]; deliv
     cli.send({ action: 'ping' });
     let delivered = 0;
     for (;;) {
-      const frame = await cli.next();
+      const frame = await cli.next(60_000);
       if (frame.startsWith('{"pong":')) break;
       if (frame.includes('"PartialSig"')) delivered++;
     }
@@ -94,7 +94,7 @@ async function repairAndDrain(dataDir: string): Promise<{ lines: string[]; deliv
   }
 }
 
-describe('damaged store folder', () => {
+describe('damaged store folder', { timeout: 300_000 }, () => {
   it('a log cut in half: refused, and --repair reports the items it could not keep', async () => {
     const dataDir = await folderWithWaitingMessages();
     cut(levelFile(dataDir, (name) => name.endsWith('.log')));
