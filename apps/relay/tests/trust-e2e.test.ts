@@ -32,6 +32,7 @@ const fullSig = (cliId: string, transactionId: string, teamId = 'team-a') => ({
     transactionId,
   },
 });
+// biome-ignore lint/suspicious/noExplicitAny: received frames are read field by field, each asserted
 const json = async (peer: Peer) => JSON.parse(await peer.next()) as Record<string, any>;
 const errorCode = async (peer: Peer) => (await json(peer)).error?.code as string | undefined;
 

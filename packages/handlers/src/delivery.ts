@@ -84,7 +84,12 @@ export async function postToConnections(
         return;
       }
       result.failed += 1;
-      logger.warn('post failed', { target: connection.connectionId, errorName: outcome.errorName });
+      logger.warn('post failed', {
+        target: connection.connectionId,
+        errorName: outcome.errorName,
+        ...(outcome.httpStatus !== undefined ? { httpStatus: outcome.httpStatus } : {}),
+        errorMessage: outcome.errorMessage,
+      });
     }),
   );
   count('StaleConnections', result.stale);

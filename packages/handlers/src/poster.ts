@@ -43,7 +43,10 @@ export function managementEndpoint(
 }
 
 /** `ok`: posted; `gone`: 410 GoneException, the connection is stale; `failed`: anything else. */
-export type PostOutcome = { status: 'ok' } | { status: 'gone' } | { status: 'failed'; errorName: string };
+export type PostOutcome =
+  | { status: 'ok' }
+  | { status: 'gone' }
+  | { status: 'failed'; errorName: string; httpStatus?: number | undefined; errorMessage?: string };
 
 export function isGone(error: unknown): boolean {
   const candidate = error as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
@@ -71,7 +74,12 @@ export function posterFor(endpoint: string): Poster {
         return { status: 'ok' };
       } catch (error) {
         if (isGone(error)) return { status: 'gone' };
-        return { status: 'failed', errorName: (error as Error)?.name ?? 'Error' };
+        return {
+          status: 'failed',
+          errorName: (error as Error)?.name ?? 'Error',
+          httpStatus: (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode,
+          errorMessage: String((error as Error)?.message).slice(0, 200),
+        };
       }
     },
     async close(connectionId) {

@@ -322,7 +322,7 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
     expect(v2ToV1.requests).toEqual({ total: 4, byCommand: { PutItem: 3, Query: 1 } });
     expect(v1Cli.received()).toHaveLength(1);
     // v1 pair: unchanged (2).
-    const v1Pair = await countRequests(() => v1Mpc.send(partialSig('v1-mpc', 'v1-cli')));
+    const v1Pair = await countRequests(() => v1Mpc.send(partialSig('v1-mpc', 'v1-cli', 'tx-v1pair')));
     expect(v1Pair.requests).toEqual({ total: 2, byCommand: { PutItem: 1, Query: 1 } });
   });
 });

@@ -87,25 +87,36 @@ export type RouteWrite =
  */
 export async function putRoute(table: TableRef, item: RouteItem, nowMs = Date.now()): Promise<RouteWrite> {
   const conversation = item.sk !== KEY.mappingSort;
-  try {
-    const result = await table.db.send(
-      new PutCommand({
-        TableName: table.tableName,
-        Item: item,
-        ReturnValues: 'ALL_OLD',
-        ...(conversation
-          ? {
-              ConditionExpression: 'attribute_not_exists(pk) OR mpcId = :mpc OR expiresAt <= :now',
-              ExpressionAttributeValues: { ':mpc': item.mpcId, ':now': epochSeconds(nowMs) },
-            }
-          : {}),
-      }),
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const result = await table.db.send(
+        new PutCommand({
+          TableName: table.tableName,
+          Item: item,
+          ReturnValues: 'ALL_OLD',
+          ...(conversation
+            ? {
+                ConditionExpression: 'attribute_not_exists(pk) OR mpcId = :mpc OR expiresAt <= :now',
+                ExpressionAttributeValues: { ':mpc': item.mpcId, ':now': epochSeconds(nowMs) },
+              }
+            : {}),
+        }),
+      );
+      return { outcome: 'written', item, previous: result.Attributes as RouteItem | undefined };
+    } catch (error) {
+      if (!conversation || (error as Error)?.name !== 'ConditionalCheckFailedException') throw error;
+    }
+    // A failed condition should mean another mpc holds it: make sure before refusing (1 GetItem,
+    // on this path only), since a refusal is final for the sender and a retry is not.
+    const held = await table.db.send(
+      new GetCommand({ TableName: table.tableName, Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true }),
     );
-    return { outcome: 'written', item, previous: result.Attributes as RouteItem | undefined };
-  } catch (error) {
-    if (conversation && (error as Error)?.name === 'ConditionalCheckFailedException')
+    const holder = held.Item as RouteItem | undefined;
+    if (holder && holder.mpcId !== item.mpcId && holder.expiresAt > epochSeconds(nowMs)) {
       return { outcome: 'taken' };
-    throw error;
+    }
+    if (attempt >= 2)
+      throw new Error('the conversation write failed its condition although no other mpc holds it');
   }
 }
 
