@@ -32,6 +32,17 @@ export function stripComment(line: string): string {
   return line.trimEnd();
 }
 
+/** Whether a command's text ends inside a quoted string (a `node -e "..."` over several lines). */
+function insideQuotes(text: string): boolean {
+  let quote: string | undefined;
+  for (const c of text) {
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === "'" || c === '"') quote = c;
+  }
+  return quote !== undefined;
+}
+
 export function extractCommands(root: string, file: string): Command[] {
   const lines = readFileSync(join(root, file), 'utf8').split('\n');
   const commands: Command[] = [];
@@ -54,10 +65,16 @@ export function extractCommands(root: string, file: string): Command[] {
     }
     if (inOther) return;
     const text = stripComment(raw);
-    if (pending) {
+    if (pending?.text.endsWith('\n')) {
+      pending.text += raw;
+    } else if (pending) {
       pending.text += ` ${text.trim()}`;
     } else if (text.trim() !== '') {
       pending = { line: index + 1, text: text.trim() };
+    }
+    if (pending && insideQuotes(pending.text)) {
+      pending.text += '\n';
+      return;
     }
     if (pending?.text.endsWith('\\')) {
       pending.text = pending.text.slice(0, -1).trimEnd();

@@ -240,7 +240,9 @@ class Session {
       command,
       /Connection id/,
       false,
-      `node apps/signer/dist/main.js --url ws://127.0.0.1:${this.port}/production --cli-id cli123 --ephemeral-key`,
+      /--scheme musig2/.test(command.text)
+        ? `node apps/signer/dist/main.js --url ws://127.0.0.1:${this.port}/production --cli-id cli123 --scheme musig2 --key-dir cli-keys --allow-mpc IgniterC56D`
+        : `node apps/signer/dist/main.js --url ws://127.0.0.1:${this.port}/production --cli-id cli123 --ephemeral-key --allow-mpc IgniterC56D`,
     );
   }
 }
