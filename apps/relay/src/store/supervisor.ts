@@ -58,6 +58,7 @@ export class StoreSupervisor {
   private lastFault?: string;
   private loggedFault?: string;
   private readonly waiters = new Set<() => void>();
+  private reopened = false;
   private readonly requestListeners = new Set<(operation: string, userAgent: string) => void>();
   private timer?: NodeJS.Timeout;
   /** Set when a restart found the folder damaged: the supervisor stops trying. */
@@ -102,6 +103,11 @@ export class StoreSupervisor {
             break;
           case 'ready':
             this.isReady = true;
+            if (this.reopened) {
+              this.reopened = false;
+              this.loggedFault = undefined;
+              this.options.log(`store in ${this.options.levelDir} takes writes again (reopened)`);
+            }
             for (const wake of this.waiters) wake();
             this.waiters.clear();
             settle();
@@ -160,6 +166,8 @@ export class StoreSupervisor {
           return;
         }
         if (this.failed) return;
+        // 75: it asked to be reopened (a storage fault LevelDB kept after space came back).
+        if (code === 75) this.reopened = true;
         this.restart(`${cause}${code === 75 ? ' (reopened to clear the fault)' : ''}`);
       });
       if (this.requestListeners.size > 0) child.send({ type: 'subscribe' } satisfies ParentMessage);
