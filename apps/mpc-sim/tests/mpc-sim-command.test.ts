@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { SingleKeyCosigner } from '@mpc-relay/signer';
+import { type FakeConnection, FakeRelay } from '@mpc-relay/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FakeConnection, FakeRelay } from '../../../packages/signer/tests/helpers/fake-relay.js';
 import { Child } from '../../signer/tests/process.js';
 import { percentile, summarizeLatency } from '../src/simulate.js';
 

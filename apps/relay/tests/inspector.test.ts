@@ -3,9 +3,9 @@
 
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { FULL_SIG, REAL_MPC_SENDS } from '@mpc-relay/testing';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FULL_SIG, REAL_MPC_SENDS } from '../../../packages/local-gateway/tests/v1-fixtures.js';
 import { type Relay, startRelay } from '../src/index.js';
 import { browserAvailable, launchChromium, TEST_OUTPUT_DIR } from './browser.js';
 import { Peer, tempDir } from './helpers.js';

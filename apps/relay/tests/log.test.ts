@@ -1,8 +1,8 @@
 import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FULL_SIG, REAL_MPC_SENDS } from '@mpc-relay/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { FULL_SIG, REAL_MPC_SENDS } from '../../../packages/local-gateway/tests/v1-fixtures.js';
 import { handlersPackageDir } from '../src/dev-watch.js';
 import { type Relay, startRelay } from '../src/index.js';
 import { loadOrCreateJwtSecret, signToken } from '../src/jwt-secret.js';

@@ -1,11 +1,11 @@
 import { rmSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { signedFetch } from '../../../packages/local-gateway/tests/helpers.js';
 import {
   FULL_SIG as FULL_SIG_MESSAGE,
   REAL_MPC_SENDS as PARTIAL_SIG,
   REAL_CLI_RECEIVES,
-} from '../../../packages/local-gateway/tests/v1-fixtures.js';
+  signedFetch,
+} from '@mpc-relay/testing';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type Relay, startRelay } from '../src/index.js';
 import { Peer, tempDir, waitFor } from './helpers.js';
 

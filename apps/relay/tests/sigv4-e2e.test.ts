@@ -15,9 +15,9 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { Sha256 } from '@mpc-relay/testing';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sha256 } from '../../../packages/local-gateway/src/sigv4.js';
 import { parseSharedCredentials } from '../src/credentials.js';
 import { type Relay, startRelay } from '../src/index.js';
 import { Peer, tempDir, waitFor } from './helpers.js';

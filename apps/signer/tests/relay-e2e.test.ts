@@ -17,8 +17,8 @@ import {
   SingleKeyCosigner,
   verifyFullSig,
 } from '@mpc-relay/signer';
+import { signedFetch } from '@mpc-relay/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { signedFetch } from '../../../packages/local-gateway/tests/helpers.js';
 import { Child } from './process.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verifyFullSig } from '@mpc-relay/signer';
+import { FakeRelay } from '@mpc-relay/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FakeRelay } from '../../../packages/signer/tests/helpers/fake-relay.js';
 import { Child } from './process.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));

@@ -1,9 +1,9 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SignatureV4 } from '@smithy/signature-v4';
 import WebSocket from 'ws';
-import { Sha256 } from '../src/sigv4.js';
+
+export { signedFetch } from '@mpc-relay/testing';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON in assertions
 export type Json = any;
@@ -159,43 +159,5 @@ export function localLambdaClient(
     region: gateway.region,
     credentials: gateway.credentials,
     maxAttempts: 1,
-  });
-}
-
-/**
- * fetch() with a SigV4 signature made with the gateway's credentials, as the SDK signs (service
- * `lambda` on the Invoke API's paths, `execute-api` elsewhere); `secretAccessKey` signs wrongly.
- */
-export async function signedFetch(
-  gateway: Pick<LocalGateway, 'credentials' | 'region'>,
-  url: string,
-  init: { method?: string; body?: string; headers?: Record<string, string> } = {},
-  secretAccessKey = gateway.credentials.secretAccessKey,
-): Promise<Response> {
-  const target = new URL(url);
-  const service = target.pathname.startsWith('/2015-03-31/') ? 'lambda' : 'execute-api';
-  const signer = new SignatureV4({
-    service,
-    region: gateway.region,
-    credentials: { accessKeyId: gateway.credentials.accessKeyId, secretAccessKey },
-    sha256: Sha256,
-  });
-  const query: Record<string, string> = {};
-  for (const [k, v] of target.searchParams) query[k] = v;
-  const signed = await signer.sign({
-    method: init.method ?? 'GET',
-    protocol: target.protocol,
-    hostname: target.hostname,
-    port: Number(target.port),
-    path: target.pathname,
-    query,
-    headers: { host: target.host, ...init.headers },
-    ...(init.body !== undefined ? { body: init.body } : {}),
-  });
-  const { host: _host, ...headers } = signed.headers;
-  return fetch(url, {
-    method: signed.method,
-    headers,
-    ...(init.body !== undefined ? { body: init.body } : {}),
   });
 }

@@ -1,8 +1,8 @@
+import { REAL_CLI_RECEIVES, REAL_CLI_SENDS, REAL_MPC_RECEIVES, REAL_MPC_SENDS } from '@mpc-relay/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalGateway } from '../src/index.js';
 import { ALLOW, TestClient } from './helpers.js';
 import { startRealRelay, Wscat } from './real-relay.js';
-import { REAL_CLI_RECEIVES, REAL_CLI_SENDS, REAL_MPC_RECEIVES, REAL_MPC_SENDS } from './v1-fixtures.js';
 
 // The original demo README, end to end through the gateway and the real handler bundles, exact JSON.
 

@@ -1,6 +1,7 @@
 // The JSON Schema files the build ships (schemas/*.json), for services in other languages: one per
 // frame, up to date, and they accept the original demo's frames and refuse what the decoder refuses.
 import { readdirSync, readFileSync } from 'node:fs';
+import { fixture, GET_CONNECTION_ID_FIXTURE, V1_EXAMPLES } from '@mpc-relay/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -19,7 +20,6 @@ import {
   KNOWN_OPERATION_TYPES,
   MESSAGE_SCHEMA_FILES,
 } from '../src/index.js';
-import { fixture, GET_CONNECTION_ID_FIXTURE, V1_EXAMPLES } from './helpers.js';
 import { type Schema, validate } from './mini-json-schema.js';
 
 const schemasDir = new URL('../schemas/', import.meta.url);

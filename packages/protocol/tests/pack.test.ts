@@ -18,8 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { fixture, V1_EXAMPLES } from '@mpc-relay/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, V1_EXAMPLES } from './helpers.js';
 
 const run = promisify(execFile);
 const packageDir = fileURLToPath(new URL('..', import.meta.url));

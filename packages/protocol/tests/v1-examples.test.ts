@@ -1,5 +1,7 @@
-// The original demo's README example messages, verbatim (tests/fixtures/*.json): every client frame decodes to
+// The original demo's README example messages, verbatim (@mpc-relay/testing's fixtures/*.json): every client frame decodes to
 // the right type, and the relay's encoders produce exactly the frames the original demo shows each peer.
+
+import { compact, fixture, GET_CONNECTION_ID_FIXTURE, V1_EXAMPLES } from '@mpc-relay/testing';
 import { describe, expect, it } from 'vitest';
 import {
   decodeClientFrame,
@@ -9,7 +11,6 @@ import {
   encodeMpcDelivery,
   type SendServerFrame,
 } from '../src/index.js';
-import { compact, fixture, GET_CONNECTION_ID_FIXTURE, V1_EXAMPLES } from './helpers.js';
 
 function decodeSendServer(name: string): SendServerFrame {
   const decoded = decodeClientFrame(fixture(name));

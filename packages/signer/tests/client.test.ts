@@ -1,3 +1,4 @@
+import { until } from '@mpc-relay/testing';
 import { describe, expect, it } from 'vitest';
 import {
   type BadFrameReport,
@@ -13,7 +14,6 @@ import {
   RelayUnreachableError,
   type StateChange,
 } from '../src/index.js';
-import { until } from './helpers/fake-relay.js';
 import { fakeRelaySuite } from './helpers/suite.js';
 
 /** This suite pins protocol v1's behaviour (v2 and the fallback: v2-client.test.ts). */

@@ -1,3 +1,4 @@
+import { FakeRelay } from '@mpc-relay/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   attachCosigner,
@@ -7,7 +8,6 @@ import {
   SingleKeyCosigner,
   verifyFullSig,
 } from '../src/index.js';
-import { FakeRelay } from './helpers/fake-relay.js';
 
 const TEST_KEY = '4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318';
 const V1_PARTIAL = {

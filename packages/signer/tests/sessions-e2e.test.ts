@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { type Relay, startRelay } from '@mpc-relay/relay';
+import { until } from '@mpc-relay/testing';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +26,6 @@ import {
   splitIntoFragments,
 } from '../src/index.js';
 import { cutProxy } from './helpers/cut-proxy.js';
-import { until } from './helpers/fake-relay.js';
 import { threeRoundProtocol } from './helpers/three-round.js';
 
 let root: string;

@@ -3,9 +3,10 @@
  * duplicates dropped, a failed verification aborts the session for good, timeouts abort and tell
  * the peer, many sessions at once. The relay end to end is in sessions-e2e.test.ts.
  */
+
+import { until } from '@mpc-relay/testing';
 import { describe, expect, it } from 'vitest';
 import { type Delivery, SessionManager, type SessionProtocol } from '../src/index.js';
-import { until } from './helpers/fake-relay.js';
 import { loopback } from './helpers/loopback.js';
 import { threeRoundProtocol } from './helpers/three-round.js';
 

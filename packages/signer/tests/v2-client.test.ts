@@ -2,6 +2,8 @@
  * Protocol v2 in the library (the default), against a fake relay the tests control (the exchanges
  * with the real relay are in v2-e2e.test.ts).
  */
+
+import { type FakeConnection, until } from '@mpc-relay/testing';
 import { describe, expect, it } from 'vitest';
 import {
   type Delivery,
@@ -10,7 +12,6 @@ import {
   type SendResult,
   TokenExpiredError,
 } from '../src/index.js';
-import { type FakeConnection, until } from './helpers/fake-relay.js';
 import { fakeRelaySuite } from './helpers/suite.js';
 
 const { startRelay, makeClient } = fakeRelaySuite({ peer: { type: 'mpc', id: 'IgniterC56D' } });

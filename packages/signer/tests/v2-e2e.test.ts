@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROTOCOL_V2 } from '@mpc-relay/protocol';
 import { type Relay, startRelay } from '@mpc-relay/relay';
+import { until } from '@mpc-relay/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
@@ -17,7 +18,6 @@ import {
   type RelayClientOptions,
   SingleKeyCosigner,
 } from '../src/index.js';
-import { until } from './helpers/fake-relay.js';
 
 const cosigner = SingleKeyCosigner.fromHex(
   '4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318',

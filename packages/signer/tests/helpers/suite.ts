@@ -1,7 +1,8 @@
 /** What the fake-relay suites share: cleanup after each test, fake relays, clients that reconnect fast. */
+
+import { FakeRelay, type FakeRelayOptions } from '@mpc-relay/testing';
 import { afterEach } from 'vitest';
 import { RelayClient, type RelayClientOptions } from '../../src/index.js';
-import { FakeRelay, type FakeRelayOptions } from './fake-relay.js';
 
 export function fakeRelaySuite(
   clientDefaults: Pick<RelayClientOptions, 'peer'> & Partial<RelayClientOptions>,

@@ -1,0 +1,13 @@
+export { type FakeConnection, FakeRelay, type FakeRelayOptions, until } from './fake-relay.js';
+export { Sha256, type SigningTarget, signedFetch } from './signed-fetch.js';
+export {
+  compact,
+  FULL_SIG,
+  fixture,
+  GET_CONNECTION_ID_FIXTURE,
+  REAL_CLI_RECEIVES,
+  REAL_CLI_SENDS,
+  REAL_MPC_RECEIVES,
+  REAL_MPC_SENDS,
+  V1_EXAMPLES,
+} from './v1.js';
