@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   BatchWriteCommand,
   DeleteCommand,
+  GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
@@ -327,23 +328,32 @@ export async function putInboxItem(
   // and would meet its own item: the write id makes that retry succeed instead of reading as a
   // duplicate (a real duplicate, another request, has another write id).
   const written = options.ifNew ? { ...item, writeId: item.writeId ?? randomUUID() } : item;
-  try {
-    await table.db.send(
-      new PutCommand({
-        TableName: table.tableName,
-        Item: written,
-        ...(options.ifNew
-          ? {
-              ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR writeId = :writeId',
-              ExpressionAttributeValues: { ':now': epochSeconds(options.nowMs), ':writeId': written.writeId },
-            }
-          : {}),
-      }),
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await table.db.send(
+        new PutCommand({
+          TableName: table.tableName,
+          Item: written,
+          ...(options.ifNew
+            ? {
+                ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR writeId = :writeId',
+                ExpressionAttributeValues: { ':now': epochSeconds(options.nowMs), ':writeId': written.writeId },
+              }
+            : {}),
+        }),
+      );
+      return 'written';
+    } catch (error) {
+      if (!options.ifNew || (error as Error)?.name !== 'ConditionalCheckFailedException') throw error;
+    }
+    // A failed condition should mean the message is already kept: make sure before answering
+    // `duplicate` (1 GetItem, on this path only), since the sender then drops its copy for good.
+    const kept = await table.db.send(
+      new GetCommand({ TableName: table.tableName, Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true }),
     );
-    return 'written';
-  } catch (error) {
-    if (options.ifNew && (error as Error)?.name === 'ConditionalCheckFailedException') return 'duplicate';
-    throw error;
+    const existing = kept.Item as InboxItem | undefined;
+    if (existing && existing.expiresAt > epochSeconds(options.nowMs)) return 'duplicate';
+    if (attempt >= 2) throw new Error('the message write failed its condition although no copy is kept');
   }
 }
 
