@@ -337,7 +337,10 @@ export async function putInboxItem(
           ...(options.ifNew
             ? {
                 ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now OR writeId = :writeId',
-                ExpressionAttributeValues: { ':now': epochSeconds(options.nowMs), ':writeId': written.writeId },
+                ExpressionAttributeValues: {
+                  ':now': epochSeconds(options.nowMs),
+                  ':writeId': written.writeId,
+                },
               }
             : {}),
         }),
