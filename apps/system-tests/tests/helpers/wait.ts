@@ -29,7 +29,9 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 export function removeTempDirs(): void {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  // A killed relay's store process closes its LevelDB files on its way out: retry while it does.
+  for (const dir of dirs.splice(0))
+    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
 }
 
 /**
