@@ -37,11 +37,6 @@ export const NOT_RUNNABLE: { match: RegExp; reason: string }[] = [
     match: /pnpm lint && pnpm test$/,
     reason: 'the test command itself: CI runs it through .ci/run (checked below)',
   },
-  {
-    match: /^cat out\.json$/,
-    reason:
-      'prints what the `aws lambda invoke` above wrote (that command runs when AWS CLI v2 is installed)',
-  },
 ];
 
 /** `pnpm --filter PKG SCRIPT` of a package's own test suite: turbo runs that same script in `pnpm test`. */
@@ -53,9 +48,9 @@ const SERVES: { match: RegExp; ready: RegExp; relay?: boolean }[] = [
   { match: /^node apps\/signer\/dist\/main\.js --url/, ready: /Connection id/ },
 ];
 
-function awsCliMajor(): number {
+function awsCliMajor(binary: string): number {
   try {
-    const version = execFileSync('aws', ['--version'], {
+    const version = execFileSync(binary, ['--version'], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -64,7 +59,21 @@ function awsCliMajor(): number {
     return 0;
   }
 }
-const AWS_CLI_V2 = awsCliMajor() >= 2;
+
+/**
+ * The folder to put first on PATH so that `aws` is AWS CLI v2, or undefined when there is none.
+ * A machine can have v1 first on PATH (pip, pyenv) and Debian's v2 in /usr/bin: the README's
+ * command needs v2, so the runner uses that one, as a user following the README would.
+ */
+function awsCliV2Dir(): string | undefined {
+  if (awsCliMajor('aws') >= 2) return '';
+  if (!existsSync('/usr/bin/aws') || awsCliMajor('/usr/bin/aws') < 2) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'mpc-relay-docs-aws-'));
+  symlinkSync('/usr/bin/aws', join(dir, 'aws'));
+  return dir;
+}
+const AWS_CLI_V2_DIR = awsCliV2Dir();
+const AWS_CLI_V2 = AWS_CLI_V2_DIR !== undefined;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -82,7 +91,7 @@ interface Running {
   relay: boolean;
 }
 
-const temps: string[] = [];
+const temps: string[] = AWS_CLI_V2_DIR ? [AWS_CLI_V2_DIR] : [];
 const running: Running[] = [];
 afterAll(() => {
   for (const r of running) if (r.child.exitCode === null) signalGroup(r.child, 'SIGKILL');
@@ -128,6 +137,7 @@ class Session {
       .split(':')
       .filter((dir) => !/node_modules[\\/]\.bin/.test(dir))
       .join(':');
+    if (AWS_CLI_V2_DIR) this.env.PATH = `${AWS_CLI_V2_DIR}:${this.env.PATH}`;
   }
 
   substitute(text: string): string {
@@ -264,6 +274,10 @@ function packageScripts(name: string): Record<string, string> {
   throw new Error(`no package named ${name}`);
 }
 
+/** The AWS CLI, and what prints the file it wrote. */
+const NEEDS_AWS_CLI_V2 = /(^|\s)aws [a-z]|^cat out\.json\b/;
+/** Commands that write into the working folder: they run in a sandbox, never in the repository. */
+const WRITES_HERE = /^node apps\/|(^|\s)aws [a-z]|^cat out\.json\b/;
 const NEEDS_SIGNER = /^node apps\/mpc-sim\/dist\/main\.js /;
 const NEEDS_RELAY = /127\.0\.0\.1:3001|pnpm (-s )?run token/;
 const CHECKED_PNPM = /^npm install -g pnpm@(\S+) && /;
@@ -277,7 +291,7 @@ function lastStep(text: string): string {
 function plan(command: Command): string {
   const skip = NOT_RUNNABLE.find((entry) => entry.match.test(command.text));
   if (skip) return `not runnable here: ${skip.reason}`;
-  if (/(^|\s)aws [a-z]/.test(command.text))
+  if (NEEDS_AWS_CLI_V2.test(command.text))
     return AWS_CLI_V2 ? 'run' : 'not runnable here: needs AWS CLI v2 (this machine has none or v1)';
   if (SUITE_SCRIPT.test(command.text)) return 'suite';
   if (SERVES.some((entry) => entry.match.test(lastStep(command.text)))) return 'serve';
@@ -333,11 +347,11 @@ describe('README commands', () => {
     it(`${first.file}:${first.line} (${commands.length} command${commands.length > 1 ? 's' : ''}, block ${key.split('#')[1]})`, async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'mpc-relay-docs-'));
       temps.push(dataDir);
-      // A block of `node apps/...` commands only runs in a sandbox folder that links to apps/ and
-      // packages/: what they write (`keygen signer.key`) lands there, never next to a developer's
-      // own files in the repository.
+      // A block of `node apps/...` or `aws` commands only runs in a sandbox folder that links to
+      // apps/ and packages/: what they write (`keygen signer.key`, `out.json`) lands there, never
+      // next to a developer's own files in the repository.
       let cwd = root;
-      if (commands.every((c) => c.text.startsWith('node apps/'))) {
+      if (commands.every((c) => WRITES_HERE.test(c.text))) {
         cwd = mkdtempSync(join(tmpdir(), 'mpc-relay-docs-cwd-'));
         temps.push(cwd);
         for (const dir of ['apps', 'packages', 'node_modules']) symlinkSync(join(root, dir), join(cwd, dir));
