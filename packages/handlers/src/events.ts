@@ -1,7 +1,7 @@
 import type { PeerIdentity } from '@mpc-relay/protocol';
 import { PeerIdSchema, PeerTypeSchema, PROTOCOL_V2 } from '@mpc-relay/protocol';
 import type { APIGatewayEventWebsocketRequestContextV2 } from 'aws-lambda';
-import { parsePeerList, parseTeams } from './policy.js';
+import { parsePeerList, parseTeams } from './comma-lists.js';
 
 /**
  * What the REQUEST authorizer puts in its context; API Gateway adds it to every later event of the

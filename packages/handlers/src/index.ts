@@ -1,11 +1,5 @@
-export {
-  type AuthDecision,
-  type AuthMode,
-  type AuthRequest,
-  authModeFor,
-  registerAuthMode,
-  staticAuthMode,
-} from './auth/modes.js';
+export { authModeFor, registerAuthMode, staticAuthMode } from './auth/modes.js';
+export type { AuthDecision, AuthMode, AuthRequest } from './auth/types.js';
 export { type AuthModeName, ConfigError, loadConfig, type RelayConfig } from './config.js';
 export type {
   AuthorizerContext,

@@ -1,6 +1,7 @@
 import { ErrorCode, type ErrorFrameInput, type PeerIdentity } from '@mpc-relay/protocol';
+import { parsePeerList, parseTeams } from './comma-lists.js';
 import type { RelayConfig } from './config.js';
-import type { DrainPolicy } from './delivery.js';
+import type { DrainPolicy } from './delivery/types.js';
 import type { ConnectionItem } from './store/connections.js';
 
 /**
@@ -23,23 +24,6 @@ export function checkOperationType(config: RelayConfig, operationType: string): 
     message: `operation type ${JSON.stringify(operationType)} is not allowed on this relay; allowed: ${[...config.allowedOperationTypes].join(', ')}`,
     issues: [{ path: 'operationType', message: 'not allowed' }],
   };
-}
-
-/** Team ids from a comma string (authorizer context, connection and inbox items). */
-export function parseTeams(value: unknown): string[] {
-  if (typeof value !== 'string' || value === '') return [];
-  return value
-    .split(',')
-    .map((team) => team.trim())
-    .filter((team) => team !== '');
-}
-
-/** Peer ids from a comma string (authorizer context, connection and route items). */
-export function parsePeerList(value: string): string[] {
-  return value
-    .split(',')
-    .map((id) => id.trim())
-    .filter((id) => id !== '');
 }
 
 /** The original demo's `message.teamId`, when the message is an object carrying a string one. */

@@ -4,6 +4,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { environmentCredentials } from './aws/credentials.js';
+import type { Poster } from './delivery/types.js';
 import type { WebSocketRequestContext } from './events.js';
 
 /**
@@ -42,22 +43,9 @@ export function managementEndpoint(
   return undefined;
 }
 
-/** `ok`: posted; `gone`: 410 GoneException, the connection is stale; `failed`: anything else. */
-export type PostOutcome =
-  | { status: 'ok' }
-  | { status: 'gone' }
-  | { status: 'failed'; errorName: string; httpStatus?: number | undefined; errorMessage?: string };
-
 export function isGone(error: unknown): boolean {
   const candidate = error as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
   return candidate?.name === 'GoneException' || candidate?.$metadata?.httpStatusCode === 410;
-}
-
-export interface Poster {
-  readonly endpoint: string;
-  post(connectionId: string, frame: string): Promise<PostOutcome>;
-  /** DeleteConnection: API Gateway closes the connection (then runs `$disconnect`). */
-  close(connectionId: string): Promise<PostOutcome>;
 }
 
 const encoder = new TextEncoder();

@@ -1,8 +1,9 @@
 import { loadConfig, type RelayConfig } from './config.js';
+import type { Poster } from './delivery/types.js';
 import type { WebSocketEvent } from './events.js';
-import { managementEndpoint, type Poster, posterFor } from './poster.js';
+import { managementEndpoint, posterFor } from './poster.js';
 import { documentClient } from './store/client.js';
-import type { TableRef } from './store/connections.js';
+import type { TableRef } from './store/table.js';
 
 export interface RelayContext {
   config: RelayConfig;

@@ -1,8 +1,8 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { PROTOCOL_V2 } from '@mpc-relay/protocol';
 import { describe, expect, it } from 'vitest';
-import { DRAIN_BATCH, drainInbox } from '../src/delivery.js';
-import type { Poster } from '../src/poster.js';
+import { DRAIN_BATCH, drainInbox } from '../src/delivery/drain.js';
+import type { Poster } from '../src/delivery/types.js';
 import { inboxItem, putInboxItem, readInbox } from '../src/store/inbox.js';
 import { KEY } from '../src/store/keys.js';
 import { CLI, MPC, partialSig } from './helpers/frames.js';

@@ -18,8 +18,8 @@ import { ConfigError } from '../config.js';
 import { header } from '../events.js';
 import { integerSetting, listSetting, settingText, stringSetting } from '../settings.js';
 import { defaultJwtAlgorithms, isHmacAlgorithm, isJwtAlgorithm, JWT_ALGORITHMS } from './algorithms.js';
-import type { AuthDecision, AuthMode, AuthRequest } from './modes.js';
 import { queryPeer } from './peer.js';
+import type { AuthDecision, AuthMode, AuthRequest } from './types.js';
 
 /**
  * `AUTH_MODE=jwt`: signed tokens (jose). The token's `sub` (`cli:ID` / `mpc:ID`) is the identity;

@@ -1,7 +1,7 @@
 import { encodeCliDelivery, OperationTypeSchema, type PeerType } from '@mpc-relay/protocol';
 import type { Context } from 'aws-lambda';
 import { loadConfig } from '../config.js';
-import { postToConnections } from '../delivery.js';
+import { postToConnections } from '../delivery/fan-out.js';
 import { describeError, digest, logger } from '../logger.js';
 import { count, flushMetrics } from '../metrics.js';
 import { managementEndpoint, posterFor } from '../poster.js';

@@ -1,5 +1,5 @@
 import { decodeClientFrame, encodePong, hasV2Marker } from '@mpc-relay/protocol';
-import { drainInbox } from '../delivery.js';
+import { drainInbox } from '../delivery/drain.js';
 import { peerFromContext, peersFromContext, teamsFromContext } from '../events.js';
 import { answer, messageRoute } from '../invocation.js';
 import { describeError, logger } from '../logger.js';

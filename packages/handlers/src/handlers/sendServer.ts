@@ -1,9 +1,10 @@
 import { messageRoute } from '../invocation.js';
 import { checkSendPolicy, senderTenancy } from '../policy.js';
 import { relayContext } from '../relay-context.js';
+import { refuseSend } from '../send/checked.js';
 import { runLookups } from '../send/lookups.js';
 import { relayAndAnswer } from '../send/relay.js';
-import { readSendRequest, refuseSend } from '../send/request.js';
+import { readSendRequest } from '../send/request.js';
 import { resolveRoute } from '../send/route.js';
 import { documentClient } from '../store/client.js';
 

@@ -9,7 +9,8 @@ import {
   inboxItem,
   putInboxItem,
 } from '../store/inbox.js';
-import { accepted, type Checked, refused, refuseSend, type Send, sendError } from './request.js';
+import { accepted, type Checked, refused, refuseSend, sendError } from './checked.js';
+import type { Send } from './types.js';
 
 /** What the delivery starts from. */
 export interface Lookups {

@@ -1,12 +1,14 @@
 import { ErrorCode, encodeAckResult } from '@mpc-relay/protocol';
-import { relayMessage } from '../delivery.js';
+import { parsePeerList, parseTeams } from '../comma-lists.js';
+import { relayMessage } from '../delivery/relay.js';
+import type { Poster } from '../delivery/types.js';
 import type { WebSocketResult } from '../events.js';
 import { answer } from '../invocation.js';
 import { digest, logger } from '../logger.js';
-import { drainPolicy, parsePeerList, parseTeams } from '../policy.js';
-import type { Poster } from '../poster.js';
+import { drainPolicy } from '../policy.js';
+import { refuseSend } from './checked.js';
 import type { Lookups } from './lookups.js';
-import { refuseSend, type Send } from './request.js';
+import type { Send } from './types.js';
 
 /**
  * Delivers (or stores) the message, logs the outcome (ids, sizes and a digest, never the payload)

@@ -1,75 +1,15 @@
-import {
-  type ConversationKey,
-  conversationKey,
-  decodeClientFrame,
-  ErrorCode,
-  type ErrorFrameInput,
-  type PeerIdentity,
-  type SendServerFrame,
-} from '@mpc-relay/protocol';
-import type { RelayConfig } from '../config.js';
+import { conversationKey, decodeClientFrame, ErrorCode, type SendServerFrame } from '@mpc-relay/protocol';
 import {
   peerFromContext,
   peersFromContext,
   protocolFromContext,
   teamsFromContext,
   type WebSocketEvent,
-  type WebSocketResult,
 } from '../events.js';
 import { errorAnswer } from '../invocation.js';
 import { logger } from '../logger.js';
-import type { SenderTenancy } from '../policy.js';
-import type { TableRef } from '../store/connections.js';
-import type { Route } from './route.js';
-
-/** A sendServer frame whose sender is authenticated and names itself as the source. */
-export interface SendRequest {
-  frame: SendServerFrame;
-  sender: PeerIdentity;
-  /** The sender's teams (authorizer context; none outside jwt mode). */
-  senderTeams: string[];
-  /** The sender's token `peers` claim: the only counterparts it may talk to (undefined: any). */
-  senderPeers: string[] | undefined;
-  /** The conversation the frame names (`sessionId`, else the message's transactionId / txId). */
-  key: ConversationKey | undefined;
-  /** The sender's own connection and its protocol: recorded for the replies of an mpc's route. */
-  connectionId: string;
-  protocol: string;
-}
-
-/** One send once routed: what the lookups and the delivery work from. */
-export interface Send {
-  request: SendRequest;
-  route: Route;
-  tenancy: SenderTenancy;
-  config: RelayConfig;
-  table: TableRef;
-}
-
-/** A step's value, or the error answer that ends the send. */
-export type Checked<T> = { ok: true; value: T } | { ok: false; refusal: WebSocketResult };
-
-export function accepted<T>(value: T): Checked<T> {
-  return { ok: true, value };
-}
-
-export function refused<T>(refusal: WebSocketResult): Checked<T> {
-  return { ok: false, refusal };
-}
-
-/** An error frame input, naming the field at `path` when given. */
-export function sendError(code: ErrorCode, message: string, path?: string): ErrorFrameInput {
-  return { code, message, ...(path ? { issues: [{ path, message }] } : {}) };
-}
-
-/** The error answer to a refused send (echoing the v2 `clientMsgId` when there is one). */
-export function refuseSend(
-  error: ErrorFrameInput,
-  clientMsgId: string | undefined,
-  logFields?: Record<string, unknown>,
-): WebSocketResult {
-  return errorAnswer({ ...error, action: 'sendServer', clientMsgId }, logFields);
-}
+import { accepted, type Checked, refused, refuseSend, sendError } from './checked.js';
+import type { SendRequest } from './types.js';
 
 /**
  * Decodes the frame and binds it to the authenticated sender: INVALID_JSON / INVALID_FRAME /

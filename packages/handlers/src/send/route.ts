@@ -7,23 +7,10 @@ import {
 } from '@mpc-relay/protocol';
 import type { RelayConfig } from '../config.js';
 import { checkPeers, messageTeamId } from '../policy.js';
-import type { TableRef } from '../store/connections.js';
-import { getRoute, type RouteItem, routeItem } from '../store/conversations.js';
-import { accepted, type Checked, refused, refuseSend, type SendRequest, sendError } from './request.js';
-
-/** Where a message goes, the exact v1 text it arrives as, and the route item it writes or follows. */
-export interface Route {
-  target: PeerIdentity;
-  /** The original demo delivery frame (v2 receivers get it wrapped, see `frameFor`). */
-  delivery: string;
-  /**
-   * mpc -> cli: the route item this message writes: its conversation (it names a key) or the cli's
-   * latest mapping (it names none), recording the mpc's connection, teams and peers.
-   */
-  write?: RouteItem;
-  /** cli -> mpc: the route item the reply follows (its recorded connection is posted to first). */
-  followed?: RouteItem;
-}
+import { getRoute, routeItem } from '../store/conversations.js';
+import type { TableRef } from '../store/table.js';
+import { accepted, type Checked, refused, refuseSend, sendError } from './checked.js';
+import type { Route, SendRequest } from './types.js';
 
 /**
  * The route of a sender's message, by sender type (mpc: no request; cli: 1 GetItem), refused with

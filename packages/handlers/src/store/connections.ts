@@ -1,7 +1,8 @@
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { PeerIdentity, PeerType } from '@mpc-relay/protocol';
 import { epochSeconds } from '../config.js';
 import { GSI_BY_TYPE, KEY } from './keys.js';
+import type { TableRef } from './table.js';
 
 /** A connection of a peer: pk `PEER#<type>#<peerId>`, sk `CONN#<connectionId>`. */
 export interface ConnectionItem {
@@ -33,11 +34,6 @@ export interface ConnectionItem {
 /** What a delivery needs of a connection (a Queried item, or one recorded on a route item). */
 export type Recipient = Pick<ConnectionItem, 'connectionId' | 'peerType' | 'peerId' | 'protocol'> &
   Partial<Pick<ConnectionItem, 'teams' | 'peers'>>;
-
-export interface TableRef {
-  db: DynamoDBDocumentClient;
-  tableName: string;
-}
 
 export function connectionItem(
   peer: PeerIdentity,

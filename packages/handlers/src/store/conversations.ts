@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { epochSeconds } from '../config.js';
-import type { TableRef } from './connections.js';
 import { CONVERSATION_KEY_MAX_BYTES, KEY } from './keys.js';
+import type { TableRef } from './table.js';
 
 /** The connection an mpc sent its last message of a route from: where a reply is posted first. */
 export interface RecordedConnection {

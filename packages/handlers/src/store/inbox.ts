@@ -10,8 +10,8 @@ import {
 import type { PeerIdentity } from '@mpc-relay/protocol';
 import { epochSeconds } from '../config.js';
 import { logger } from '../logger.js';
-import type { TableRef } from './connections.js';
 import { inboxSortKey, KEY } from './keys.js';
+import type { TableRef } from './table.js';
 
 /**
  * A message for a peer: pk `INBOX#<type>#<peerId>`. Two kinds of sort keys:

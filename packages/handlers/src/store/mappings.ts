@@ -1,5 +1,5 @@
-import type { TableRef } from './connections.js';
 import { putRoute, routeItem } from './conversations.js';
+import type { TableRef } from './table.js';
 
 export type { MappingItem } from './conversations.js';
 

@@ -5,10 +5,17 @@ import {
   type DynamoDBClient,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TTL_ATTRIBUTE } from './keys.js';
 import { TABLE_SCHEMA } from './schema.js';
 
 export { TABLE_SCHEMA };
+
+/** The relay table as the store functions use it: the document client and the table's name. */
+export interface TableRef {
+  db: DynamoDBDocumentClient;
+  tableName: string;
+}
 
 function createTableInput(tableName: string): CreateTableCommandInput {
   return {
