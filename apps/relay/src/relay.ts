@@ -32,6 +32,8 @@ export interface RelayOptions {
   idleTimeoutMs?: number;
   /** Bytes held for a client that does not read before it is cut off (gateway limit; default 1 MiB). */
   maxBufferedBytes?: number;
+  /** How long the gateway waits for a client to answer its close frame (gateway limit; default 30 s). */
+  closeTimeoutMs?: number;
   maxLifetimeMs?: number;
   handlerTimeoutMs?: number;
   /** Folder of the handler bundles. Default: `@mpc-relay/handlers`'s dist. */
@@ -251,6 +253,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         ...(options.maxLifetimeMs !== undefined ? { maxLifetimeMs: options.maxLifetimeMs } : {}),
         ...(options.handlerTimeoutMs !== undefined ? { handlerTimeoutMs: options.handlerTimeoutMs } : {}),
         ...(options.maxBufferedBytes !== undefined ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
+        ...(options.closeTimeoutMs !== undefined ? { closeTimeoutMs: options.closeTimeoutMs } : {}),
       },
     });
   } catch (error) {

@@ -43,7 +43,7 @@ interface Refusal {
 export function createHandshake(deps: HandshakeDependencies) {
   const { settings, api, invoke, emit, router, registry } = deps;
   const { stage, region, accountId, limits, authorizer } = settings;
-  const completeUpgrade = createUpgrader(limits.maxMessageBytes);
+  const completeUpgrade = createUpgrader(limits.maxMessageBytes, limits.closeTimeoutMs);
 
   /** Runs the REQUEST authorizer; on success the connection carries its context from then on. */
   async function authorize(

@@ -36,6 +36,11 @@ export interface GatewayLimits {
    * is closed with 1008 (reason `slow consumer ...`). API Gateway bounds it too. Default 1 MiB.
    */
   maxBufferedBytes?: number;
+  /**
+   * How long the gateway waits for a client to answer its close frame before it drops the TCP
+   * connection (a client that never reads, such as a cut-off slow consumer). Default 30 s (ws's).
+   */
+  closeTimeoutMs?: number;
 }
 
 export interface LocalGatewayOptions {
@@ -98,6 +103,7 @@ export const DEFAULT_LIMITS: Required<GatewayLimits> = {
   maxFrameBytes: 32_768,
   maxMessageBytes: 131_072,
   maxBufferedBytes: 1_048_576,
+  closeTimeoutMs: 30_000,
 };
 
 /** The options with every default applied. */

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws';
 
 export const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -45,16 +45,19 @@ export type CompleteUpgrade = (
   connectHeaders: Record<string, string>,
 ) => WebSocket | undefined;
 
-export function createUpgrader(maxMessageBytes: number): CompleteUpgrade {
+export function createUpgrader(maxMessageBytes: number, closeTimeoutMs: number): CompleteUpgrade {
   const selectedProtocols = new WeakMap<IncomingMessage, string>();
   const extraHeaders = new WeakMap<IncomingMessage, Record<string, string>>();
-  const wss = new WebSocketServer({
+  // closeTimeout is an option of ws 8.23 that @types/ws does not declare yet.
+  const options: ServerOptions & { closeTimeout: number } = {
     noServer: true,
     clientTracking: false,
     perMessageDeflate: false,
     maxPayload: maxMessageBytes,
+    closeTimeout: closeTimeoutMs,
     handleProtocols: (_protocols, req) => selectedProtocols.get(req) ?? false,
-  });
+  };
+  const wss = new WebSocketServer(options);
   wss.on('headers', (headers, req) => {
     const extra = extraHeaders.get(req);
     if (!extra) return;

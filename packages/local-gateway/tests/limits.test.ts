@@ -151,6 +151,21 @@ describe('timeouts', () => {
     }
   });
 
+  it('a client that never answers the close frame is dropped after closeTimeoutMs; its $disconnect runs', async () => {
+    const gw = await fixtureGateway({ limits: { idleTimeoutMs: 200, closeTimeoutMs: 300 } });
+    try {
+      const { client, id } = await openTracked(gw, 'unresponsive');
+      // It stops reading, so it never sees the idle close frame nor answers it.
+      (client.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      // waitFor gives up after 10 s, long before the default 30 s would drop it.
+      const disconnect = await disconnectOf(id);
+      expect(disconnect.requestContext.disconnectStatusCode).toBe(1001);
+      expect(gw.connections().map((c) => c.connectionId)).not.toContain(id);
+    } finally {
+      await gw.close();
+    }
+  });
+
   it('closing the gateway closes open connections with 1001 and runs their $disconnect', async () => {
     const gw = await fixtureGateway();
     const { client, id } = await openTracked(gw, 'shutdown');
