@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-// `pnpm test`: every package's vitest suite through turbo, then the bench smoke test, and one total
-// at the end (tests passed / failed / skipped, per-package time). Exits non-zero if anything failed.
+// `pnpm test`: builds, then every package's vitest suite through turbo and the bench smoke test, and
+// one total at the end (tests passed / failed / skipped, per-suite time). Exits non-zero if anything
+// failed. Extra arguments (e.g. `--filter=@mpc-relay/relay`) go to turbo; then one lane runs.
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 const strip = (text) => text.replace(ANSI, '');
 
+/** Runs a command, echoing whole lines only, so two lanes running at once never mix within a line. */
 function run(command, args, onLine) {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: root, stdio: ['inherit', 'pipe', 'pipe'] });
@@ -17,12 +20,16 @@ function run(command, args, onLine) {
     ]) {
       let rest = '';
       stream.on('data', (chunk) => {
-        out.write(chunk);
         const lines = (rest + chunk).split('\n');
         rest = lines.pop() ?? '';
+        if (lines.length) out.write(`${lines.join('\n')}\n`);
         for (const line of lines) onLine(strip(line));
       });
-      stream.on('end', () => rest && onLine(strip(rest)));
+      stream.on('end', () => {
+        if (!rest) return;
+        out.write(`${rest}\n`);
+        onLine(strip(rest));
+      });
     }
     child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   });
@@ -32,16 +39,9 @@ const started = Date.now();
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const suites = new Map(); // package -> { passed, failed, skipped, seconds }
 const count = (line, word) => Number(new RegExp(`(\\d+) ${word}`).exec(line)?.[1] ?? 0);
+const extra = process.argv.slice(2).filter((arg) => arg !== '--');
 
-// --continue: every suite runs even after one failed, so the total covers them all.
-const turboArgs = [
-  'run',
-  'test',
-  '--concurrency=1',
-  '--continue',
-  ...process.argv.slice(2).filter((arg) => arg !== '--'),
-];
-const turboStatus = await run('turbo', turboArgs, (line) => {
+function parseVitestLine(line) {
   const match = /^(@?[\w/.-]+):test: (.*)$/.exec(line);
   if (!match) return;
   const [, name, text] = match;
@@ -56,17 +56,50 @@ const turboStatus = await run('turbo', turboArgs, (line) => {
   const duration = /^\s*Duration\s+([\d.]+)(ms|s)/.exec(text);
   if (duration) suite.seconds = Number(duration[1]) / (duration[2] === 'ms' ? 1000 : 1);
   suites.set(name, suite);
-});
+}
+
+// The builds first, as many at once as there are cores (tsc is single-threaded); the test runs
+// below then find every build in turbo's cache.
+const buildStatus = await run(
+  'turbo',
+  ['run', 'build', `--concurrency=${availableParallelism()}`, '--output-logs=errors-only', ...extra],
+  () => {},
+);
+
+// --only: the builds are done. --continue: every suite runs even after one failed, so the total
+// covers them all. One suite at a time per lane; the system tests (relays as processes, hundreds of
+// connections, fault proxies) and the README commands get a lane of their own, which leaves
+// the second core to the other suites instead of idle while those wait on processes and sockets.
+const OWN_LANE = ['@mpc-relay/system-tests', '@mpc-relay/docs-tests'];
+const turboTest = (filters) =>
+  run('turbo', ['run', 'test', '--only', '--concurrency=1', '--continue', ...filters], parseVitestLine);
 
 const bench = { passed: 0, failed: 0, skipped: 0, seconds: 0 };
-const benchStarted = Date.now();
-const benchStatus = await run(process.execPath, ['--test', 'bench/'], (line) => {
-  const match = /^# (pass|fail|skipped) (\d+)/.exec(line);
-  if (match)
-    bench[match[1] === 'pass' ? 'passed' : match[1] === 'fail' ? 'failed' : 'skipped'] = Number(match[2]);
-});
-bench.seconds = (Date.now() - benchStarted) / 1000;
-suites.set('bench (node --test)', bench);
+async function benchSmoke() {
+  const benchStarted = Date.now();
+  const status = await run(process.execPath, ['--test', 'bench/'], (line) => {
+    const match = /^# (pass|fail|skipped) (\d+)/.exec(line);
+    if (match)
+      bench[match[1] === 'pass' ? 'passed' : match[1] === 'fail' ? 'failed' : 'skipped'] = Number(match[2]);
+  });
+  bench.seconds = (Date.now() - benchStarted) / 1000;
+  return status;
+}
+
+let statuses;
+if (buildStatus !== 0) statuses = [buildStatus];
+else if (extra.length > 0) statuses = [await turboTest(extra), await benchSmoke()];
+else {
+  const lanes = await Promise.all([
+    turboTest(OWN_LANE.map((name) => `--filter=${name}`)),
+    (async () => [
+      await turboTest(OWN_LANE.map((name) => `--filter=!${name}`)),
+      await benchSmoke(),
+    ])(),
+  ]);
+  statuses = lanes.flat();
+}
+if (bench.passed + bench.failed + bench.skipped > 0) suites.set('bench (node --test)', bench);
 
 const rows = [...suites].filter(([, s]) => s.passed + s.failed + s.skipped + (s.failedFiles ?? 0) > 0);
 for (const [, s] of rows) {
@@ -75,7 +108,7 @@ for (const [, s] of rows) {
 }
 const seconds = (Date.now() - started) / 1000;
 const clock = (s) => (s >= 60 ? `${Math.floor(s / 60)}m ${Math.round(s % 60)}s` : `${s.toFixed(1)}s`);
-const width = Math.max(...rows.map(([name]) => name.length));
+const width = Math.max(0, ...rows.map(([name]) => name.length));
 console.log('\nSuites:');
 for (const [name, s] of rows) {
   const failed = s.failed ? `, ${s.failed} failed` : '';
@@ -83,8 +116,9 @@ for (const [name, s] of rows) {
     `  ${name.padEnd(width)}  ${String(s.passed).padStart(4)} passed${failed}  ${clock(s.seconds)}`,
   );
 }
-const status = turboStatus || benchStatus;
+const failed = statuses.some((status) => status !== 0);
+if (buildStatus !== 0) console.log('the build failed: no test ran');
 console.log(
-  `all suites: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped, ${rows.length} suites, ${clock(seconds)}${status ? ' (FAILED)' : ''}`,
+  `all suites: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped, ${rows.length} suites, ${clock(seconds)}${failed ? ' (FAILED)' : ''}`,
 );
-process.exit(status ? 1 : 0);
+process.exit(failed ? 1 : 0);
