@@ -92,10 +92,7 @@ else if (extra.length > 0) statuses = [await turboTest(extra), await benchSmoke(
 else {
   const lanes = await Promise.all([
     turboTest(OWN_LANE.map((name) => `--filter=${name}`)),
-    (async () => [
-      await turboTest(OWN_LANE.map((name) => `--filter=!${name}`)),
-      await benchSmoke(),
-    ])(),
+    (async () => [await turboTest(OWN_LANE.map((name) => `--filter=!${name}`)), await benchSmoke()])(),
   ]);
   statuses = lanes.flat();
 }

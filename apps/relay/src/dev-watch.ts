@@ -7,7 +7,9 @@ import { createIncrementalBuild, type IncrementalBuild } from './dev-build.js';
 
 export interface DevWatchOptions {
   gateway: LocalGateway;
-  /** Folder to watch (recursive). Default: `packages/handlers/src`. */
+  /** The handlers package whose sources are watched and bundled. Default: the workspace's. */
+  handlersPackage?: string;
+  /** Folder to watch (recursive). Default: the handlers package's `src`. */
   watchDir?: string;
   /**
    * Rebuilds the bundles; gets the changed paths (relative to the watched folder's parent, e.g.
@@ -63,14 +65,15 @@ export function buildHandlers(cwd = handlersPackageDir()): Promise<void> {
  * them for the next event. Open connections are untouched; a failed build keeps the old code.
  */
 export function watchHandlers(options: DevWatchOptions): DevWatch {
-  const watchDir = options.watchDir ?? join(handlersPackageDir(), 'src');
+  const handlersPackage = options.handlersPackage ?? handlersPackageDir();
+  const watchDir = options.watchDir ?? join(handlersPackage, 'src');
   const log = options.log ?? (() => {});
   let incremental: Promise<IncrementalBuild> | undefined;
   if (!options.build) {
     // Contexts built and warmed at start, so the first edit already rebuilds incrementally.
     incremental = (async () => {
       const { HANDLER_NAMES } = await import('@mpc-relay/handlers/routes');
-      const built = await createIncrementalBuild(handlersPackageDir(), HANDLER_NAMES);
+      const built = await createIncrementalBuild(handlersPackage, HANDLER_NAMES);
       await built.rebuild().catch(() => {});
       return built;
     })();
@@ -104,8 +107,9 @@ export function watchHandlers(options: DevWatchOptions): DevWatch {
           `${new Date().toISOString().slice(11, 23)} reloaded    ${which} in ${Date.now() - started} ms; open connections kept (${options.gateway.connections().length})`,
         );
       } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
         log(
-          `${new Date().toISOString().slice(11, 23)} rebuild     failed, keeping the previous code: ${error instanceof Error ? error.message : String(error)}`,
+          `${new Date().toISOString().slice(11, 23)} rebuild     failed, the previous code keeps running until the next good save:\n${reason.replace(/^/gm, '  ')}`,
         );
       }
     } while (dirty && !closed);
