@@ -1,9 +1,8 @@
 import { ErrorCode, type ErrorFrameInput, encodeError } from '@mpc-relay/protocol';
-import type { Context } from 'aws-lambda';
 import type { WebSocketEvent, WebSocketResult } from './events.js';
-import { peerFromContext, tokenDeadlineMs } from './events.js';
-import { describeError, logger } from './logger.js';
-import { count, flushMetrics } from './metrics.js';
+import { tokenDeadlineMs } from './events.js';
+import { logger } from './logger.js';
+import { count } from './metrics.js';
 import { managementEndpoint, posterFor } from './poster.js';
 
 /** A two-way answer: API Gateway sends `body` (when present) back to the caller. */
@@ -33,22 +32,6 @@ export function errorAnswer(
 
 export const INTERNAL_MESSAGE =
   'the relay failed to handle this frame; it was not accepted and is safe to retry';
-
-/** Per-invocation logging keys: connection, route, request, and the authenticated peer. */
-export function beginInvocation(event: WebSocketEvent, context: Context | undefined): void {
-  logger.resetKeys();
-  if (context && typeof context === 'object' && 'awsRequestId' in context) logger.addContext(context);
-  const requestContext = event?.requestContext;
-  const peer = requestContext ? peerFromContext(requestContext) : undefined;
-  logger.appendKeys({
-    connectionId: requestContext?.connectionId,
-    routeKey: requestContext?.routeKey,
-    requestId: requestContext?.requestId,
-    ...(peer ? { peerType: peer.type, peerId: peer.id } : {}),
-  });
-}
-
-type RouteHandler = (event: WebSocketEvent, context?: Context) => Promise<WebSocketResult>;
 
 /**
  * jwt mode: the connection's token expired after it connected (`exp` + skew from the authorizer
@@ -96,25 +79,4 @@ export async function refuseExpiredToken(
     ...(closed.status === 'failed' ? { errorName: closed.errorName } : {}),
   });
   return answer();
-}
-
-/**
- * Wraps a two-way message route: never throws; an unexpected failure is logged and answered with
- * an INTERNAL error frame (never API Gateway's bare "Internal server error"). In jwt mode a frame
- * from a connection whose token expired is refused first (`refuseExpiredToken`).
- */
-export function messageRoute(run: (event: WebSocketEvent) => Promise<WebSocketResult>): RouteHandler {
-  return async (event, context) => {
-    try {
-      beginInvocation(event, context);
-      const expired = await refuseExpiredToken(event);
-      if (expired) return expired;
-      return await run(event);
-    } catch (error) {
-      logger.error('unexpected failure', { outcome: 'internal', ...describeError(error) });
-      return answer(encodeError({ code: ErrorCode.Internal, message: INTERNAL_MESSAGE }));
-    } finally {
-      flushMetrics();
-    }
-  };
 }

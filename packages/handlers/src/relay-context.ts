@@ -2,7 +2,7 @@ import { loadConfig, type RelayConfig } from './config.js';
 import type { Poster } from './delivery/types.js';
 import type { WebSocketEvent } from './events.js';
 import { managementEndpoint, posterFor } from './poster.js';
-import { documentClient } from './store/client.js';
+import { relayTable } from './store/client.js';
 import type { TableRef } from './store/table.js';
 
 export interface RelayContext {
@@ -19,7 +19,7 @@ export function relayContext(event: WebSocketEvent): RelayContext {
     throw new Error('no management endpoint: set MANAGEMENT_ENDPOINT or send domainName and stage');
   return {
     config,
-    table: { db: documentClient(config.dynamodbEndpoint, config.region), tableName: config.tableName },
+    table: relayTable(config),
     poster: posterFor(endpoint),
   };
 }

@@ -1,11 +1,12 @@
 import { decodeClientFrame, ErrorCode } from '@mpc-relay/protocol';
 import { epochSeconds } from '../config.js';
 import { peerFromContext } from '../events.js';
-import { answer, errorAnswer, messageRoute } from '../invocation.js';
+import { answer, errorAnswer } from '../invocation.js';
 import { logger } from '../logger.js';
 import { relayContext } from '../relay-context.js';
 import { documentClient } from '../store/client.js';
 import { type InboxItem, inboxKeyOf, isDedupeMessageId, writeInboxBatch } from '../store/inbox.js';
+import { messageRoute } from '../wrappers/message-route.js';
 
 documentClient(); // built during the init phase, reused by every invocation
 

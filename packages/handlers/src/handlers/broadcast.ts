@@ -1,12 +1,12 @@
 import { encodeCliDelivery, OperationTypeSchema, type PeerType } from '@mpc-relay/protocol';
-import type { Context } from 'aws-lambda';
 import { loadConfig } from '../config.js';
 import { postToConnections } from '../delivery/fan-out.js';
-import { describeError, digest, logger } from '../logger.js';
-import { count, flushMetrics } from '../metrics.js';
+import { digest, logger } from '../logger.js';
+import { count } from '../metrics.js';
 import { managementEndpoint, posterFor } from '../poster.js';
-import { documentClient } from '../store/client.js';
+import { documentClient, relayTable } from '../store/client.js';
 import { type ConnectionItem, queryConnectionsOfType } from '../store/connections.js';
+import { directInvocation } from '../wrappers/direct-invocation.js';
 
 documentClient(); // built during the init phase, reused by every invocation
 
@@ -54,11 +54,18 @@ export const BROADCAST_OPERATION_TYPE = 'broadcast';
  * sparse `byType` GSI, not a Scan: a Scan would read (and bill) every mapping and waiting message
  * of the table, while the index holds connection items only, partitioned by type.
  */
-export async function handler(event: BroadcastEvent, context?: Context): Promise<BroadcastResult> {
-  logger.resetKeys();
-  if (context && typeof context === 'object' && 'awsRequestId' in context) logger.addContext(context);
-  logger.appendKeys({ handler: 'broadcast' });
-  try {
+export const handler = directInvocation(
+  {
+    name: 'broadcast',
+    failureMessage: 'broadcast failed',
+    failureResult: (): BroadcastResult => ({
+      sent: 0,
+      stale: 0,
+      failed: 0,
+      error: 'internal error (see logs)',
+    }),
+  },
+  async (event: BroadcastEvent): Promise<BroadcastResult> => {
     const refusal = validate(event);
     if (refusal) {
       logger.warn('broadcast refused', { outcome: 'refused', reason: refusal });
@@ -84,7 +91,7 @@ export async function handler(event: BroadcastEvent, context?: Context): Promise
       });
       return { sent: 0, stale: 0, failed: 0, error };
     }
-    const table = { db: documentClient(config.dynamodbEndpoint, config.region), tableName: config.tableName };
+    const table = relayTable(config);
     const poster = posterFor(endpoint);
     const types: PeerType[] = event.type ? [event.type] : ['cli', 'mpc'];
     const connections: ConnectionItem[] = [];
@@ -114,13 +121,8 @@ export async function handler(event: BroadcastEvent, context?: Context): Promise
       ...result,
     });
     return result;
-  } catch (error) {
-    logger.error('broadcast failed', { outcome: 'internal', ...describeError(error) });
-    return { sent: 0, stale: 0, failed: 0, error: 'internal error (see logs)' };
-  } finally {
-    flushMetrics();
-  }
-}
+  },
+);
 
 function validate(event: BroadcastEvent): string | undefined {
   if (!event || typeof event !== 'object') return 'the event must be an object {"message": ...}';

@@ -1,19 +1,17 @@
 import { ErrorCode, encodeError, PROTOCOL_V2, parseConnectParams } from '@mpc-relay/protocol';
-import type { Context } from 'aws-lambda';
 import { loadConfig } from '../config.js';
 import {
   offeredProtocols,
   peerFromContext,
   peersFromContext,
   teamsFromContext,
-  type WebSocketEvent,
   type WebSocketResult,
 } from '../events.js';
-import { beginInvocation } from '../invocation.js';
-import { describeError, logger } from '../logger.js';
-import { count, flushMetrics } from '../metrics.js';
-import { documentClient } from '../store/client.js';
+import { logger } from '../logger.js';
+import { count } from '../metrics.js';
+import { documentClient, relayTable } from '../store/client.js';
 import { connectionItem, putConnection, queryPeerConnections } from '../store/connections.js';
+import { connectionRoute } from '../wrappers/connection-route.js';
 
 documentClient(); // built during the init phase, reused by every invocation
 
@@ -27,9 +25,15 @@ documentClient(); // built during the init phase, reused by every invocation
  * Nothing can be posted to the caller here (AWS answers 410 until the handshake completes): waiting
  * messages are delivered at its `getConnectionId`.
  */
-export async function handler(event: WebSocketEvent, context?: Context): Promise<WebSocketResult> {
-  try {
-    beginInvocation(event, context);
+export const handler = connectionRoute(
+  {
+    message: 'connect failed',
+    answer: {
+      statusCode: 500,
+      body: encodeError({ code: ErrorCode.Internal, message: 'the relay could not record the connection' }),
+    },
+  },
+  async (event): Promise<WebSocketResult> => {
     const parsed = parseConnectParams(event.queryStringParameters);
     if (!parsed.ok) {
       logger.info('connect refused', { outcome: 'refused', statusCode: 400, reason: parsed.error.message });
@@ -55,7 +59,7 @@ export async function handler(event: WebSocketEvent, context?: Context): Promise
     const config = loadConfig();
     const v2 = offeredProtocols(event.headers).includes(PROTOCOL_V2);
     const { connectionId, connectedAt } = event.requestContext;
-    const table = { db: documentClient(config.dynamodbEndpoint, config.region), tableName: config.tableName };
+    const table = relayTable(config);
     if (config.maxConnectionsPerPeer > 0) {
       const live = (await queryPeerConnections(table, peer)).filter(
         (connection) => connection.connectionId !== connectionId,
@@ -100,13 +104,5 @@ export async function handler(event: WebSocketEvent, context?: Context): Promise
       ...(teams.length > 0 ? { teams: teams.join(',') } : {}),
     });
     return v2 ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': PROTOCOL_V2 } } : { statusCode: 200 };
-  } catch (error) {
-    logger.error('connect failed', { outcome: 'internal', ...describeError(error) });
-    return {
-      statusCode: 500,
-      body: encodeError({ code: ErrorCode.Internal, message: 'the relay could not record the connection' }),
-    };
-  } finally {
-    flushMetrics();
-  }
-}
+  },
+);

@@ -1,5 +1,6 @@
 import { decodeClientFrame, ErrorCode } from '@mpc-relay/protocol';
-import { errorAnswer, messageRoute } from '../invocation.js';
+import { errorAnswer } from '../invocation.js';
+import { messageRoute } from '../wrappers/message-route.js';
 
 /**
  * `$default` (two-way): whatever no route took. Non-JSON gets INVALID_JSON, a JSON body without

@@ -1,11 +1,9 @@
-import type { Context } from 'aws-lambda';
 import { loadConfig } from '../config.js';
-import { peerFromContext, type WebSocketEvent, type WebSocketResult } from '../events.js';
-import { beginInvocation } from '../invocation.js';
-import { describeError, logger } from '../logger.js';
-import { flushMetrics } from '../metrics.js';
-import { documentClient } from '../store/client.js';
+import { peerFromContext } from '../events.js';
+import { logger } from '../logger.js';
+import { documentClient, relayTable } from '../store/client.js';
 import { deleteConnection, findConnectionById } from '../store/connections.js';
+import { connectionRoute } from '../wrappers/connection-route.js';
 
 documentClient(); // built during the init phase, reused by every invocation
 
@@ -14,11 +12,11 @@ documentClient(); // built during the init phase, reused by every invocation
  * the peer's other connections stay. Without the context (an unauthorized route setup) the record
  * is found through the byType index first. Best effort: a failure is logged (TTL cleans up).
  */
-export async function handler(event: WebSocketEvent, context?: Context): Promise<WebSocketResult> {
-  try {
-    beginInvocation(event, context);
+export const handler = connectionRoute(
+  { message: 'disconnect cleanup failed', answer: { statusCode: 200 } },
+  async (event) => {
     const config = loadConfig();
-    const table = { db: documentClient(config.dynamodbEndpoint, config.region), tableName: config.tableName };
+    const table = relayTable(config);
     const { connectionId, disconnectStatusCode, disconnectReason } = event.requestContext;
     let peer = peerFromContext(event.requestContext);
     if (!peer) {
@@ -31,10 +29,6 @@ export async function handler(event: WebSocketEvent, context?: Context): Promise
       disconnectStatusCode,
       disconnectReason,
     });
-  } catch (error) {
-    logger.error('disconnect cleanup failed', { outcome: 'internal', ...describeError(error) });
-  } finally {
-    flushMetrics();
-  }
-  return { statusCode: 200 };
-}
+    return { statusCode: 200 };
+  },
+);

@@ -1,11 +1,12 @@
 import { decodeClientFrame, encodePong, hasV2Marker } from '@mpc-relay/protocol';
 import { drainInbox } from '../delivery/drain.js';
 import { peerFromContext, peersFromContext, teamsFromContext } from '../events.js';
-import { answer, messageRoute } from '../invocation.js';
+import { answer } from '../invocation.js';
 import { describeError, logger } from '../logger.js';
 import { drainPolicy } from '../policy.js';
 import { relayContext } from '../relay-context.js';
 import { documentClient } from '../store/client.js';
+import { messageRoute } from '../wrappers/message-route.js';
 
 documentClient(); // built during the init phase, reused by every invocation
 

@@ -1,4 +1,3 @@
-import { messageRoute } from '../invocation.js';
 import { checkSendPolicy, senderTenancy } from '../policy.js';
 import { relayContext } from '../relay-context.js';
 import { refuseSend } from '../send/checked.js';
@@ -7,6 +6,7 @@ import { relayAndAnswer } from '../send/relay.js';
 import { readSendRequest } from '../send/request.js';
 import { resolveRoute } from '../send/route.js';
 import { documentClient } from '../store/client.js';
+import { messageRoute } from '../wrappers/message-route.js';
 
 documentClient(); // built during the init phase, reused by every invocation
 

@@ -30,3 +30,15 @@ export function documentClient(
   }
   return client;
 }
+
+/** The relay table of a configuration, on the container's cached client for its endpoint. */
+export function relayTable(config: {
+  dynamodbEndpoint: string | undefined;
+  region: string;
+  tableName: string;
+}): {
+  db: DynamoDBDocumentClient;
+  tableName: string;
+} {
+  return { db: documentClient(config.dynamodbEndpoint, config.region), tableName: config.tableName };
+}
