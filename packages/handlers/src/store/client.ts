@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { environmentCredentials } from '../aws/credentials.js';
 import { attachRequestCounter } from './request-counter.js';
+import type { TableRef } from './table.js';
 
 /**
  * Document clients, created once per container and endpoint and reused by every invocation
@@ -36,9 +37,6 @@ export function relayTable(config: {
   dynamodbEndpoint: string | undefined;
   region: string;
   tableName: string;
-}): {
-  db: DynamoDBDocumentClient;
-  tableName: string;
-} {
+}): TableRef {
   return { db: documentClient(config.dynamodbEndpoint, config.region), tableName: config.tableName };
 }
