@@ -2,68 +2,40 @@
  * End to end against the real local relay (apps/relay: local gateway + handler bundles + dynalite):
  * the library and the signer command, over real connections.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { type Relay, type RelayOptions, startRelay } from '@mpc-relay/relay';
+import type { Relay, RelayOptions } from '@mpc-relay/relay';
 import {
   attachCosigner,
   type Delivery,
   type FullSigFields,
   HandshakeRefusedError,
-  RelayClient,
+  type RelayClient,
   type RelayClientOptions,
   SingleKeyCosigner,
   verifyFullSig,
 } from '@mpc-relay/signer';
-import { signedFetch } from '@mpc-relay/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { signedFetch, until as waitUntil } from '@mpc-relay/testing';
+import { describe, expect, it } from 'vitest';
 import { Child } from './process.js';
+import { relaySuite } from './relay-suite.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const TEST_KEY = '4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318';
 const cosigner = SingleKeyCosigner.fromHex(TEST_KEY);
-const FAST_RECONNECT = { initialDelayMs: 20, maxDelayMs: 200 };
+const suite = relaySuite('signer-e2e-');
 
-let root: string;
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'signer-e2e-'));
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-
-let dirCounter = 0;
-async function relayOn(dataDir?: string, port = 0, limits: Partial<RelayOptions> = {}): Promise<Relay> {
-  const relay = await startRelay({
-    ...limits,
-    port,
-    dataDir: dataDir ?? join(root, `data-${++dirCounter}`),
-    ...(process.env.E2E_DEBUG ? { log: (line: string) => console.log(line) } : {}),
-  });
-  cleanups.push(() => relay.close());
-  return relay;
+function relayOn(dataDir?: string, port = 0, limits: Partial<RelayOptions> = {}): Promise<Relay> {
+  return suite.relay({ ...limits, port, ...(dataDir ? { dataDir } : {}) });
 }
 
 function client(url: string, peer: RelayClientOptions['peer'], options: Partial<RelayClientOptions> = {}) {
-  const c = new RelayClient({ url, peer, reconnect: FAST_RECONNECT, ...options });
-  cleanups.push(() => c.close());
-  return c;
+  return suite.client({ url, peer, ...options });
 }
 
-async function until(predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/** Bounds of 20 s: this file waits for relay restarts and reconnects the gateway forces. */
+const until = (predicate: () => boolean, what: string, timeoutMs = 20_000) =>
+  waitUntil(predicate, what, timeoutMs);
 
 async function withConnectionId(c: RelayClient): Promise<string> {
   const id = new Promise<string>((resolve) => c.once('connectionId', resolve));
@@ -191,7 +163,7 @@ describe('library against the local relay', () => {
   });
 
   it('survives a relay restart on the same data folder: stored and queued messages are not lost', async () => {
-    const dataDir = join(root, 'restart');
+    const dataDir = suite.path('restart');
     let relay = await relayOn(dataDir);
     const url = relay.url;
     const port = Number(new URL(url).port);
@@ -315,7 +287,7 @@ describe('keepalive and connection lifetime against the local gateway', () => {
 describe('mpc-relay-signer against the local relay', () => {
   it('answers a PartialSig with a verifiable FullSig, prints the original demo line, exits 0 on SIGINT', async () => {
     const relay = await relayOn();
-    const keyFile = join(root, 'signer.key');
+    const keyFile = suite.path('signer.key');
     await writeFile(keyFile, TEST_KEY, { mode: 0o600 });
     const child = new Child(MAIN, [
       '--url',
@@ -326,7 +298,7 @@ describe('mpc-relay-signer against the local relay', () => {
       keyFile,
       '--allow-any-mpc',
     ]);
-    cleanups.push(() => child.kill());
+    suite.defer(() => child.kill());
     expect(await child.line(/Signer public key/)).toContain(cosigner.publicKeyHex);
     await child.line(/🆔 Connection id: /);
 
@@ -356,7 +328,7 @@ describe('mpc-relay-signer against the local relay', () => {
       '--ephemeral-key',
       '--allow-any-mpc',
     ]);
-    cleanups.push(() => child.kill());
+    suite.defer(() => child.kill());
     expect(await child.exit()).toBe(1);
     expect(child.stderr.filter((line) => line.startsWith('mpc-relay-signer:'))).toEqual([
       expect.stringMatching(

@@ -1,14 +1,17 @@
 /**
  * The session layer (in memory): rounds in order whatever the arrival order, early messages held,
  * duplicates dropped, a failed verification aborts the session for good, timeouts abort and tell
- * the peer, many sessions at once. The relay end to end is in sessions-e2e.test.ts.
+ * the peer, many sessions at once. The relay end to end is in
+ * apps/signer/tests/sessions-e2e.test.ts.
  */
 
-import { until } from '@mpc-relay/testing';
+import { type ThreeRoundResult, threeRoundProtocol as threeRound, until } from '@mpc-relay/testing';
 import { describe, expect, it } from 'vitest';
-import { type Delivery, SessionManager, type SessionProtocol } from '../src/index.js';
+import { type Delivery, SessionAbortError, SessionManager, type SessionProtocol } from '../src/index.js';
 import { loopback } from './helpers/loopback.js';
-import { threeRoundProtocol } from './helpers/three-round.js';
+
+const threeRoundProtocol = (): SessionProtocol<Record<string, never>, ThreeRoundResult> =>
+  threeRound((code, reason) => new SessionAbortError(code, reason));
 
 function setup(options: ConstructorParameters<typeof SessionManager>[1] = {}) {
   const link = loopback();

@@ -1,6 +1,6 @@
 /**
  * Protocol v2 in the library (the default), against a fake relay the tests control (the exchanges
- * with the real relay are in v2-e2e.test.ts).
+ * with the real relay are in apps/signer/tests/v2-e2e.test.ts).
  */
 
 import { type FakeConnection, until } from '@mpc-relay/testing';

@@ -2,55 +2,32 @@
  * Protocol v2 end to end: the library against the real local relay (apps/relay: local gateway +
  * handler bundles + dynalite), real WebSocket connections, port 0.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PROTOCOL_V2 } from '@mpc-relay/protocol';
-import { type Relay, startRelay } from '@mpc-relay/relay';
-import { until } from '@mpc-relay/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import type { Relay } from '@mpc-relay/relay';
 import {
   attachCosigner,
   type Delivery,
   type ExpiredReport,
-  RelayClient,
+  type RelayClient,
   type RelayClientOptions,
   SingleKeyCosigner,
-} from '../src/index.js';
+} from '@mpc-relay/signer';
+import { until } from '@mpc-relay/testing';
+import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { relaySuite } from './relay-suite.js';
 
 const cosigner = SingleKeyCosigner.fromHex(
   '4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318',
 );
-let root: string;
-let dirs = 0;
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'signer-v2-e2e-'));
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const suite = relaySuite('signer-v2-e2e-');
 
-async function relayWith(env: Record<string, string> = {}): Promise<Relay> {
-  const relay = await startRelay({ port: 0, dataDir: join(root, `data-${++dirs}`), env });
-  cleanups.push(() => relay.close());
-  return relay;
+function relayWith(env: Record<string, string> = {}): Promise<Relay> {
+  return suite.relay({ env });
 }
 
 function client(relay: Relay, peer: RelayClientOptions['peer'], options: Partial<RelayClientOptions> = {}) {
-  const c = new RelayClient({
-    url: relay.url,
-    peer,
-    reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
-    protocol: 'v2',
-    ...options,
-  });
-  cleanups.push(() => c.close());
-  return c;
+  return suite.client({ url: relay.url, peer, protocol: 'v2', ...options });
 }
 
 async function ready(c: RelayClient): Promise<void> {
@@ -71,7 +48,7 @@ async function rawV2(
     ws.once('error', reject);
   });
   expect(ws.protocol).toBe(PROTOCOL_V2);
-  cleanups.push(() => ws.terminate());
+  suite.defer(() => ws.terminate());
   return { ws, frames };
 }
 

@@ -3,24 +3,30 @@
  * 365 KB of JSON, the cli's round 2 about 113 KB, the mpc's round 3 small. Each contribution
  * carries a SHA-256 over (session, round, payload) that the receiver checks, as a real protocol
  * checks proofs: a wrong one aborts the session.
+ *
+ * Shaped for the signer's SessionProtocol, which its callers annotate; `abort` makes the error that
+ * aborts a session (the signer's SessionAbortError), passed in because the signer's own tests use
+ * this package, so it cannot depend on the signer.
  */
-import { randomBytes } from 'node:crypto';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
-import { SessionAbortError, type SessionProtocol } from '../../src/index.js';
+import { createHash, randomBytes } from 'node:crypto';
 
 export const ROUND_BYTES = { 1: 365_000, 2: 113_000, 3: 2_000 } as const;
+
+type Abort = (code: string, reason: string) => Error;
+
+const proofOf = (sessionId: string, round: number, payload: string) =>
+  createHash('sha256').update(`${sessionId}/${round}/${payload}`).digest('hex');
 
 function contribution(sessionId: string, round: 1 | 2 | 3) {
   // base64 of random bytes: JSON of about ROUND_BYTES[round] characters, incompressible.
   const payload = randomBytes(Math.floor((ROUND_BYTES[round] * 3) / 4)).toString('base64');
-  return { round, payload, proof: bytesToHex(sha256(utf8ToBytes(`${sessionId}/${round}/${payload}`))) };
+  return { round, payload, proof: proofOf(sessionId, round, payload) };
 }
 
-function check(sessionId: string, round: number, message: unknown): string {
+function check(abort: Abort, sessionId: string, round: number, message: unknown): string {
   const { payload, proof } = message as { payload: string; proof: string };
-  if (bytesToHex(sha256(utf8ToBytes(`${sessionId}/${round}/${payload}`))) !== proof) {
-    throw new SessionAbortError('INVALID_CONTRIBUTION', `round ${round} proof does not verify`);
+  if (proofOf(sessionId, round, payload) !== proof) {
+    throw abort('INVALID_CONTRIBUTION', `round ${round} proof does not verify`);
   }
   return proof;
 }
@@ -29,12 +35,14 @@ export interface ThreeRoundResult {
   proofs: string[];
 }
 
-export function threeRoundProtocol(): SessionProtocol<Record<string, never>, ThreeRoundResult> {
+const ROUNDS: Record<string, number> = { TestRound1: 1, TestRound2: 2, TestRound3: 3 };
+
+export function threeRoundProtocol(abort: Abort) {
   return {
     name: 'test-three-round',
     openings: ['TestRound1'],
-    roundOf: (operationType) => ({ TestRound1: 1, TestRound2: 2, TestRound3: 3 })[operationType],
-    initiate(context) {
+    roundOf: (operationType: string) => ROUNDS[operationType],
+    initiate(context: { sessionId: string }) {
       const proofs: string[] = [];
       return {
         start() {
@@ -42,8 +50,8 @@ export function threeRoundProtocol(): SessionProtocol<Record<string, never>, Thr
           proofs.push(first.proof);
           return { send: [{ operationType: 'TestRound1', message: first }], expect: 2 };
         },
-        receive(input) {
-          proofs.push(check(context.sessionId, 2, input.message));
+        receive(input: { message: unknown }) {
+          proofs.push(check(abort, context.sessionId, 2, input.message));
           const third = contribution(context.sessionId, 3);
           proofs.push(third.proof);
           return { send: [{ operationType: 'TestRound3', message: third }], result: { proofs } };
@@ -51,17 +59,17 @@ export function threeRoundProtocol(): SessionProtocol<Record<string, never>, Thr
         destroy() {},
       };
     },
-    respond(context, opening) {
+    respond(context: { sessionId: string }, opening: { message: unknown }) {
       const proofs: string[] = [];
       return {
         start() {
-          proofs.push(check(context.sessionId, 1, opening.message));
+          proofs.push(check(abort, context.sessionId, 1, opening.message));
           const second = contribution(context.sessionId, 2);
           proofs.push(second.proof);
           return { send: [{ operationType: 'TestRound2', message: second }], expect: 3 };
         },
-        receive(input) {
-          proofs.push(check(context.sessionId, 3, input.message));
+        receive(input: { message: unknown }) {
+          proofs.push(check(abort, context.sessionId, 3, input.message));
           return { result: { proofs } };
         },
         destroy() {},

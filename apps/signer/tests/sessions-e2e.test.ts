@@ -4,15 +4,8 @@
  * partial signatures, 10 concurrent sessions over one pair, DKLs23-sized round messages as
  * fragments (also while the receiver is away), a tampered fragment, a sealed exchange.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { type Relay, startRelay } from '@mpc-relay/relay';
-import { until } from '@mpc-relay/testing';
-import { schnorr } from '@noble/curves/secp256k1.js';
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Relay } from '@mpc-relay/relay';
 import {
   type Delivery,
   type FragmentRefusal,
@@ -20,43 +13,26 @@ import {
   type Musig2Pair,
   musig2KeySetupProtocol,
   musig2SignProtocol,
-  RelayClient,
+  type RelayClient,
   type SendRequest,
+  SessionAbortError,
   SessionManager,
+  type SessionProtocol,
   splitIntoFragments,
-} from '../src/index.js';
-import { cutProxy } from './helpers/cut-proxy.js';
-import { threeRoundProtocol } from './helpers/three-round.js';
+} from '@mpc-relay/signer';
+import { type ThreeRoundResult, threeRoundProtocol as threeRound, until } from '@mpc-relay/testing';
+import { schnorr } from '@noble/curves/secp256k1.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { describe, expect, it } from 'vitest';
+import { cutProxy } from './cut-proxy.js';
+import { relaySuite } from './relay-suite.js';
 
-let root: string;
-let dirs = 0;
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'signer-sessions-e2e-'));
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const suite = relaySuite('signer-sessions-e2e-');
+const threeRoundProtocol = (): SessionProtocol<Record<string, never>, ThreeRoundResult> =>
+  threeRound((code, reason) => new SessionAbortError(code, reason));
 
-async function relayWith(log?: (line: string) => void): Promise<Relay> {
-  const debug = process.env.E2E_DEBUG ? (line: string) => console.log(line) : undefined;
-  const sink =
-    log && debug
-      ? (line: string) => {
-          log(line);
-          debug(line);
-        }
-      : (log ?? debug);
-  const relay = await startRelay({
-    port: 0,
-    dataDir: join(root, `data-${++dirs}`),
-    ...(sink ? { log: sink } : {}),
-  });
-  cleanups.push(() => relay.close());
-  return relay;
+function relayWith(log?: (line: string) => void): Promise<Relay> {
+  return suite.relay(log ? { log } : {});
 }
 
 async function connected(
@@ -64,8 +40,7 @@ async function connected(
   peer: { type: 'cli' | 'mpc'; id: string },
   url = relay.url,
 ): Promise<RelayClient> {
-  const client = new RelayClient({ url, peer, reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
-  cleanups.push(() => client.close());
+  const client = suite.client({ url, peer });
   const id = new Promise<void>((resolve) => client.once('connectionId', () => resolve()));
   await client.connect();
   await id;
@@ -86,8 +61,8 @@ function interceptSends(client: RelayClient, change: (request: SendRequest) => S
 async function musig2Pair(relay: Relay, options: { seal?: boolean; cliUrl?: string } = {}) {
   const mpc = await connected(relay, { type: 'mpc', id: 'mpc-a' });
   const cli = await connected(relay, { type: 'cli', id: 'cli-a' }, options.cliUrl);
-  const mpcStore = await new Musig2KeyStore({ dir: join(root, `keys-${++dirs}`), self: mpc.peer }).open();
-  const cliStore = await new Musig2KeyStore({ dir: join(root, `keys-${++dirs}`), self: cli.peer }).open();
+  const mpcStore = await new Musig2KeyStore({ dir: suite.path(), self: mpc.peer }).open();
+  const cliStore = await new Musig2KeyStore({ dir: suite.path(), self: cli.peer }).open();
   const mpcSessions = new SessionManager(mpc, { sealFor: (id) => mpcStore.cached(id)?.seal });
   const cliSessions = new SessionManager(cli, {
     allowPeer: (id) => id === 'mpc-a',
@@ -156,7 +131,7 @@ describe('MuSig2 sessions over the relay', () => {
     const logs: string[] = [];
     const relay = await relayWith((line) => logs.push(line));
     const door = await cutProxy(relay.url);
-    cleanups.push(() => door.close());
+    suite.defer(() => door.close());
     const { mpc, cli, mpcStore, signOnce, pair } = await musig2Pair(relay, { seal: true, cliUrl: door.url });
     expect(pair.sealed).toBe(true);
     // The mpc's partial signature as computed, before it is sealed.
@@ -180,7 +155,7 @@ describe('MuSig2 sessions over the relay', () => {
       region: 'us-east-1',
       credentials: relay.credentials, // the relay's own: its DynamoDB endpoint checks SigV4
     });
-    cleanups.push(() => dynamo.destroy());
+    suite.defer(() => dynamo.destroy());
     let scanned = '';
     mpc.on('frameIn', (text) => {
       if (!text.includes('"status":"stored"') || scanned) return;
@@ -235,7 +210,7 @@ describe('large round messages as fragments', () => {
   it('carries a 365 KB round message across a reconnect of the receiver while it is stored', async () => {
     const relay = await relayWith();
     const door = await cutProxy(relay.url);
-    cleanups.push(() => door.close());
+    suite.defer(() => door.close());
     const mpc = await connected(relay, { type: 'mpc', id: 'mpc-c' });
     const cli = await connected(relay, { type: 'cli', id: 'cli-c' }, door.url);
     const protocol = threeRoundProtocol();
