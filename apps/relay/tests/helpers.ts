@@ -1,15 +1,56 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { JWT_SECRET_ENV } from '../src/jwt-secret.js';
 
 export const APP_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
+
+/** A v1 PartialSig from an mpc, opening the conversation of `transactionId` with the cli. */
+export const partialSig = (mpcId: string, cliId: string, transactionId: string, teamId = 'team-a') => ({
+  action: 'sendServer',
+  sourceId: mpcId,
+  cliToMpc: { [cliId]: mpcId },
+  operationType: 'PartialSig',
+  message: { accountHash: 'accountHash', teamId, transactionId, partialSig: `ps-${transactionId}` },
+});
+
+/** A v1 FullSig from a cli: the answer in the conversation of `transactionId`. */
+export const fullSig = (cliId: string, transactionId: string, teamId = 'team-a') => ({
+  action: 'sendServer',
+  sourceId: cliId,
+  operationType: 'FullSig',
+  message: {
+    accountHash: 'accountHash',
+    signatureR: 'r',
+    signatureS: 's',
+    signatureV: 'v',
+    teamId,
+    transactionId,
+  },
+});
+
+/**
+ * The token command (`node dist/token.js`, what `pnpm run token` runs), as a user mints a token:
+ * with JWT_SECRET unset, so it signs with the data folder's secret.
+ */
+export function tokenCommand(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [join(APP_DIR, 'dist', 'token.js'), ...args], {
+    cwd: APP_DIR,
+    env: { ...process.env, [JWT_SECRET_ENV]: '', ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+}
+
+/** The token a run of the token command printed: alone on the last line of stdout. */
+export const printedToken = (run: { stdout: string }) => run.stdout.trim().split('\n').at(-1) ?? '';
 
 export async function waitFor<T>(
   probe: () => T | undefined | false,

@@ -1,36 +1,23 @@
-import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Relay, startRelay } from '../src/index.js';
 import { JWT_SECRET_ENV, loadOrCreateJwtSecret, signToken } from '../src/jwt-secret.js';
-import { APP_DIR, Peer, RelayProcess, tempDir, waitFor } from './helpers.js';
+import {
+  fullSig,
+  Peer,
+  partialSig,
+  printedToken,
+  RelayProcess,
+  tempDir,
+  tokenCommand,
+  waitFor,
+} from './helpers.js';
 
 // The local relay in jwt mode with tenant isolation, over real WebSocket connections: every
 // stolen-identity attempt is refused with the right answer and nothing reaches the would-be victim.
 // "Nothing" is proven by ordering, not by waiting: after each refusal a legitimate control message
 // is sent to the same receiver, and it must be the very next frame that receiver gets.
-
-const partialSig = (mpcId: string, cliId: string, transactionId: string, teamId = 'team-a') => ({
-  action: 'sendServer',
-  sourceId: mpcId,
-  cliToMpc: { [cliId]: mpcId },
-  operationType: 'PartialSig',
-  message: { accountHash: 'accountHash', teamId, transactionId, partialSig: `ps-${transactionId}` },
-});
-const fullSig = (cliId: string, transactionId: string, teamId = 'team-a') => ({
-  action: 'sendServer',
-  sourceId: cliId,
-  operationType: 'FullSig',
-  message: {
-    accountHash: 'accountHash',
-    signatureR: 'r',
-    signatureS: 's',
-    signatureV: 'v',
-    teamId,
-    transactionId,
-  },
-});
 
 describe('local relay, --auth jwt with TENANT_ISOLATION=on', () => {
   let dataDir: string;
@@ -58,25 +45,20 @@ describe('local relay, --auth jwt with TENANT_ISOLATION=on', () => {
     secret = loadOrCreateJwtSecret(dataDir, {}).secret;
 
     // The cli's token comes from the token command itself, as a user would mint it.
-    const minted = spawnSync(
-      process.execPath,
-      [
-        join(APP_DIR, 'dist', 'token.js'),
-        '--type',
-        'cli',
-        '--id',
-        'cli123',
-        '--ttl',
-        '10m',
-        '--data-dir',
-        dataDir,
-        '--teams',
-        'team-a',
-      ],
-      { env: { ...process.env, [JWT_SECRET_ENV]: '' }, encoding: 'utf8', timeout: 30_000 },
-    );
+    const minted = tokenCommand([
+      '--type',
+      'cli',
+      '--id',
+      'cli123',
+      '--ttl',
+      '10m',
+      '--data-dir',
+      dataDir,
+      '--teams',
+      'team-a',
+    ]);
     expect(minted.status).toBe(0);
-    const cliToken = minted.stdout.trim().split('\n').at(-1) ?? '';
+    const cliToken = printedToken(minted);
     cli = await open('type=cli&cliId=cli123', bearer(cliToken));
     // The mpc passes its token in the query string (clients that cannot set headers).
     mpc = await open(`type=mpc&mpcId=IgniterC56D&token=${token('mpc', 'IgniterC56D', ['team-a'])}`, {});
@@ -246,12 +228,8 @@ describe('the relay command with --auth jwt (a real process)', () => {
     expect(relayProcess.stdout).toContain(
       `pnpm -s run token --type cli --id cli123 --ttl 1h --data-dir '${dataDir}'`,
     );
-    const minted = spawnSync(
-      process.execPath,
-      [join(APP_DIR, 'dist', 'token.js'), '--type', 'cli', '--id', 'cli123', '--data-dir', dataDir],
-      { env: { ...process.env, [JWT_SECRET_ENV]: '' }, encoding: 'utf8', timeout: 30_000 },
-    );
-    const mintedToken = minted.stdout.trim().split('\n').at(-1) ?? '';
+    const minted = tokenCommand(['--type', 'cli', '--id', 'cli123', '--data-dir', dataDir]);
+    const mintedToken = printedToken(minted);
     const peer = await Peer.open(url, 'type=cli&cliId=cli123', { Authorization: `Bearer ${mintedToken}` });
     peer.send({ action: 'getConnectionId' });
     expect(JSON.parse(await peer.next())).toHaveProperty('connectionId');

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +6,7 @@ import { UserError } from '../src/errors.js';
 import { JWT_SECRET_ENV, loadOrCreateJwtSecret, parseTtl, signToken } from '../src/jwt-secret.js';
 import { DEFAULTS } from '../src/relay.js';
 import { TOKEN_DEFAULT_DATA_DIR } from '../src/token-command.js';
-import { APP_DIR, tempDir } from './helpers.js';
+import { tempDir, tokenCommand } from './helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -96,17 +95,9 @@ describe('the shared jwt secret', () => {
 });
 
 describe('the token command (node dist/token.js, what `pnpm run token` runs)', () => {
-  const run = (args: string[], env: Record<string, string> = {}) =>
-    spawnSync(process.execPath, [join(APP_DIR, 'dist', 'token.js'), ...args], {
-      cwd: APP_DIR,
-      env: { ...process.env, [JWT_SECRET_ENV]: '', ...env },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-
   it('prints the token alone on the last line of stdout, signed with the data folder secret', () => {
     const d = dir();
-    const result = run([
+    const result = tokenCommand([
       '--',
       '--type',
       'mpc',
@@ -138,7 +129,9 @@ describe('the token command (node dist/token.js, what `pnpm run token` runs)', (
   it('uses MPC_RELAY_JWT_SECRET when set (and creates no file)', () => {
     const d = dir();
     const secret = 'e'.repeat(48);
-    const result = run(['--type', 'cli', '--id', 'cli123', '--data-dir', d], { [JWT_SECRET_ENV]: secret });
+    const result = tokenCommand(['--type', 'cli', '--id', 'cli123', '--data-dir', d], {
+      [JWT_SECRET_ENV]: secret,
+    });
     expect(result.status).toBe(0);
     const { signature, input } = decode(result.stdout.trim());
     expect(signature).toBe(createHmac('sha256', secret).update(input).digest('base64url'));
@@ -152,7 +145,7 @@ describe('the token command (node dist/token.js, what `pnpm run token` runs)', (
       ['--type', 'cli', '--id', 'bad id'],
       ['--type', 'cli', '--id', 'x', '--ttl', 'forever'],
     ]) {
-      const result = run([...args, '--data-dir', dir()]);
+      const result = tokenCommand([...args, '--data-dir', dir()]);
       expect(result.status, args.join(' ')).toBe(1);
       expect(result.stdout).toBe('');
       expect(result.stderr.trim().split('\n')).toHaveLength(1);

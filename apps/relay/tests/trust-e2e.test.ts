@@ -1,37 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Relay, startRelay } from '../src/index.js';
-import { JWT_SECRET_ENV, loadOrCreateJwtSecret, signToken } from '../src/jwt-secret.js';
-import { APP_DIR, Peer, tempDir } from './helpers.js';
+import { loadOrCreateJwtSecret, signToken } from '../src/jwt-secret.js';
+import { fullSig, Peer, partialSig, printedToken, tempDir, tokenCommand } from './helpers.js';
 
 // "A signature goes only to the party that asked for it", against the local relay over real
 // WebSocket connections (static and jwt, with and without tenant isolation). Every refused attack
 // is proven by ordering: after the refusal a legitimate message is sent to the would-be victim (or
 // the attacker), and it must be the very next frame that peer gets.
 
-const partialSig = (mpcId: string, cliId: string, transactionId: string, teamId = 'team-a') => ({
-  action: 'sendServer',
-  sourceId: mpcId,
-  cliToMpc: { [cliId]: mpcId },
-  operationType: 'PartialSig',
-  message: { accountHash: 'accountHash', teamId, transactionId, partialSig: `ps-${transactionId}` },
-});
-const fullSig = (cliId: string, transactionId: string, teamId = 'team-a') => ({
-  action: 'sendServer',
-  sourceId: cliId,
-  operationType: 'FullSig',
-  message: {
-    accountHash: 'accountHash',
-    signatureR: 'r',
-    signatureS: 's',
-    signatureV: 'v',
-    teamId,
-    transactionId,
-  },
-});
 // biome-ignore lint/suspicious/noExplicitAny: received frames are read field by field, each asserted
 const json = async (peer: Peer) => JSON.parse(await peer.next()) as Record<string, any>;
 const errorCode = async (peer: Peer) => (await json(peer)).error?.code as string | undefined;
@@ -259,29 +238,20 @@ describe('jwt mode', () => {
   });
 
   it('pairing: a cli token minted with --peers mpcA refuses mpcEvil (FORBIDDEN), online and while offline', async () => {
-    const minted = spawnSync(
-      process.execPath,
-      [
-        join(APP_DIR, 'dist', 'token.js'),
-        '--',
-        '--type',
-        'cli',
-        '--id',
-        'paired',
-        '--data-dir',
-        dataDir,
-        '--peers',
-        'mpcA',
-      ],
-      {
-        env: { ...process.env, [JWT_SECRET_ENV]: '' },
-        encoding: 'utf8',
-        timeout: 30_000,
-      },
-    );
+    const minted = tokenCommand([
+      '--',
+      '--type',
+      'cli',
+      '--id',
+      'paired',
+      '--data-dir',
+      dataDir,
+      '--peers',
+      'mpcA',
+    ]);
     expect(minted.status).toBe(0);
     expect(minted.stderr).toContain('(peers mpcA)');
-    const cliToken = minted.stdout.trim().split('\n').at(-1) ?? '';
+    const cliToken = printedToken(minted);
     const mpcA = await open(relay, 'mpc', 'mpcA', token('mpc', 'mpcA'));
     const evil = await open(relay, 'mpc', 'mpcEvil', token('mpc', 'mpcEvil'));
     // While the cli is offline: stored, then dropped at delivery to a connection that does not list mpcEvil.

@@ -1,3 +1,4 @@
+// dynalite ships no types: the part of its API the relay's store and the local gateway's tests use.
 declare module 'dynalite' {
   import type { Server } from 'node:http';
 
