@@ -1,13 +1,12 @@
 // Conversations, pairing (`peers`) and per-peer limits, through the handlers against dynalite:
 // every refusal answers its error frame and leaves nothing delivered, stored or remembered.
-import { ErrorCode, type PeerIdentity } from '@mpc-relay/protocol';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { resetJwtCaches } from '../src/auth/jwt.js';
+import { ErrorCode } from '@mpc-relay/protocol';
+import { afterAll, describe, expect, it } from 'vitest';
 import { KEY } from '../src/store/keys.js';
 import { countRequests } from '../src/store/request-counter.js';
 import { expectErrorFrame, fullSig, partialSig } from './helpers/frames.js';
-import { type Harness, startHarness, useHarness } from './helpers/harness.js';
-import { hsToken, TEST_SECRET } from './helpers/jwt.js';
+import { useHarness } from './helpers/harness.js';
+import { TEST_SECRET, useJwtHarness } from './helpers/jwt.js';
 
 const cli = (id = 'cli1') => ({ type: 'cli', id }) as const;
 const mpc = (id: string) => ({ type: 'mpc', id }) as const;
@@ -200,25 +199,7 @@ describe('limits per peer', () => {
 });
 
 describe('pairing: the token peers claim (jwt mode)', () => {
-  let harness: Harness;
-  const ENV = { AUTH_MODE: 'jwt', JWT_SECRET: TEST_SECRET };
-  beforeAll(async () => {
-    resetJwtCaches();
-    harness = await startHarness('src', ENV);
-  });
-  afterAll(async () => {
-    await harness?.close();
-    for (const key of Object.keys(ENV)) delete process.env[key];
-    process.env.AUTH_MODE = 'static';
-    resetJwtCaches();
-  });
-  beforeEach(async () => {
-    await harness.reset();
-  });
-  async function connect(peer: PeerIdentity, claims: Record<string, unknown> = {}) {
-    const token = await hsToken({ sub: `${peer.type}:${peer.id}`, ...claims });
-    return harness.relay.connect(peer, { headers: { Authorization: `Bearer ${token}` } });
-  }
+  const { harness, connect } = useJwtHarness({ AUTH_MODE: 'jwt', JWT_SECRET: TEST_SECRET });
 
   it("a cli's peers: an mpc outside them is FORBIDDEN (nothing delivered, stored or mapped), online and offline", async () => {
     const a = await connect(mpc('mpcA'));

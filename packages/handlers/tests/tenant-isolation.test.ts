@@ -1,11 +1,9 @@
 import { ErrorCode, type PeerIdentity } from '@mpc-relay/protocol';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { resetJwtCaches } from '../src/auth/jwt.js';
+import { describe, expect, it } from 'vitest';
 import { KEY } from '../src/store/keys.js';
 import { countRequests } from '../src/store/request-counter.js';
 import { expectErrorFrame, fullSig, partialSig } from './helpers/frames.js';
-import { type Harness, startHarness } from './helpers/harness.js';
-import { hsToken, TEST_SECRET } from './helpers/jwt.js';
+import { TEST_SECRET, useJwtHarness } from './helpers/jwt.js';
 
 // TENANT_ISOLATION=on with jwt tokens carrying `teams`: the authorizer puts them in the context,
 // $connect stores them on the connection item, sendServer and the inbox drain enforce them.
@@ -18,25 +16,8 @@ const withTeam = <T extends { message: Record<string, unknown> }>(frame: T, team
 });
 
 describe('tenant isolation (TENANT_ISOLATION=on, jwt teams)', () => {
-  let harness: Harness;
-  beforeAll(async () => {
-    resetJwtCaches();
-    harness = await startHarness('src', ENV);
-  });
-  afterAll(async () => {
-    await harness?.close();
-    for (const key of Object.keys(ENV)) delete process.env[key];
-    process.env.AUTH_MODE = 'static';
-    resetJwtCaches();
-  });
-  beforeEach(async () => {
-    await harness.reset();
-  });
-
-  async function connect(peer: PeerIdentity, teams?: string[]) {
-    const token = await hsToken({ sub: `${peer.type}:${peer.id}`, ...(teams ? { teams } : {}) });
-    return harness.relay.connect(peer, { headers: { Authorization: `Bearer ${token}` } });
-  }
+  const { harness, connect: connectWithClaims } = useJwtHarness(ENV);
+  const connect = (peer: PeerIdentity, teams?: string[]) => connectWithClaims(peer, teams ? { teams } : {});
   const cli = (id = 'cli123') => ({ type: 'cli', id }) as const;
   const mpc = (id = 'IgniterC56D') => ({ type: 'mpc', id }) as const;
 

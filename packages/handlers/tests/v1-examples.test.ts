@@ -1,88 +1,19 @@
+import { compact, fixture, V1_EXAMPLES } from '@mpc-relay/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from './helpers/harness.js';
 
-// The original demo's README examples, payload in and exact payload out.
-
-const REAL_MPC_SENDS = `{
-  "action": "sendServer",
-  "sourceId": "IgniterC56D",
-  "cliToMpc": { "cli123": "IgniterC56D" },
-  "operationType": "PartialSig",
-  "message": {
-    "accountHash": "accountHash",
-    "teamId": "teamId",
-    "transactionId": "transactionId",
-    "partialSig": "partialSig"
-  }
-}`;
-
-const REAL_CLI_RECEIVES = `{
-  "operationType": "PartialSig",
-  "from": "IgniterC56D",
-  "message": {
-    "accountHash": "accountHash",
-    "teamId": "teamId",
-    "transactionId": "transactionId",
-    "partialSig": "partialSig"
-  }
-}`;
-
-const REAL_CLI_SENDS = `{
-  "action": "sendServer",
-  "sourceId": "cli123",
-  "operationType": "FullSig",
-  "message": {
-    "accountHash": "accountHash",
-    "signatureR": "r",
-    "signatureS": "s",
-    "signatureV": "v",
-    "teamId": "teamId",
-    "transactionId": "transactionId"
-  }
-}`;
-
-const REAL_MPC_RECEIVES = `{
-  "operationType": "FullSig",
-  "from": "cli123",
-  "to": "IgniterC56D",
-  "message": {
-    "accountHash": "accountHash",
-    "signatureR": "r",
-    "signatureS": "s",
-    "signatureV": "v",
-    "teamId": "teamId",
-    "transactionId": "transactionId"
-  }
-}`;
+// The original demo's README examples (the shared fixtures, verbatim), payload in and exact payload out.
+const REAL_MPC_SENDS = fixture(V1_EXAMPLES.realPartialSig.sent);
+const REAL_CLI_RECEIVES = fixture(V1_EXAMPLES.realPartialSig.received);
+const REAL_CLI_SENDS = fixture(V1_EXAMPLES.realFullSig.sent);
+const REAL_MPC_RECEIVES = fixture(V1_EXAMPLES.realFullSig.received);
 
 // The wscat walkthrough, with `from` as the sender's own id (the original demo's first example mixes ids up;
-// the design takes the "Real Interaction Example" as the reference).
+// the design takes the "Real Interaction Example" as the reference): its sent frames, not its received ones.
 const CLI_ID = '6f3a8b0b-1f7f-4681-ae94-2b213f95f8a0';
 const MPC_ID = 'b61c9f9e-13b8-4c87-a750-16e1cfdabe9c';
-
-const WSCAT_MPC_SENDS = `{
-  "action": "sendServer",
-  "sourceId": "${MPC_ID}",
-  "cliToMpc": { "${CLI_ID}": "${MPC_ID}" },
-  "operationType": "signing",
-  "message": {
-    "txId": "abc123",
-    "signature": "0xdeadbeef"
-  }
-}`;
-
-const WSCAT_CLI_SENDS = `{
-  "action": "sendServer",
-  "sourceId": "${CLI_ID}",
-  "operationType": "fullSig",
-  "message": {
-    "txId": "abc123",
-    "signature": "0xdeadbeef"
-  }
-}`;
-
-/** The exact compact text the relay must post for an expected (pretty-printed) frame. */
-const compact = (text: string) => JSON.stringify(JSON.parse(text));
+const WSCAT_MPC_SENDS = fixture(V1_EXAMPLES.wscatSigning.sent);
+const WSCAT_CLI_SENDS = fixture(V1_EXAMPLES.wscatFullSig.sent);
 
 describe('v1 examples (sources)', () => {
   let harness: Harness;

@@ -1,6 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { PeerIdentity } from '@mpc-relay/protocol';
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
+import { afterAll, beforeAll } from 'vitest';
+import { resetJwtCaches } from '../../src/auth/jwt.js';
+import { useHarness } from './harness.js';
 
 /** A 43-character secret (32 random bytes, base64url), like the local relay's data-folder secret. */
 export const TEST_SECRET = 'q3Jc0q8lq7mKf1w2VbYy6sY2cX1u9m0nA4b5C6d7E8f';
@@ -136,4 +140,25 @@ export async function startSsmStandIn(parameters: Record<string, string>): Promi
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * A harness in jwt mode for one describe block (useHarness with `env`): the authorizer's caches
+ * reset before and after, the environment put back to static mode afterwards. `connect` opens a
+ * peer with an HS256 token for it carrying `claims`.
+ */
+export function useJwtHarness(env: Record<string, string>) {
+  beforeAll(() => resetJwtCaches());
+  // Registered before useHarness's hooks: after-hooks run in reverse, so this runs after close.
+  afterAll(() => {
+    for (const key of Object.keys(env)) delete process.env[key];
+    process.env.AUTH_MODE = 'static';
+    resetJwtCaches();
+  });
+  const harness = useHarness('src', env);
+  async function connect(peer: PeerIdentity, claims: JWTPayload = {}) {
+    const token = await hsToken({ sub: `${peer.type}:${peer.id}`, ...claims });
+    return harness.relay.connect(peer, { headers: { Authorization: `Bearer ${token}` } });
+  }
+  return { harness, connect };
 }
