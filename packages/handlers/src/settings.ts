@@ -67,6 +67,41 @@ const AUTHORIZER: readonly HandlerName[] = ['authorizer'];
 const POSTING: readonly HandlerName[] = ALL.filter((handler) => handler !== 'authorizer');
 
 const DAY = 86_400;
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
+
+/** A whole number of the relay handlers set by a stack key (`mpc-relay:<key>`): the limits and lifetimes. */
+function stackInteger<const Name extends string, const Key extends string>(
+  name: Name,
+  key: Key,
+  range: { default: string; min: number; max: number },
+  meaning: string,
+) {
+  return { name, type: 'integer', ...range, meaning, handlers: RELAY, deploy: { by: 'stack', key } } as const;
+}
+
+/** The same for the authorizer, set only when the stack's auth mode is `jwt`. */
+function jwtStackInteger<const Name extends string, const Key extends string>(
+  name: Name,
+  key: Key,
+  range: { default: string; min: number; max: number },
+  meaning: string,
+) {
+  return {
+    ...stackInteger(name, key, range, meaning),
+    handlers: AUTHORIZER,
+    deploy: { by: 'stack', key, authMode: 'jwt' },
+  } as const;
+}
+
+/** A jwt option of the authorizer, set by the Pulumi program from the stack's auth configuration. */
+function jwtOption<const Name extends string, const Type extends SettingType>(
+  name: Name,
+  type: Type,
+  meaning: string,
+  shown: { defaultText?: string } = {},
+) {
+  return { name, type, ...shown, meaning, handlers: AUTHORIZER, deploy: { by: 'program' } } as const;
+}
 
 export const SETTINGS = [
   {
@@ -86,90 +121,54 @@ export const SETTINGS = [
     handlers: ['authorizer', ...RELAY],
     deploy: { by: 'program' },
   },
-  {
-    name: 'MAPPING_TTL_SECONDS',
-    type: 'integer',
-    default: '3600',
-    min: 1,
-    max: 365 * DAY,
-    meaning: "how long a conversation (and the latest mapping) lives after its mpc's last message",
-    handlers: RELAY,
-    deploy: { by: 'stack', key: 'mappingTtlSeconds' },
-  },
-  {
-    name: 'INBOX_TTL_SECONDS',
-    type: 'integer',
-    default: '300',
-    min: 1,
-    max: 365 * DAY,
-    meaning: 'how long a message waits for an offline peer',
-    handlers: RELAY,
-    deploy: { by: 'stack', key: 'inboxTtlSeconds' },
-  },
-  {
-    name: 'CONNECTION_TTL_SECONDS',
-    type: 'integer',
-    default: '7200',
-    min: 1,
-    max: 7200,
-    meaning: "expiry of connection records (API Gateway's maximum connection lifetime)",
-    handlers: RELAY,
-    deploy: { by: 'stack', key: 'connectionTtlSeconds' },
-  },
-  {
-    name: 'DEDUPE_TTL_SECONDS',
-    type: 'integer',
-    default: '3600',
-    min: 1,
-    max: 365 * DAY,
-    meaning:
-      'v2: how long a delivered or acknowledged message still suppresses duplicates of its `clientMsgId`',
-    handlers: RELAY,
-    deploy: { by: 'stack', key: 'dedupeTtlSeconds' },
-  },
-  {
-    name: 'REDELIVERY_DELAY_SECONDS',
-    type: 'integer',
-    default: '30',
-    min: 0,
-    max: DAY,
-    meaning:
-      'v2: an unacknowledged message is not resent on ping / send within this of its last delivery (0: every frame)',
-    handlers: RELAY,
-    deploy: { by: 'stack', key: 'redeliveryDelaySeconds' },
-  },
-  {
-    name: 'INBOX_MAX_MESSAGES',
-    type: 'integer',
-    default: '1000',
-    min: 0,
-    max: 1_000_000,
-    meaning:
-      'most messages kept waiting for one offline peer; over it the sender gets INBOX_FULL and nothing is stored (0: no limit)',
-    handlers: RELAY,
-    deploy: { by: 'stack', key: 'inboxMaxMessages' },
-  },
-  {
-    name: 'INBOX_MAX_BYTES',
-    type: 'integer',
-    default: String(8 * 1024 * 1024),
-    min: 0,
-    max: 1024 * 1024 * 1024,
-    meaning: 'most bytes kept waiting for one offline peer (INBOX_FULL over it; 0: no limit)',
-    handlers: RELAY,
-    deploy: { by: 'stack', key: 'inboxMaxBytes' },
-  },
-  {
-    name: 'MAX_CONNECTIONS_PER_PEER',
-    type: 'integer',
-    default: '10',
-    min: 0,
-    max: 10_000,
-    meaning:
-      'most live connections one peer id may hold; the handshake over it is refused with 429 (0: no limit)',
-    handlers: RELAY,
-    deploy: { by: 'stack', key: 'maxConnectionsPerPeer' },
-  },
+  stackInteger(
+    'MAPPING_TTL_SECONDS',
+    'mappingTtlSeconds',
+    { default: '3600', min: 1, max: 365 * DAY },
+    "how long a conversation (and the latest mapping) lives after its mpc's last message",
+  ),
+  stackInteger(
+    'INBOX_TTL_SECONDS',
+    'inboxTtlSeconds',
+    { default: '300', min: 1, max: 365 * DAY },
+    'how long a message waits for an offline peer',
+  ),
+  stackInteger(
+    'CONNECTION_TTL_SECONDS',
+    'connectionTtlSeconds',
+    { default: '7200', min: 1, max: 7200 },
+    "expiry of connection records (API Gateway's maximum connection lifetime)",
+  ),
+  stackInteger(
+    'DEDUPE_TTL_SECONDS',
+    'dedupeTtlSeconds',
+    { default: '3600', min: 1, max: 365 * DAY },
+    'v2: how long a delivered or acknowledged message still suppresses duplicates of its `clientMsgId`',
+  ),
+  stackInteger(
+    'REDELIVERY_DELAY_SECONDS',
+    'redeliveryDelaySeconds',
+    { default: '30', min: 0, max: DAY },
+    'v2: an unacknowledged message is not resent on ping / send within this of its last delivery (0: every frame)',
+  ),
+  stackInteger(
+    'INBOX_MAX_MESSAGES',
+    'inboxMaxMessages',
+    { default: '1000', min: 0, max: 1_000_000 },
+    'most messages kept waiting for one offline peer; over it the sender gets INBOX_FULL and nothing is stored (0: no limit)',
+  ),
+  stackInteger(
+    'INBOX_MAX_BYTES',
+    'inboxMaxBytes',
+    { default: String(8 * 1024 * 1024), min: 0, max: 1024 * 1024 * 1024 },
+    'most bytes kept waiting for one offline peer (INBOX_FULL over it; 0: no limit)',
+  ),
+  stackInteger(
+    'MAX_CONNECTIONS_PER_PEER',
+    'maxConnectionsPerPeer',
+    { default: '10', min: 0, max: 10_000 },
+    'most live connections one peer id may hold; the handshake over it is refused with 429 (0: no limit)',
+  ),
   {
     name: 'ALLOWED_OPERATION_TYPES',
     type: 'list',
@@ -196,25 +195,17 @@ export const SETTINGS = [
     handlers: POSTING,
     deploy: { by: 'program' },
   },
-  {
-    name: 'JWT_SECRET_PARAMETER',
-    type: 'string',
-    meaning:
-      'jwt: name of the SSM SecureString holding the HS* secret (re-read after `JWT_SECRET_MAX_AGE_SECONDS`)',
-    handlers: AUTHORIZER,
-    deploy: { by: 'program' },
-  },
-  {
-    name: 'JWT_SECRET_MAX_AGE_SECONDS',
-    type: 'integer',
-    default: '300',
-    min: 0,
-    max: DAY,
-    meaning:
-      'jwt: how long the SSM secret is cached before it is read again, so a rotated secret applies without a cold start (0: every handshake)',
-    handlers: AUTHORIZER,
-    deploy: { by: 'stack', key: 'jwtSecretMaxAgeSeconds', authMode: 'jwt' },
-  },
+  jwtOption(
+    'JWT_SECRET_PARAMETER',
+    'string',
+    'jwt: name of the SSM SecureString holding the HS* secret (re-read after `JWT_SECRET_MAX_AGE_SECONDS`)',
+  ),
+  jwtStackInteger(
+    'JWT_SECRET_MAX_AGE_SECONDS',
+    'jwtSecretMaxAgeSeconds',
+    { default: '300', min: 0, max: DAY },
+    'jwt: how long the SSM secret is cached before it is read again, so a rotated secret applies without a cold start (0: every handshake)',
+  ),
   {
     name: 'JWT_SECRET',
     type: 'secret',
@@ -230,55 +221,24 @@ export const SETTINGS = [
     handlers: AUTHORIZER,
     deploy: { by: 'local' },
   },
-  {
-    name: 'JWT_JWKS_URL',
-    type: 'url',
-    meaning: 'jwt: JWKS URL for RS*/PS*/ES*/EdDSA tokens',
-    handlers: AUTHORIZER,
-    deploy: { by: 'program' },
-  },
-  {
-    name: 'JWT_ALGORITHMS',
-    type: 'list',
+  jwtOption('JWT_JWKS_URL', 'url', 'jwt: JWKS URL for RS*/PS*/ES*/EdDSA tokens'),
+  jwtOption('JWT_ALGORITHMS', 'list', 'jwt: the accepted algorithms (`none` never)', {
     defaultText: 'HS256 (secret), RS256,ES256,EdDSA (JWKS), both when both',
-    meaning: 'jwt: the accepted algorithms (`none` never)',
-    handlers: AUTHORIZER,
-    deploy: { by: 'program' },
-  },
-  {
-    name: 'JWT_AUDIENCE',
-    type: 'string',
-    meaning: 'jwt: required `aud` claim when set',
-    handlers: AUTHORIZER,
-    deploy: { by: 'program' },
-  },
-  {
-    name: 'JWT_ISSUER',
-    type: 'string',
-    meaning: 'jwt: required `iss` claim when set',
-    handlers: AUTHORIZER,
-    deploy: { by: 'program' },
-  },
-  {
-    name: 'JWT_CLOCK_SKEW_SECONDS',
-    type: 'integer',
-    default: '30',
-    min: 0,
-    max: 300,
-    meaning: 'jwt: tolerance on `exp` / `nbf`',
-    handlers: AUTHORIZER,
-    deploy: { by: 'stack', key: 'jwtClockSkewSeconds', authMode: 'jwt' },
-  },
-  {
-    name: 'JWT_JWKS_COOLDOWN_SECONDS',
-    type: 'integer',
-    default: '30',
-    min: 0,
-    max: 3600,
-    meaning: 'jwt: at most one JWKS refetch (a token naming an unknown `kid`) per this period',
-    handlers: AUTHORIZER,
-    deploy: { by: 'stack', key: 'jwtJwksCooldownSeconds', authMode: 'jwt' },
-  },
+  }),
+  jwtOption('JWT_AUDIENCE', 'string', 'jwt: required `aud` claim when set'),
+  jwtOption('JWT_ISSUER', 'string', 'jwt: required `iss` claim when set'),
+  jwtStackInteger(
+    'JWT_CLOCK_SKEW_SECONDS',
+    'jwtClockSkewSeconds',
+    { default: '30', min: 0, max: 300 },
+    'jwt: tolerance on `exp` / `nbf`',
+  ),
+  jwtStackInteger(
+    'JWT_JWKS_COOLDOWN_SECONDS',
+    'jwtJwksCooldownSeconds',
+    { default: '30', min: 0, max: 3600 },
+    'jwt: at most one JWKS refetch (a token naming an unknown `kid`) per this period',
+  ),
   {
     name: 'DYNAMODB_ENDPOINT',
     type: 'url',
@@ -305,7 +265,7 @@ export const SETTINGS = [
   {
     name: 'LOG_LEVEL',
     type: 'enum',
-    values: ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'],
+    values: LOG_LEVELS,
     default: 'INFO',
     meaning: 'handler log level (Powertools; `SILENT` in tests)',
     handlers: ALL,
@@ -314,7 +274,7 @@ export const SETTINGS = [
   {
     name: 'POWERTOOLS_LOG_LEVEL',
     type: 'enum',
-    values: ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'],
+    values: LOG_LEVELS,
     defaultText: '`LOG_LEVEL`',
     meaning: 'Powertools log level, wins over `LOG_LEVEL`',
     handlers: ALL,
