@@ -7,7 +7,7 @@
  * serverless-offline, installed on first use into bench/.peers).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -51,6 +51,7 @@ const PLAN = quick
       stages: [{ pairs: 2, window: 2 }],
       stageMs: 500,
       profileMs: 300,
+      warmUpBudgetMs: 10_000,
       idleLevels: [50],
       coldRuns: 2,
     }
@@ -67,6 +68,7 @@ const PLAN = quick
       ],
       stageMs: 4000,
       profileMs: 3000,
+      warmUpBudgetMs: 30_000,
       idleLevels: [1000, 5000, 10000],
       coldRuns: 15,
     };
@@ -110,8 +112,17 @@ function selfCpu() {
 async function interleavedLatency(entries) {
   const blocks = quick ? 2 : 5;
   const state = [];
+  const out = {};
   for (const e of entries) {
-    const pair = await connectPair(e.target, 0, slug(e.name));
+    let pair;
+    try {
+      pair = await connectPair(e.target, 0, slug(e.name));
+    } catch (error) {
+      // That server's latency is missing (with the reason), not every server's.
+      out[e.name] = { error: `could not connect a pair: ${String(error?.message ?? error).slice(0, 300)}` };
+      log(`  ${e.name}: ${out[e.name].error}`);
+      continue;
+    }
     state.push({
       ...e,
       pair,
@@ -119,6 +130,8 @@ async function interleavedLatency(entries) {
       rt: [],
       lostHop: 0,
       lostRt: 0,
+      hopsSent: 0,
+      roundTripsSent: 0,
       before: { cli: pair.cli.received, mpc: pair.mpc.received },
     });
   }
@@ -131,6 +144,7 @@ async function interleavedLatency(entries) {
       });
       s.hop.push(...r.samples);
       s.lostHop += r.lost;
+      s.hopsSent += r.sent;
       s.sampleHop ??= r.sampleDelivery;
     }
   }
@@ -149,10 +163,10 @@ async function interleavedLatency(entries) {
       });
       s.rt.push(...r.samples);
       s.lostRt += r.lost;
+      s.roundTripsSent += r.sent;
       s.sampleRt ??= r.sampleDelivery;
     }
   }
-  const out = {};
   for (const s of state) {
     s.pair.cli.close();
     s.pair.mpc.close();
@@ -160,33 +174,80 @@ async function interleavedLatency(entries) {
       hop: { latencyMs: summarize(s.hop), lost: s.lostHop, sampleDelivery: s.sampleHop },
       roundTrip: { latencyMs: summarize(s.rt), lost: s.lostRt, sampleDelivery: s.sampleRt },
       framesDuringHops: s.framesDuringHops,
-      hopsSent: PLAN.hopWarmup + blocks * Math.ceil(PLAN.hops / blocks),
-      roundTripsSent: PLAN.rtWarmup + blocks * Math.ceil(PLAN.roundTrips / blocks),
+      // As sent: a block's time budget can cut it short on a loaded machine.
+      hopsSent: s.hopsSent,
+      roundTripsSent: s.roundTripsSent,
       blocks,
     };
   }
   return out;
 }
 
-/** One throughput stage on one server (`relay` servers also report their hot route's times). */
+/** How long a server under test may take to answer one IPC request during the throughput stages. */
+const STAGE_CALL_MS = 20_000;
+
+/** A fresh sequence space per run on a server: a late frame of an earlier run is never counted. */
+const nextSeqBase = (server) => {
+  server.runs = (server.runs ?? 0) + 1;
+  return server.runs * 1_000_000;
+};
+
+/**
+ * One throughput stage on one server (`relay` servers also report their hot route's times). First
+ * a warm-up round (one window per pair, every frame awaited, bounded): a server that starts an
+ * execution environment per concurrent invocation starts them there, not in the measured run; one
+ * that cannot deliver that round in time fails the stage with what it delivered.
+ */
 async function throughputStage(server, stage) {
   const { child, pairs, kind, name } = server;
-  if (kind === 'relay') await child.call('reset');
-  await child.call('eventLoop');
-  const cpu0 = await child.call('cpu');
+  const used = pairs.slice(0, stage.pairs);
+  const inFlight = stage.pairs * stage.window;
+  const warm = await measureThroughput(used, {
+    window: stage.window,
+    durationMs: 1,
+    maxMessages: inFlight,
+    drainMs: PLAN.warmUpBudgetMs,
+    seqBase: nextSeqBase(server),
+  });
+  const warmProcess = await child.call('process', {}, STAGE_CALL_MS);
+  const warmUp = {
+    ms: warm.elapsedMs,
+    delivered: warm.received,
+    of: warm.sent,
+    serverThreads: warmProcess.threads,
+    serverRssMb: round(warmProcess.rss / 1024 ** 2, 1),
+  };
+  if (warm.lost > 0) {
+    const error = new Error(
+      `warm-up: ${warm.received} of ${warm.sent} frames delivered within ${PLAN.warmUpBudgetMs / 1000} s, ${warm.senderFrames} error frames to the senders${warm.senderSample ? ` (${warm.senderSample.slice(0, 120)})` : ''} (server: ${warmUp.serverThreads ?? '?'} threads, ${warmUp.serverRssMb} MB RSS)`,
+    );
+    error.warmUp = warmUp;
+    throw error;
+  }
+  if (kind === 'relay') await child.call('reset', {}, STAGE_CALL_MS);
+  await child.call('eventLoop', {}, STAGE_CALL_MS);
+  const cpu0 = await child.call('cpu', {}, STAGE_CALL_MS);
   const self0 = selfCpu();
-  const result = await measureThroughput(pairs.slice(0, stage.pairs), {
+  const result = await measureThroughput(used, {
     window: stage.window,
     durationMs: PLAN.stageMs,
     drainMs: 10_000,
+    seqBase: nextSeqBase(server),
   });
-  const cpu1 = await child.call('cpu');
+  const cpu1 = await child.call('cpu', {}, STAGE_CALL_MS);
   const self1 = selfCpu();
+  result.warmUp = warmUp;
   result.serverCpuPercent = cpuPercent(cpu0, cpu1);
   result.clientCpuPercent = cpuPercent(self0, self1);
   // CPU time the server spent per delivered message: robust to other load on the machine.
-  result.serverCpuMsPerMessage = round((result.serverCpuPercent * 10) / result.messagesPerSecond, 3);
-  const loop = await child.call('eventLoop');
+  result.serverCpuMsPerMessage =
+    result.messagesPerSecond > 0
+      ? round((result.serverCpuPercent * 10) / result.messagesPerSecond, 3)
+      : undefined;
+  const proc = await child.call('process', {}, STAGE_CALL_MS);
+  result.serverThreads = proc.threads;
+  result.serverRssMb = round(proc.rss / 1024 ** 2, 1);
+  const loop = await child.call('eventLoop', {}, STAGE_CALL_MS);
   result.serverEventLoopDelayMs = {
     median: round(loop.median - 10, 2),
     p99: round(loop.p99 - 10, 2),
@@ -194,7 +255,7 @@ async function throughputStage(server, stage) {
   };
   if (kind === 'relay') {
     // Where a message waits under load: the hot route's handler, store and post times.
-    const c = await child.call('counters');
+    const c = await child.call('counters', {}, STAGE_CALL_MS);
     const hot = c.routes.find((b) => b.key === 'sendServer (mpc -> cli)');
     if (hot) {
       const h = summarizeBucket(hot);
@@ -209,41 +270,74 @@ async function throughputStage(server, stage) {
     result.environments = c.environments;
   }
   log(
-    `  ${name} throughput ${stage.pairs}x${stage.window}: ${result.messagesPerSecond} msg/s, lost ${result.lost}, server CPU ${result.serverCpuPercent}%`,
+    `  ${name} throughput ${stage.pairs}x${stage.window}: ${result.messagesPerSecond} msg/s, lost ${result.lost} (${result.senderFrames} error frames), server CPU ${result.serverCpuPercent}%, ${result.serverThreads ?? '?'} threads (warm-up ${warmUp.ms} ms)`,
   );
   return result;
 }
 
 /**
+ * After a stage that failed or lost frames: wait (bounded) until the server has worked off its
+ * backlog, so it does not load the machine while the next server is measured. A server that
+ * stays busy or stops answering is stopped, except the relay (later sections read it).
+ */
+async function settle(server) {
+  const deadline = nowMs() + (quick ? 5000 : 30_000);
+  while (nowMs() < deadline) {
+    try {
+      const a = await server.child.call('cpu', {}, 5000);
+      await sleep(1000);
+      const b = await server.child.call('cpu', {}, 5000);
+      if (cpuPercent(a, b) < 15) return 'idle';
+    } catch {
+      break;
+    }
+  }
+  if (server.name === 'relay') return 'still busy';
+  await server.child.stop(5000);
+  return 'stopped (still busy or not answering)';
+}
+
+/**
  * Throughput of every server, interleaved: each stage runs on every server in turn before the next
- * stage, so the machine's other load hits them alike.
+ * stage, so the machine's other load hits them alike. A server that fails a stage or loses frames
+ * in it is not loaded harder: its later stages are recorded as skipped, with the reason.
  */
 async function interleavedThroughput(servers) {
   const maxPairs = Math.max(...PLAN.stages.map((s) => s.pairs));
+  const out = Object.fromEntries(servers.map((s) => [s.name, []]));
   for (const server of servers) {
     server.pairs = [];
-    for (let i = 0; i < maxPairs; i++)
-      server.pairs.push(await connectPair(server.target, i, `${slug(server.name)}-tp`));
+    try {
+      for (let i = 0; i < maxPairs; i++)
+        server.pairs.push(await connectPair(server.target, i, `${slug(server.name)}-tp`));
+    } catch (error) {
+      server.stopReason = `could not connect ${maxPairs} pairs: ${String(error?.message ?? error).slice(0, 200)}`;
+      log(`  ${server.name} throughput: ${server.stopReason}`);
+    }
   }
-  const out = Object.fromEntries(servers.map((s) => [s.name, []]));
-  const failed = new Set();
   for (const stage of PLAN.stages) {
     for (const server of servers) {
-      if (failed.has(server.name)) continue;
+      const at = { pairs: stage.pairs, window: stage.window, inFlight: stage.pairs * stage.window };
+      if (server.stopReason) {
+        out[server.name].push({ ...at, skipped: server.stopReason });
+        continue;
+      }
+      let result;
       try {
-        out[server.name].push(await throughputStage(server, stage));
+        result = await throughputStage(server, stage);
+        out[server.name].push(result);
       } catch (error) {
-        // A server that cannot keep up (or stops answering) loses its later stages, not the run.
-        failed.add(server.name);
-        out[server.name].push({
-          pairs: stage.pairs,
-          window: stage.window,
-          inFlight: stage.pairs * stage.window,
-          error: String(error?.message ?? error).slice(0, 300),
-        });
-        log(
-          `  ${server.name} throughput ${stage.pairs}x${stage.window}: failed (${error?.message ?? error})`,
-        );
+        const reason = String(error?.message ?? error).slice(0, 300);
+        out[server.name].push({ ...at, error: reason, warmUp: error?.warmUp });
+        server.stopReason = `${stage.pairs} x ${stage.window} failed`;
+        log(`  ${server.name} throughput ${stage.pairs}x${stage.window}: failed (${reason})`);
+      }
+      if (result?.lost > 0)
+        server.stopReason = `lost ${result.lost} frames at ${stage.pairs} x ${stage.window}`;
+      if (server.stopReason) {
+        const state = await settle(server);
+        out[server.name].at(-1).afterwards = state;
+        log(`  ${server.name}: no further stages (${server.stopReason}); server ${state}`);
       }
       await sleep(200);
     }
@@ -282,7 +376,9 @@ async function interleavedConnects(entries) {
 }
 
 function bestZeroLoss(stages) {
-  return stages.filter((s) => s.lost === 0).sort((a, b) => b.messagesPerSecond - a.messagesPerSecond)[0];
+  return stages
+    .filter((s) => s.lost === 0 && s.messagesPerSecond > 0)
+    .sort((a, b) => b.messagesPerSecond - a.messagesPerSecond)[0];
 }
 
 function saturation(stages, profile) {
@@ -301,7 +397,9 @@ function saturation(stages, profile) {
   } else {
     resource = 'not CPU-bound at the tested windows (latency-bound: a larger window would go higher)';
   }
-  const sorted = [...stages].sort((a, b) => a.inFlight - b.inFlight);
+  const sorted = stages
+    .filter((s) => s.messagesPerSecond !== undefined)
+    .sort((a, b) => a.inFlight - b.inFlight);
   const growth = sorted.map((s, i) =>
     i === 0 ? null : ratio(s.messagesPerSecond, sorted[i - 1].messagesPerSecond),
   );
@@ -718,6 +816,9 @@ async function startPeer(results) {
   }
 }
 
+/** The run in progress, for the watchdog: what was measured before the time limit is kept. */
+const current = {};
+
 async function main() {
   const started = nowMs();
   const results = {
@@ -732,8 +833,10 @@ async function main() {
     `bench: ${results.machine.cpuModel}, ${results.machine.cores} cores, Node ${results.machine.node}${quick ? ' (quick)' : ''}`,
   );
 
+  Object.assign(current, { results, started });
   // A failing section is recorded and the run goes on: the other figures are still worth having.
   const guard = async (section, fn) => {
+    current.section = section;
     try {
       await fn();
     } catch (error) {
@@ -803,6 +906,7 @@ async function main() {
     const peer = servers.find((s) => s.kind === 'peer');
     if (peer) {
       Object.assign(results.peers['serverless-offline'], {
+        ...(lat[peer.name].error ? { latencyError: lat[peer.name].error } : {}),
         hop: lat[peer.name].hop,
         roundTrip: lat[peer.name].roundTrip,
         connect: connect[peer.name],
@@ -894,12 +998,18 @@ async function main() {
     });
   }
   await guard('cost', () => costSection(results));
+  finish(results, started);
+}
+
+/** Prints the table and writes results.json and BENCHMARKS.md from what was measured. */
+function finish(results, started) {
   results.comparison = comparison(results);
   results.durationSeconds = Math.round((nowMs() - started) / 1000);
 
   process.stdout.write(renderTerminal(results));
   if (write) {
     const dir = outDir ?? here;
+    mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     const mdPath = outDir ? join(outDir, 'BENCHMARKS.md') : join(root, 'BENCHMARKS.md');
     writeFileSync(mdPath, renderMarkdown(results));
@@ -909,7 +1019,22 @@ async function main() {
 
 const watchdog = setTimeout(
   () => {
-    log('bench: overall time limit reached (25 min), aborting');
+    log(`bench: overall time limit reached (25 min) in section ${current.section ?? '?'}, aborting`);
+    if (current.results) {
+      const { results } = current;
+      results.errors ??= [];
+      results.errors.push({
+        section: current.section ?? 'run',
+        error:
+          'the overall time limit (25 min) was reached here; this section and the later ones are missing',
+      });
+      try {
+        costSection(results);
+        finish(results, current.started);
+      } catch (error) {
+        log(`bench: could not write the partial results: ${error?.message ?? error}`);
+      }
+    }
     process.exit(2);
   },
   25 * 60 * 1000,

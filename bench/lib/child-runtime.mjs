@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 /**
@@ -48,6 +49,19 @@ const standard = {
     for (let i = 0; i < 3; i++) globalThis.gc?.();
     const m = process.memoryUsage();
     return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
+  },
+  /**
+   * Threads and RSS of this process now (no GC): a server that starts a worker thread per
+   * concurrent invocation shows it here. Threads from /proc (Linux); undefined elsewhere.
+   */
+  process() {
+    let threads;
+    try {
+      threads = Number(/^Threads:\s*(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
+    } catch {
+      threads = undefined;
+    }
+    return { threads, rss: process.memoryUsage.rss() };
   },
   /** Cumulative user+system CPU time of this process, in microseconds, with a wall clock stamp. */
   cpu() {

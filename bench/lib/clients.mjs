@@ -181,9 +181,11 @@ export async function measureHops(
   let lost = 0;
   let sample;
   const deadline = nowMs() + budgetMs;
+  let sent = 0;
   for (let i = 0; i < warmup + count && nowMs() < deadline; i++) {
     const t0 = nowMs();
     pair.mpc.send(v1Frames.partialSig(pair.mpcId, pair.cliId, i));
+    sent++;
     try {
       const text = await pair.cli.next(timeoutMs);
       const t1 = nowMs();
@@ -194,7 +196,7 @@ export async function measureHops(
       lost++;
     }
   }
-  return { latencyMs: summarize(samples), lost, sampleDelivery: sample, samples };
+  return { latencyMs: summarize(samples), lost, sent, sampleDelivery: sample, samples };
 }
 
 /**
@@ -213,10 +215,12 @@ export async function measureRoundTrips(
     if (seq >= 0) pair.cli.send(v1Frames.fullSig(pair.cliId, seq));
   };
   const deadline = nowMs() + budgetMs;
+  let sent = 0;
   try {
     for (let i = 0; i < warmup + count && nowMs() < deadline; i++) {
       const t0 = nowMs();
       pair.mpc.send(v1Frames.partialSig(pair.mpcId, pair.cliId, i));
+      sent++;
       try {
         const text = await pair.mpc.next(timeoutMs);
         const t1 = nowMs();
@@ -230,20 +234,25 @@ export async function measureRoundTrips(
   } finally {
     pair.cli.onFrame = undefined;
   }
-  return { latencyMs: summarize(samples), lost, sampleDelivery: sample, samples };
+  return { latencyMs: summarize(samples), lost, sent, sampleDelivery: sample, samples };
 }
 
 /**
  * Pipelined throughput: every pair's mpc keeps up to `window` messages in flight to its cli and
  * sends the next one as soon as one is received. Sends stop after durationMs (or maxMessages);
  * then the run waits (bounded) for everything in flight. Zero loss means received == sent.
+ * Sequence numbers start at `seqBase`: a frame of an earlier run that arrives late (a server
+ * still working off its backlog) has a lower one and is counted as `stale`, never as received.
  */
 export async function measureThroughput(
   pairs,
-  { window = 8, durationMs = 4000, maxMessages = 200_000, drainMs = 10_000 } = {},
+  { window = 8, durationMs = 4000, maxMessages = 200_000, drainMs = 10_000, seqBase = 0 } = {},
 ) {
   let sent = 0;
   let received = 0;
+  let stale = 0;
+  let senderFrames = 0;
+  let senderSample;
   let outOfOrder = 0;
   let stopped = false;
   const hopSamples = [];
@@ -264,8 +273,14 @@ export async function measureThroughput(
     }, durationMs);
     const drainTimer = setTimeout(finish, durationMs + drainMs);
     for (const [p, pair] of pairs.entries()) {
-      let nextSeq = 0;
-      let expected = 0;
+      // Anything the sender receives during a run is an error frame (the relay's, or the
+      // emulator's "Internal server error" when an invocation failed).
+      pair.mpc.onFrame = (text) => {
+        senderFrames++;
+        senderSample ??= text.slice(0, 300);
+      };
+      let nextSeq = seqBase;
+      let expected = seqBase;
       const sendOne = () => {
         const seq = nextSeq++;
         sent++;
@@ -275,6 +290,10 @@ export async function measureThroughput(
       pair.cli.onFrame = (text) => {
         const seq = seqOf(text);
         if (seq < 0) return;
+        if (seq < seqBase) {
+          stale++;
+          return;
+        }
         received++;
         lastReceive = nowMs();
         const t0 = sendAt.get(`${p}:${seq}`);
@@ -295,7 +314,10 @@ export async function measureThroughput(
     }
   });
   const elapsedMs = lastReceive - start;
-  for (const pair of pairs) pair.cli.onFrame = undefined;
+  for (const pair of pairs) {
+    pair.cli.onFrame = undefined;
+    pair.mpc.onFrame = undefined;
+  }
   return {
     pairs: pairs.length,
     window,
@@ -303,9 +325,12 @@ export async function measureThroughput(
     sent,
     received,
     lost: sent - received,
+    stale,
+    senderFrames,
+    senderSample,
     outOfOrder,
     elapsedMs: Math.round(elapsedMs),
-    messagesPerSecond: Math.round((received / elapsedMs) * 1000),
+    messagesPerSecond: received > 0 && elapsedMs > 0 ? Math.round((received / elapsedMs) * 1000) : 0,
     hopLatencyMs: summarize(hopSamples),
   };
 }

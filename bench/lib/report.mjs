@@ -106,6 +106,7 @@ export function comparison(r) {
       throughputAtLeastTwice: vsPeer.throughput !== undefined ? vsPeer.throughput >= 2 : undefined,
     },
     peerSkipped: r.peers?.[PEER]?.skipped,
+    peerThroughputFailed: (peerOf(r)?.throughput?.stages?.length ?? 0) > 0 && best(peerOf(r)) === undefined,
     peerVersions: r.peers?.[PEER]?.versions,
   };
 }
@@ -139,7 +140,11 @@ function goalText(c) {
   if (!c.vsPeer) return c.peerSkipped ? `${PEER} not measured: ${c.peerSkipped}.` : `${PEER} not measured.`;
   const v = c.vsPeer;
   const met = (ok) => (ok === undefined ? 'not measured' : ok ? 'met' : '**not met**');
-  return `Relay / ${PEER} in this run: hop median x${fmt(v.hopMedian)} (goal at most x0.5: ${met(c.goals.hopAtMostHalf)}), round trip median x${fmt(v.roundTripMedian)}, throughput x${fmt(v.throughput)} (goal at least x2: ${met(c.goals.throughputAtLeastTwice)}), connect median x${fmt(v.connectMedian)}.`;
+  const throughput =
+    v.throughput === undefined && c.peerThroughputFailed
+      ? `throughput: ${PEER} completed no stage without loss (see Throughput: its limits), the relay ${c.rows.find((x) => x.name.startsWith('local relay (')).throughput ?? dash} msg/s`
+      : `throughput x${fmt(v.throughput)} (goal at least x2: ${met(c.goals.throughputAtLeastTwice)})`;
+  return `Relay / ${PEER} in this run: hop median x${fmt(v.hopMedian)} (goal at most x0.5: ${met(c.goals.hopAtMostHalf)}), round trip median x${fmt(v.roundTripMedian)}, ${throughput}, connect median x${fmt(v.connectMedian)}.`;
 }
 
 function throughputRows(r) {
@@ -151,17 +156,19 @@ function throughputRows(r) {
     [PEER, peerOf(r)?.throughput],
   ]) {
     for (const s of section?.stages ?? []) {
-      if (s.error) {
+      if (s.error || s.skipped) {
         rows.push([
           name,
           `${s.pairs} x ${s.window}`,
-          'failed',
+          s.error ? 'failed' : 'skipped',
           dash,
           dash,
           dash,
           dash,
           dash,
-          s.error.slice(0, 60),
+          dash,
+          s.warmUp?.serverThreads ?? dash,
+          s.error ? `${s.error}${s.afterwards ? `; then ${s.afterwards}` : ''}` : `after ${s.skipped}`,
         ]);
         continue;
       }
@@ -175,10 +182,38 @@ function throughputRows(r) {
         `${fmt(s.serverCpuPercent, 0)}%`,
         fmt(s.serverCpuMsPerMessage, 3),
         `${fmt(s.clientCpuPercent, 0)}%`,
+        s.serverThreads ?? dash,
+        s.warmUp
+          ? `warm-up ${fmt(s.warmUp.ms / 1000, 1)} s${s.afterwards ? `; then ${s.afterwards}` : ''}`
+          : '',
       ]);
     }
   }
   return rows;
+}
+
+/** Per server: the stages it did not complete, as sentences (its limits, not a crash). */
+function throughputLimits(r) {
+  const out = [];
+  for (const [name, section] of [
+    ['bare ws', r.baseline?.throughput],
+    ['relay', r.relay?.throughput],
+    ['relay, in-process', r.relayInProcess?.throughput],
+    [PEER, peerOf(r)?.throughput],
+  ]) {
+    const stages = section?.stages ?? [];
+    const lossy = stages.find((s) => s.lost > 0);
+    const failed = stages.find((s) => s.error);
+    if (lossy)
+      out.push(
+        `${name} lost ${lossy.lost} of ${lossy.sent} frames at ${lossy.pairs} x ${lossy.window} (${lossy.inFlight} in flight, 10 s drain${lossy.senderFrames ? `; the senders received ${lossy.senderFrames} error frames, e.g. \`${lossy.senderSample}\`` : ''}), so it was not loaded harder.`,
+      );
+    if (failed)
+      out.push(
+        `${name} failed at ${failed.pairs} x ${failed.window} (${failed.inFlight} in flight): ${failed.error}${failed.afterwards ? `; afterwards the server was ${failed.afterwards}` : ''}.`,
+      );
+  }
+  return out;
 }
 
 function routeRows(r) {
@@ -258,6 +293,8 @@ const H = {
     'server CPU',
     'server CPU ms/msg',
     'bench CPU',
+    'server threads',
+    'note',
   ],
   routes: [
     'route',
@@ -342,7 +379,7 @@ export function renderTerminal(r) {
     );
   }
   const tp = throughputRows(r);
-  if (tp.length) parts.push(`\n${textTable(H.throughput, tp)}`);
+  if (tp.length) parts.push(`\n${textTable(H.throughput, tp)}`, ...throughputLimits(r));
   const sat = r.relay?.throughput?.saturation;
   if (sat)
     parts.push(
@@ -391,7 +428,7 @@ function sigv4Line(r) {
   const v = r.sigv4;
   const share =
     v.shareOfHopMedian !== undefined ? ` (${fmt(v.shareOfHopMedian * 100, 1)}% of the hop median)` : '';
-  return `SigV4 per relayed message: ${fmt(v.perMessageMedianMs, 3)} ms${share} = verify() of its 3 signed requests ${fmt(v.verifyPerMessageMs.median, 3)} ms (median; first call with key derivation ${fmt(v.firstVerifyMs, 1)} ms) + 2 x the DynamoDB front ${fmt(v.dynamoFront.overheadMedianMs, 3)} ms (through the front ${fmt(v.dynamoFront.viaFrontMs.median, 3)} ms vs straight to dynalite ${fmt(v.dynamoFront.directMs.median, 3)} ms, medians)`;
+  return `SigV4 per relayed message: ${fmt(v.perMessageMedianMs, 3)} ms${share} = verify() of its 3 signed requests ${fmt(v.verifyPerMessageMs.median, 3)} ms (median; first call with key derivation ${fmt(v.firstVerifyMs, 1)} ms) + 2 x the DynamoDB front's extra hop ${fmt(v.dynamoFront.overheadMedianMs, 3)} ms (a GetItem to the store process through the verifying front ${fmt(v.dynamoFront.viaFrontMs.median, 3)} ms vs straight to its socket ${fmt(v.dynamoFront.directMs.median, 3)} ms, medians${v.dynamoFront.frontCpuMsPerRequest !== undefined ? `; the front costs the relay process ${fmt(v.dynamoFront.frontCpuMsPerRequest, 3)} ms of CPU per request` : ''})`;
 }
 
 export function renderMarkdown(r) {
@@ -586,8 +623,9 @@ export function renderMarkdown(r) {
     p(
       mdTable(H.throughput, tp),
       '',
-      `Pairs x window: that many mpc/cli pairs, each mpc keeping up to \`window\` PartialSig frames in flight (it sends the next one when its cli receives one), ${r.plan.stageMs / 1000} s per stage, then a bounded drain. Zero loss = every frame sent was received. CPU = process CPU time / wall time (100% = one core).`,
+      `Pairs x window: that many mpc/cli pairs, each mpc keeping up to \`window\` PartialSig frames in flight (it sends the next one when its cli receives one), ${r.plan.stageMs / 1000} s per stage, then a bounded drain. Before each measured stage a warm-up round (one window per pair, every frame awaited, at most ${(r.plan.warmUpBudgetMs ?? 30_000) / 1000} s): a server that starts an execution environment per concurrent invocation starts them there; one that cannot deliver that round in time fails the stage. Zero loss = every frame sent was received (a late frame of an earlier stage is never counted). A server that fails a stage or loses frames is not loaded harder; before the next server runs it gets up to 30 s to work off its backlog, or it is stopped. CPU = process CPU time / wall time (100% = one core); server threads = the server process's threads after the stage.`,
       '',
+      ...throughputLimits(r).flatMap((x) => [x, '']),
     );
   }
   if (sat)
@@ -638,7 +676,14 @@ export function renderMarkdown(r) {
     p(
       mdTable(H.cold, cold),
       '',
-      `${r.coldStart.method} Median of ${r.coldStart.runsPerBundle} runs. An empty module costs ${fmt(r.coldStart.emptyModule.importMs.median, 1)} ms to import and ${fmt(r.coldStart.emptyModule.wholeProcessMs.median, 1)} ms of whole process: the floor.`,
+      `${r.coldStart.method} Median of ${r.coldStart.runsPerBundle} runs for sendServer${r.coldStart.runsOtherBundles ? `, ${r.coldStart.runsOtherBundles} for the others` : ''}.${
+        (r.coldStart.bundles ?? []).some((b) => b.error)
+          ? ` Not measured: ${r.coldStart.bundles
+              .filter((b) => b.error)
+              .map((b) => `${b.handler} (${b.error})`)
+              .join(', ')}.`
+          : ''
+      } An empty module costs ${fmt(r.coldStart.emptyModule.importMs.median, 1)} ms to import and ${fmt(r.coldStart.emptyModule.wholeProcessMs.median, 1)} ms of whole process: the floor.`,
       '',
       `Naive bundle: ${r.coldStart.naiveBuild}. Ratios are naive / ours (higher is better for ours).`,
       '',
@@ -647,7 +692,20 @@ export function renderMarkdown(r) {
     );
   }
   if (r.sigv4) {
-    p('## What SigV4 verification costs', '', sigv4Line(r), '', r.sigv4.method, '');
+    const f = r.sigv4.dynamoFront;
+    p(
+      '## What SigV4 verification costs',
+      '',
+      sigv4Line(r),
+      '',
+      mdTable(H.latency, [
+        ['GetItem through the verifying front (as the relay runs)', ...dist(f.viaFrontMs)],
+        ["GetItem straight to the store process's socket", ...dist(f.directMs)],
+      ]),
+      '',
+      r.sigv4.method,
+      '',
+    );
   }
   p('## Scale of one local relay: idle connections', '');
   const scale = scaleRows(r);

@@ -3,19 +3,21 @@
  * - verify(): the local-gateway verifier (`@smithy/signature-v4` canonical form, cached signing key,
  *   constant-time compare) on requests shaped like the hot path's: one PostToConnection
  *   (execute-api) and two DynamoDB requests (a Query and a GetItem), signed by the SDK's signer.
- * - the DynamoDB front: one request to dynalite through the verifying front (TCP, verify, handed to
- *   dynalite's listener in process, as the relay runs it) against the same request sent to
- *   dynalite listening on loopback TCP, as the relay ran it before (unchecked).
+ * - the store hop: the relay's store as it runs (dynalite in its own process on a Unix socket, the
+ *   verifying front on loopback TCP in the relay's process): a GetItem through the front against
+ *   the same request straight to the store process's socket, and the front's CPU per request.
  */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { nowMs, round, summarize } from './stats.mjs';
 
 const root = new URL('../../', import.meta.url);
 const gatewayModule = new URL('packages/local-gateway/dist/index.js', root);
 const sigv4Module = new URL('packages/local-gateway/dist/sigv4.js', root);
-const frontModule = new URL('apps/relay/dist/dynamo-front.js', root);
-const relayRequire = createRequire(new URL('apps/relay/package.json', root));
+const storeModule = new URL('apps/relay/dist/store.js', root);
 const gatewayRequire = createRequire(new URL('packages/local-gateway/package.json', root));
 
 function sendRaw(target, agent, signed) {
@@ -33,25 +35,9 @@ function sendRaw(target, agent, signed) {
   });
 }
 
-/** Alternating samples of `a` and `b` (so drift in machine load hits both alike). */
-async function alternate(count, a, b) {
-  const as = [];
-  const bs = [];
-  for (let i = 0; i < count; i++) {
-    let t = nowMs();
-    await a();
-    as.push(nowMs() - t);
-    t = nowMs();
-    await b();
-    bs.push(nowMs() - t);
-  }
-  return [summarize(as), summarize(bs)];
-}
-
 export async function measureSigV4({ iterations = 5000, frontRequests = 1500, log = () => {} } = {}) {
   const { createSigV4Verifier, generateCredentials } = await import(gatewayModule.href);
   const { Sha256 } = await import(sigv4Module.href);
-  const { startDynamoFront } = await import(frontModule.href);
   const { SignatureV4 } = gatewayRequire('@smithy/signature-v4');
   const credentials = generateCredentials();
   const region = 'us-east-1';
@@ -140,49 +126,80 @@ export async function measureSigV4({ iterations = 5000, frontRequests = 1500, lo
     perMessage.push(nowMs() - t);
   }
 
-  log(`sigv4: ${frontRequests} DynamoDB requests through the front and straight to dynalite, alternating`);
-  const dynalite = relayRequire('dynalite');
-  // Direct: dynalite on loopback TCP, as the relay ran it before the front (every caller unchecked).
-  const server = dynalite({ createTableMs: 0 });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  // As the relay runs it: dynalite in process, the front hands it each verified request.
-  const front = await startDynamoFront({
-    target: { server },
-    verifier: createSigV4Verifier({ service: 'dynamodb', region, credentials }),
-  });
-  const frontUrl = new URL(front.endpoint);
+  log(
+    `sigv4: ${frontRequests} GetItem requests to the store process, through the verifying front and straight to its socket, alternating blocks`,
+  );
+  // As the relay runs it (apps/relay startStore): dynalite in its own process on a Unix socket in
+  // the data folder, the verifying front in this process on loopback TCP.
+  const { startStore } = await import(storeModule.href);
+  const dataDir = mkdtempSync(join(tmpdir(), 'mpc-relay-bench-store-'));
+  const store = await startStore(join(dataDir, 'store'), 'mpc-relay', region, { credentials, log: () => {} });
+  const socketPath = join(store.dataDir, 'dynamodb.sock');
+  const frontUrl = new URL(store.endpoint);
+  const viaFront = { hostname: frontUrl.hostname, port: Number(frontUrl.port) };
+  // Straight to the store process: what a check inside that process would leave (one hop).
+  const viaSocket = { socketPath };
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const direct = new Agent({ keepAlive: true, maxSockets: 1 });
-  const listTables = await dynamoRequest('ListTables', '{}');
-  const viaFront = { hostname: frontUrl.hostname, port: Number(frontUrl.port) };
-  const viaSocket = { hostname: '127.0.0.1', port: server.address().port };
+  const get = await dynamoRequest(
+    'GetItem',
+    JSON.stringify({
+      TableName: 'mpc-relay',
+      Key: { pk: { S: 'MAP#cli123' }, sk: { S: 'LATEST' } },
+      ConsistentRead: true,
+    }),
+  );
   let frontHop;
   let directHop;
+  let frontCpuMsPerRequest;
   try {
+    if (!existsSync(socketPath)) throw new Error(`the store's socket is not at ${socketPath}`);
     for (let i = 0; i < 50; i++) {
-      if ((await sendRaw(viaFront, agent, listTables)) !== 200)
-        throw new Error('the front refused the bench');
-      await sendRaw(viaSocket, direct, listTables);
+      const status = await sendRaw(viaFront, agent, get);
+      if (status !== 200) throw new Error(`the front answered ${status} to the bench's GetItem`);
+      await sendRaw(viaSocket, direct, get);
     }
-    [frontHop, directHop] = await alternate(
-      frontRequests,
-      () => sendRaw(viaFront, agent, listTables),
-      () => sendRaw(viaSocket, direct, listTables),
-    );
+    // Blocks, not single requests, so this process's CPU time per block tells what the front
+    // costs the relay process per request (the client side is the same in both).
+    const block = 50;
+    const times = { front: [], direct: [] };
+    const cpu = { front: 0, direct: 0 };
+    for (let done = 0; done < frontRequests; done += block) {
+      for (const [name, target, a] of [
+        ['front', viaFront, agent],
+        ['direct', viaSocket, direct],
+      ]) {
+        const c0 = process.cpuUsage();
+        for (let i = 0; i < block; i++) {
+          const t0 = nowMs();
+          await sendRaw(target, a, get);
+          times[name].push(nowMs() - t0);
+        }
+        const c1 = process.cpuUsage(c0);
+        cpu[name] += c1.user + c1.system;
+      }
+    }
+    frontHop = summarize(times.front);
+    directHop = summarize(times.direct);
+    frontCpuMsPerRequest = round((cpu.front - cpu.direct) / 1000 / times.front.length, 3);
   } finally {
     agent.destroy();
     direct.destroy();
-    await front.close();
-    await new Promise((resolve) => server.close(resolve));
+    await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
   }
   const verify = summarize(perMessage);
   const frontOverheadMs = round(frontHop.median - directHop.median);
   return {
-    method:
-      'verify(): the relay verifier on the 3 signed requests of one relayed message (1 PostToConnection, 2 DynamoDB), signed by @smithy/signature-v4, warm signing key; front: ListTables to dynalite through the verifying front (TCP, verify, handed to dynalite in process) vs straight to dynalite on loopback TCP (the relay before the front: no check), alternating, keep-alive both.',
+    method: `verify(): the relay verifier on the 3 signed requests of one relayed message (1 PostToConnection, 2 DynamoDB), signed by @smithy/signature-v4, warm signing key. Store hop: a consistent GetItem to the relay's store as \`startStore\` runs it (dynalite in its own process on a Unix socket, the verifying front in the calling process on loopback TCP), through the front vs straight to the store process's socket (what checking inside the store process would leave), ${frontRequests} each, sequential, in alternating blocks of 50, keep-alive both; the front's CPU is the calling process's CPU time in front blocks minus direct blocks.`,
     firstVerifyMs: round(firstMs),
     verifyPerMessageMs: verify,
-    dynamoFront: { viaFrontMs: frontHop, directMs: directHop, overheadMedianMs: frontOverheadMs },
+    dynamoFront: {
+      viaFrontMs: frontHop,
+      directMs: directHop,
+      overheadMedianMs: frontOverheadMs,
+      frontCpuMsPerRequest,
+    },
     perMessageMedianMs: round(verify.median + 2 * frontOverheadMs),
   };
 }

@@ -90,6 +90,10 @@ export function serverlessYaml({ routes, authorizer, env }) {
     '  region: us-east-1',
     '  stage: production',
     '  websocketsApiRouteSelectionExpression: $request.body.action',
+    // The local gateway's handler timeout (API Gateway's 29 s integration limit), not serverless's
+    // default of 6 s: on a loaded machine a cold start alone can take longer, and serverless-offline
+    // ends a timed-out invocation with an error frame and terminates that worker thread.
+    '  timeout: 29',
     '  environment:',
     ...Object.entries(env).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`),
     'functions:',
