@@ -345,6 +345,8 @@ export function headline(r) {
   const hot = (r.coldStart?.bundles ?? []).find((b) => b.handler === 'sendServer');
   out.sendServerImportMs = hot?.importMs?.median;
   out.sendServerNaiveImportMs = hot?.naive?.importMs?.median;
+  out.sendServerRawBytes = hot?.bundle?.rawBytes;
+  out.sendServerImportRatio = hot?.ratio?.importMedian;
   const lastLevel = r.relay?.scale?.levels?.at(-1);
   out.rssMbPer1kConnections = lastLevel?.rssMbPer1k;
   out.maxIdleConnections = lastLevel?.held;
@@ -522,6 +524,21 @@ export function renderMarkdown(r) {
       'cold start, sendServer module import, median',
       `${fmt(h.sendServerImportMs, 1)} ms`,
       `naive bundle: ${fmt(h.sendServerNaiveImportMs, 1)} ms; all handlers: naive / ours x${h.coldStartImportRatioRange?.join(' to x')}`,
+    ]);
+  }
+  if (h.sendServerRawBytes !== undefined) {
+    const target = 300 * 1024;
+    rows.push([
+      'sendServer bundle, raw',
+      kb(h.sendServerRawBytes),
+      `target at most 300 KB: ${h.sendServerRawBytes <= target ? 'met' : `**not met** (${kb(h.sendServerRawBytes - target)} over)`}; import naive / ours x${fmt(h.sendServerImportRatio, 1)} (target at least x2: ${h.sendServerImportRatio === undefined ? 'not measured' : h.sendServerImportRatio >= 2 ? 'met' : '**not met**'})`,
+    ]);
+  }
+  if (r.soak?.samples) {
+    rows.push([
+      `soak: ${r.soak.messages} messages`,
+      `store RSS ${fmt(r.soak.storeRssGrowthMb, 1)} MB, relay RSS ${fmt(r.soak.relayRssGrowthMb, 1)} MB`,
+      `growth after warm-up; ${r.soak.openIteratorsAtEnd} store iterators open at the end`,
     ]);
   }
   if (h.rssMbPer1kConnections !== undefined) {
@@ -707,6 +724,25 @@ export function renderMarkdown(r) {
       '',
     );
   }
+  if (r.soak?.samples) {
+    p(
+      '## Soak: memory and store iterators over many messages',
+      '',
+      mdTable(
+        ['messages', 'relay RSS MB', 'store process RSS MB', 'open store iterators', 'store requests'],
+        r.soak.samples.map((x) => [
+          String(x.messages),
+          fmt(x.relayRssMb, 1),
+          fmt(x.storeRssMb, 1),
+          String(x.openIterators ?? dash),
+          String(x.storeRequests ?? dash),
+        ]),
+      ),
+      '',
+      `${r.soak.messages} v1 round trips (PartialSig, then the cli's FullSig) over ${r.soak.pairs} pairs through a relay started in the bench process (bench/lib/soak.mjs), ${r.soak.durationSeconds} s. From the first sample after warm-up to the last: relay RSS ${fmt(r.soak.relayRssGrowthMb, 1)} MB, store process RSS ${fmt(r.soak.storeRssGrowthMb, 1)} MB; ${r.soak.openIteratorsAtEnd} LevelDB iterators open at the end. Flat is the aim: something kept per request shows as a line that keeps rising.`,
+      '',
+    );
+  } else if (r.soak?.skipped) p('## Soak', '', `Not measured: ${r.soak.skipped}.`, '');
   p('## Scale of one local relay: idle connections', '');
   const scale = scaleRows(r);
   if (scale.length) {
