@@ -396,6 +396,8 @@ function saturation(stages, profile) {
     resource = 'CPU of the load generator (the bench process)';
   } else if (best.serverCpuPercent + best.clientCpuPercent >= cores * 100 * 0.85) {
     resource = `the machine's ${cores} cores (server + load generator)`;
+  } else if (stages.some((s) => s.inFlight > best.inFlight && s.messagesPerSecond !== undefined)) {
+    resource = `not its own CPU (${best.serverCpuPercent}% of a core at the best stage): with more in flight the rate fell, the messages waited elsewhere (the machine's other load, the store process)`;
   } else {
     resource = 'not CPU-bound at the tested windows (latency-bound: a larger window would go higher)';
   }
