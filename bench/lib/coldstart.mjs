@@ -175,7 +175,7 @@ export async function measureColdStarts({ runs = 15, budgetMs = 120_000, log = (
   // sendServer first: the hot path's bundle is the one that must be measured if time runs out.
   const names = listBundles().sort((a, b) => Number(b === 'sendServer') - Number(a === 'sendServer'));
   const deadline = nowMs() + budgetMs;
-  const otherRuns = Math.max(3, Math.ceil(runs / 3));
+  const otherRuns = Math.min(runs, Math.max(3, Math.ceil(runs / 3)));
   const emptyFile = await emptyModule();
   const empty = [];
   for (let i = 0; i < Math.min(runs, 15); i++) empty.push(await runProbe(emptyFile));
