@@ -1028,14 +1028,14 @@ function finish(results, started) {
 
 const watchdog = setTimeout(
   () => {
-    log(`bench: overall time limit reached (25 min) in section ${current.section ?? '?'}, aborting`);
+    log(`bench: overall time limit reached (30 min) in section ${current.section ?? '?'}, aborting`);
     if (current.results) {
       const { results } = current;
       results.errors ??= [];
       results.errors.push({
         section: current.section ?? 'run',
         error:
-          'the overall time limit (25 min) was reached here; this section and the later ones are missing',
+          'the overall time limit (30 min) was reached here; this section and the later ones are missing',
       });
       try {
         costSection(results);
@@ -1046,7 +1046,7 @@ const watchdog = setTimeout(
     }
     process.exit(2);
   },
-  25 * 60 * 1000,
+  30 * 60 * 1000,
 );
 watchdog.unref();
 

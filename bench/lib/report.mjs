@@ -801,7 +801,7 @@ export function renderMarkdown(r) {
     '## Method notes',
     '',
     '- Every loop is bounded in count and in time, every wait has a timeout; the whole run has a',
-    '  watchdog (25 min). Ports are random (port 0) on 127.0.0.1.',
+    '  watchdog (30 min: what was measured by then is still written). Ports are random (port 0) on 127.0.0.1.',
     '- The relay is the real `startRelay` of `apps/relay` (local gateway, the built Lambda bundles, dynalite),',
     '  in a child process, its handlers in execution environments (worker threads, the default). Instrumentation',
     "  is added from the outside: the gateway loads wrapper modules that wrap each unchanged bundle's `handler`",
