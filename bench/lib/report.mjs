@@ -452,7 +452,7 @@ export function renderMarkdown(r) {
     'CI does not run this: it asserts nothing about speed (machines are noisy). Run it yourself:',
     '',
     '```sh',
-    'pnpm bench                         # builds, then runs everything (a few minutes on 2 cores)',
+    'pnpm bench                         # builds, then runs everything (10 to 25 minutes on 2 cores)',
     'node bench/run.mjs --skip=coldstart,scale   # only latency and throughput',
     'node bench/run.mjs --skip=peers             # without serverless-offline (installed on first use)',
     'node bench/run.mjs --quick --no-write       # a few seconds: checks the scripts still work',
