@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * `pnpm bench`: what the relay costs, measured. Loopback only, every loop bounded in count and
- * time; 10 to 25 minutes on a 2-core machine (30 min watchdog). Writes bench/results.json and BENCHMARKS.md and prints
- * a table. Options: --quick (tiny counts, for the smoke test), --no-write (print only),
+ * time; 10 to 25 minutes on a 2-core machine (30 min watchdog). Writes bench/results.json and
+ * BENCHMARKS.md and prints a table. Options: --quick (tiny counts, for the smoke test), --no-write (print only),
  * --skip=coldstart,scale,throughput,sigv4,peers,soak (comma list of sections to leave out; peers:
  * serverless-offline, installed on first use into bench/.peers).
  */
