@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import {
   CLIENT_ACTIONS,
   CLIENT_FRAME_SCHEMAS,
@@ -34,6 +33,7 @@ import {
   V2DeliveryFrameSchema,
 } from './relay-frames.js';
 import { type DecodeError, type DecodeResult, issuesFromZod, PARSE_OPTIONS } from './result.js';
+import * as z from './zod.js';
 
 /** Shortens text an error frame echoes back (ids, keys, parser messages can be sender-controlled). */
 export function clipText(text: string, max = MAX_ERROR_TEXT_LENGTH): string {
@@ -120,11 +120,11 @@ function parseJsonObject(text: string, maxBytes: number): DecodeResult<Record<st
 
 /** Runs a schema without ever throwing: a zod result, or the exception's text. */
 function runSchema<T>(
-  schema: z.ZodType<T>,
+  schema: z.core.$ZodType<T>,
   value: unknown,
 ): { ok: true; value: T } | { ok: false; issues: FrameIssue[]; reason: string } {
   try {
-    const parsed = schema.safeParse(value, PARSE_OPTIONS);
+    const parsed = z.safeParse(schema, value, PARSE_OPTIONS);
     if (parsed.success) return { ok: true, value: parsed.data };
     const issues = issuesFromZod(parsed.error);
     return { ok: false, issues, reason: describeIssues(issues) };
@@ -134,7 +134,7 @@ function runSchema<T>(
   }
 }
 
-function safeParse<T>(schema: z.ZodType<T>, value: unknown): DecodeResult<T> {
+function safeParse<T>(schema: z.core.$ZodType<T>, value: unknown): DecodeResult<T> {
   const parsed = runSchema(schema, value);
   if (parsed.ok) return parsed;
   return fail(ErrorCode.InvalidFrame, `invalid frame: ${parsed.reason}`, parsed.issues);
@@ -183,7 +183,7 @@ export function validateOperationMessage(operationType: string, message: unknown
   if (typeof operationType !== 'string' || !isKnownOperationType(operationType)) {
     return { ok: true, value: message };
   }
-  const parsed = runSchema(KNOWN_OPERATIONS[operationType] as z.ZodType<unknown>, message);
+  const parsed = runSchema(KNOWN_OPERATIONS[operationType] as z.core.$ZodType<unknown>, message);
   if (parsed.ok) return { ok: true, value: message };
   const issues = parsed.issues.map((issue) => ({
     path: issue.path === '(root)' ? 'message' : `message.${issue.path}`,
@@ -206,24 +206,27 @@ export type RelayFrame =
 
 // Readers are tolerant (robustness principle): fields a later relay adds beside the documented ones
 // are kept, not refused, so an older client keeps working. Documented fields are still checked.
+const loose = <T extends z.ZodMiniObject>(schema: T) => z.catchall(schema, z.unknown());
 const RelayFrameReaders = {
   connectionId: ConnectionIdFrameSchema,
-  cliDelivery: CliDeliveryFrameSchema.loose(),
-  mpcDelivery: MpcDeliveryFrameSchema.loose(),
-  v2Delivery: V2DeliveryFrameSchema.loose(),
-  ack: AckResultFrameSchema.extend({ ack: AckResultFrameSchema.shape.ack.loose() }).loose(),
-  pong: PongFrameSchema.loose(),
-  error: ErrorFrameSchema.extend({
-    error: ErrorFrameSchema.shape.error
-      .extend({
-        // A code added by a later relay is still an error frame.
-        code: z.string().min(1),
-        issues: z.array(z.looseObject({ path: z.string(), message: z.string() })).optional(),
-      })
-      .loose(),
-  }).loose(),
+  cliDelivery: loose(CliDeliveryFrameSchema),
+  mpcDelivery: loose(MpcDeliveryFrameSchema),
+  v2Delivery: loose(V2DeliveryFrameSchema),
+  ack: loose(z.extend(AckResultFrameSchema, { ack: loose(AckResultFrameSchema.shape.ack) })),
+  pong: loose(PongFrameSchema),
+  error: loose(
+    z.extend(ErrorFrameSchema, {
+      error: loose(
+        z.extend(ErrorFrameSchema.shape.error, {
+          // A code added by a later relay is still an error frame.
+          code: z.string().check(z.minLength(1)),
+          issues: z.optional(z.array(z.looseObject({ path: z.string(), message: z.string() }))),
+        }),
+      ),
+    }),
+  ),
   gatewayError: GatewayErrorFrameSchema,
-} satisfies Record<RelayFrame['kind'], z.ZodType>;
+} satisfies Record<RelayFrame['kind'], z.core.$ZodType>;
 
 function tagged(kind: RelayFrame['kind'], value: unknown): DecodeResult<RelayFrame> {
   const parsed = safeParse<unknown>(RelayFrameReaders[kind], value);

@@ -1,7 +1,8 @@
-import * as z from 'zod';
 import { ErrorCode } from './errors.js';
 import { isReservedPeerId, type PeerIdentity, PeerIdSchema } from './ids.js';
 import { type DecodeResult, issuesFromZod, PARSE_OPTIONS } from './result.js';
+import * as z from './zod.js';
+import { described } from './zod.js';
 
 /** WebSocket subprotocol that opts a connection into protocol v2 (message ids and acknowledgements). */
 export const PROTOCOL_V2 = 'mpc-relay.v2';
@@ -30,14 +31,21 @@ export const TOKEN_QUERY_PARAMETER = 'token';
  * optional `token`. Other parameters are ignored.
  */
 /** A peer id a connection may claim: any peer id but the relay's own (`RESERVED_PEER_IDS`). */
-const ConnectPeerIdSchema = PeerIdSchema.refine(
-  (id) => !isReservedPeerId(id),
-  'is reserved for the relay itself',
-).describe('A peer id (cliId or mpcId); "relay" is reserved');
+const ConnectPeerIdSchema = PeerIdSchema.check(
+  z.refine((id) => !isReservedPeerId(id), 'is reserved for the relay itself'),
+).apply(described, 'A peer id (cliId or mpcId); "relay" is reserved');
 
 export const ConnectParamsSchema = z.discriminatedUnion('type', [
-  z.looseObject({ type: z.literal('cli'), cliId: ConnectPeerIdSchema, token: z.string().min(1).optional() }),
-  z.looseObject({ type: z.literal('mpc'), mpcId: ConnectPeerIdSchema, token: z.string().min(1).optional() }),
+  z.looseObject({
+    type: z.literal('cli'),
+    cliId: ConnectPeerIdSchema,
+    token: z.optional(z.string().check(z.minLength(1))),
+  }),
+  z.looseObject({
+    type: z.literal('mpc'),
+    mpcId: ConnectPeerIdSchema,
+    token: z.optional(z.string().check(z.minLength(1))),
+  }),
 ]);
 export type ConnectParams = z.infer<typeof ConnectParamsSchema>;
 
@@ -45,7 +53,7 @@ export type ConnectParams = z.infer<typeof ConnectParamsSchema>;
 export function parseConnectParams(
   query: Record<string, string | undefined> | null | undefined,
 ): DecodeResult<PeerIdentity> {
-  const parsed = ConnectParamsSchema.safeParse(query ?? {}, PARSE_OPTIONS);
+  const parsed = z.safeParse(ConnectParamsSchema, query ?? {}, PARSE_OPTIONS);
   if (!parsed.success) {
     const issues = issuesFromZod(parsed.error);
     return {

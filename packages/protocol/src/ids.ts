@@ -1,10 +1,11 @@
-import * as z from 'zod';
 import { PEER_ID_MAX_LENGTH } from './limits.js';
+import * as z from './zod.js';
+import { described } from './zod.js';
 
 /** The two kinds of peers: `mpc` servers (MPC nodes) and `cli` servers (co-signers). */
 export const PeerTypeSchema = z
   .enum(['cli', 'mpc'])
-  .describe('The kind of peer: cli (co-signer) or mpc (MPC node)');
+  .apply(described, 'The kind of peer: cli (co-signer) or mpc (MPC node)');
 export type PeerType = z.infer<typeof PeerTypeSchema>;
 
 /**
@@ -13,10 +14,15 @@ export type PeerType = z.infer<typeof PeerTypeSchema>;
  */
 export const PeerIdSchema = z
   .string()
-  .min(1, { message: 'must not be empty', abort: true })
-  .max(PEER_ID_MAX_LENGTH, { message: `must be at most ${PEER_ID_MAX_LENGTH} characters`, abort: true })
-  .regex(/^[A-Za-z0-9_.-]+$/, 'may only contain letters, digits, "_", "-" and "."')
-  .describe('A peer id (cliId or mpcId)');
+  .check(
+    z.minLength(1, { message: 'must not be empty', abort: true }),
+    z.maxLength(PEER_ID_MAX_LENGTH, {
+      message: `must be at most ${PEER_ID_MAX_LENGTH} characters`,
+      abort: true,
+    }),
+    z.regex(/^[A-Za-z0-9_.-]+$/, 'may only contain letters, digits, "_", "-" and "."'),
+  )
+  .apply(described, 'A peer id (cliId or mpcId)');
 export type PeerId = z.infer<typeof PeerIdSchema>;
 
 /**

@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import {
   AckFrameSchema,
   GetConnectionIdFrameSchema,
@@ -17,6 +16,7 @@ import {
   PongFrameSchema,
   V2DeliveryFrameSchema,
 } from './relay-frames.js';
+import * as z from './zod.js';
 
 /**
  * The JSON Schema file (without `.json`) of each known operation type's message. File names are
@@ -31,7 +31,7 @@ export const MESSAGE_SCHEMA_FILES: Record<KnownOperationType, string> = {
 };
 
 /** Every frame of the wire contract by file name (lowercase kebab-case), for the JSON Schema files the build emits. */
-export const JSON_SCHEMA_FRAMES: Record<string, z.ZodType> = {
+export const JSON_SCHEMA_FRAMES: Record<string, z.core.$ZodType> = {
   'connect-params': ConnectParamsSchema,
   'client.get-connection-id': GetConnectionIdFrameSchema,
   'client.send-server': SendServerFrameSchema,
@@ -59,7 +59,7 @@ export const JSON_SCHEMA_ID_BASE = 'https://mpc-relay.dev/schemas/';
 /** A JSON Schema document (draft 2020-12) as plain JSON. */
 export type JsonSchemaDocument = Record<string, unknown>;
 
-function toJsonSchema(schema: z.ZodType): JsonSchemaDocument {
+function toJsonSchema(schema: z.core.$ZodType): JsonSchemaDocument {
   return z.toJSONSchema(schema, {
     target: 'draft-2020-12',
     unrepresentable: 'any',

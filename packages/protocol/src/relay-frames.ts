@@ -1,16 +1,17 @@
-import * as z from 'zod';
 import { ClientMessageIdSchema, JsonValueSchema, SessionIdSchema } from './client-frames.js';
 import { ERROR_CODES } from './errors.js';
 import { PeerIdSchema } from './ids.js';
 import { OperationTypeSchema } from './operations.js';
+import * as z from './zod.js';
+import { described } from './zod.js';
 
 /**
  * The answer to `getConnectionId`: `{"connectionId": "..."}`. The relay sends exactly this; other
  * fields may sit beside `connectionId` in later versions, so readers must ignore them.
  */
 export const ConnectionIdFrameSchema = z
-  .looseObject({ connectionId: z.string().min(1) })
-  .describe("The caller's connection id");
+  .looseObject({ connectionId: z.string().check(z.minLength(1)) })
+  .apply(described, "The caller's connection id");
 
 /**
  * What a cli receives from an mpc: exactly the original demo's `{operationType, from, message}`,
@@ -21,9 +22,9 @@ export const CliDeliveryFrameSchema = z
     operationType: OperationTypeSchema,
     from: PeerIdSchema,
     message: JsonValueSchema,
-    sessionId: SessionIdSchema.optional(),
+    sessionId: z.optional(SessionIdSchema),
   })
-  .describe('A message delivered to a cli');
+  .apply(described, 'A message delivered to a cli');
 
 /**
  * What an mpc receives from a cli: exactly the original demo's `{operationType, from, to, message}`,
@@ -35,9 +36,9 @@ export const MpcDeliveryFrameSchema = z
     from: PeerIdSchema,
     to: PeerIdSchema,
     message: JsonValueSchema,
-    sessionId: SessionIdSchema.optional(),
+    sessionId: z.optional(SessionIdSchema),
   })
-  .describe('A message delivered to an mpc');
+  .apply(described, 'A message delivered to an mpc');
 
 /**
  * A delivered message in protocol v2: the original demo fields plus the relay's message id (to acknowledge),
@@ -47,28 +48,30 @@ export const V2DeliveryFrameSchema = z
   .strictObject({
     operationType: OperationTypeSchema,
     from: PeerIdSchema,
-    to: PeerIdSchema.optional(),
+    to: z.optional(PeerIdSchema),
     message: JsonValueSchema,
-    sessionId: SessionIdSchema.optional(),
-    messageId: z.string().min(1),
-    clientMsgId: ClientMessageIdSchema.optional(),
-    sentAt: z.number().int().nonnegative(),
+    sessionId: z.optional(SessionIdSchema),
+    messageId: z.string().check(z.minLength(1)),
+    clientMsgId: z.optional(ClientMessageIdSchema),
+    sentAt: z.number().check(z.int(), z.nonnegative()),
   })
-  .describe('A message delivered to a protocol v2 connection; acknowledge it by messageId');
+  .apply(described, 'A message delivered to a protocol v2 connection; acknowledge it by messageId');
 
 /** Tells a v2 sender its message was accepted: `delivered` to a live connection or `stored` for later. */
 export const AckResultFrameSchema = z
   .strictObject({
     ack: z.strictObject({
       clientMsgId: ClientMessageIdSchema,
-      messageId: z.string().min(1),
+      messageId: z.string().check(z.minLength(1)),
       status: z.enum(['delivered', 'stored', 'duplicate']),
     }),
   })
-  .describe('Acknowledges a sent message to its v2 sender');
+  .apply(described, 'Acknowledges a sent message to its v2 sender');
 
 /** The answer to `ping`. */
-export const PongFrameSchema = z.strictObject({ pong: z.number().int() }).describe('The answer to ping');
+export const PongFrameSchema = z
+  .strictObject({ pong: z.number().check(z.int()) })
+  .apply(described, 'The answer to ping');
 
 /** A structured error: a stable `code`, a human `message`, and the fields at fault. */
 export const ErrorFrameSchema = z
@@ -76,17 +79,21 @@ export const ErrorFrameSchema = z
     error: z.strictObject({
       code: z.enum(ERROR_CODES as [string, ...string[]]),
       message: z.string(),
-      issues: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
-      action: z.string().optional(),
-      clientMsgId: ClientMessageIdSchema.optional(),
+      issues: z.optional(z.array(z.strictObject({ path: z.string(), message: z.string() }))),
+      action: z.optional(z.string()),
+      clientMsgId: z.optional(ClientMessageIdSchema),
     }),
   })
-  .describe('An error answered to the sender; the connection stays open');
+  .apply(described, 'An error answered to the sender; the connection stays open');
 
 /** API Gateway's own frames (`Forbidden`, `Internal server error`), sent without any handler. */
 export const GatewayErrorFrameSchema = z
-  .looseObject({ message: z.string(), connectionId: z.string().optional(), requestId: z.string().optional() })
-  .describe("API Gateway's own error frame");
+  .looseObject({
+    message: z.string(),
+    connectionId: z.optional(z.string()),
+    requestId: z.optional(z.string()),
+  })
+  .apply(described, "API Gateway's own error frame");
 
 export type ConnectionIdFrame = z.infer<typeof ConnectionIdFrameSchema>;
 export type CliDeliveryFrame = z.infer<typeof CliDeliveryFrameSchema>;

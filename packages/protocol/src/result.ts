@@ -1,5 +1,5 @@
-import type * as z from 'zod';
 import type { ErrorCode, FrameIssue } from './errors.js';
+import type * as z from './zod.js';
 
 /** What went wrong while decoding, ready to be sent back in an error frame. */
 export interface DecodeError {
@@ -11,7 +11,7 @@ export interface DecodeError {
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; error: DecodeError };
 
 /** Zod issues as `{path, message}` pairs with dotted paths (`message.teamId`, `cliToMpc`). */
-export function issuesFromZod(error: z.ZodError): FrameIssue[] {
+export function issuesFromZod(error: z.core.$ZodError): FrameIssue[] {
   return error.issues.map((issue) => {
     let message = issue.message;
     // A bad record key (e.g. in cliToMpc): say what is wrong with it, not just "Invalid key".

@@ -4,37 +4,44 @@
  * messages); both parties validate what they receive with these schemas. Every message of a
  * session carries the `sessionId` envelope field.
  */
-import * as z from 'zod';
+
 import { OperationTypeSchema } from './operations.js';
+import * as z from './zod.js';
+import { described } from './zod.js';
 
 const hex = (bytes: number, what: string) =>
   z
     .string()
-    .regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `must be ${bytes * 2} lowercase hexadecimal characters`)
-    .describe(what);
+    .check(
+      z.regex(
+        new RegExp(`^[0-9a-f]{${bytes * 2}}$`),
+        `must be ${bytes * 2} lowercase hexadecimal characters`,
+      ),
+    )
+    .apply(described, what);
 
 /** A payload sealed end to end between the two parties of a key setup (see the signer's README). */
 export const SealedBodySchema = z
   .strictObject({
     v: z.literal(1),
     alg: z.literal('X25519-HKDF-SHA256-XChaCha20-Poly1305'),
-    nonce: z.base64().describe('24-byte XChaCha20 nonce, base64'),
-    ct: z.base64().describe('ciphertext with its 16-byte Poly1305 tag, base64'),
-    z: z.literal('br').optional().describe('the plaintext was brotli-compressed before encryption'),
+    nonce: z.base64().apply(described, '24-byte XChaCha20 nonce, base64'),
+    ct: z.base64().apply(described, 'ciphertext with its 16-byte Poly1305 tag, base64'),
+    z: z.optional(z.literal('br')).apply(described, 'the plaintext was brotli-compressed before encryption'),
   })
-  .describe('A sealed payload: only the two parties can read it');
+  .apply(described, 'A sealed payload: only the two parties can read it');
 
 /** `KeySetup`: each party's individual public key (mpc first, the cli answers). */
 export const KeySetupMessageSchema = z
   .looseObject({
     scheme: z.literal('BIP-340/MuSig2'),
     publicKey: hex(33, 'the sender’s individual public key, compressed SEC1'),
-    sealPublicKey: hex(32, 'the sender’s X25519 key for sealed payloads (opt-in)').optional(),
-    aggregatePublicKey: hex(32, 'the cli’s answer: the x-only Taproot output key it derived').optional(),
-    internalKey: hex(32, 'the cli’s answer: the MuSig2 aggregate before the Taproot tweak').optional(),
-    taprootAddress: z.string().optional(),
+    sealPublicKey: z.optional(hex(32, 'the sender’s X25519 key for sealed payloads (opt-in)')),
+    aggregatePublicKey: z.optional(hex(32, 'the cli’s answer: the x-only Taproot output key it derived')),
+    internalKey: z.optional(hex(32, 'the cli’s answer: the MuSig2 aggregate before the Taproot tweak')),
+    taprootAddress: z.optional(z.string()),
   })
-  .describe('KeySetup: MuSig2 key setup, individual public keys');
+  .apply(described, 'KeySetup: MuSig2 key setup, individual public keys');
 
 const ids = { accountHash: z.string(), teamId: z.string(), transactionId: z.string() };
 
@@ -46,7 +53,7 @@ export const SignRequestMessageSchema = z
     aggregatePublicKey: hex(32, 'the key to sign under (x-only Taproot output key of the pair)'),
     messageDigest: hex(32, 'the 32 bytes to sign'),
   })
-  .describe('SignRequest: opens a MuSig2 signing session');
+  .apply(described, 'SignRequest: opens a MuSig2 signing session');
 
 /** `MuSig2Nonce`: the cli's fresh public nonce for the session (66 bytes: R1 || R2, compressed). */
 export const Musig2NonceMessageSchema = z
@@ -55,7 +62,7 @@ export const Musig2NonceMessageSchema = z
     ...ids,
     publicNonce: hex(66, 'the cli’s public nonce'),
   })
-  .describe('MuSig2Nonce: the cli’s public nonce');
+  .apply(described, 'MuSig2Nonce: the cli’s public nonce');
 
 /** MuSig2's `PartialSig` (the original operation type, with the mpc's public nonce). */
 export const Musig2PartialSigMessageSchema = z
@@ -65,7 +72,7 @@ export const Musig2PartialSigMessageSchema = z
     publicNonce: hex(66, 'the mpc’s public nonce'),
     scheme: z.literal('BIP-340/MuSig2'),
   })
-  .describe('PartialSig (MuSig2): the mpc’s partial signature and public nonce');
+  .apply(described, 'PartialSig (MuSig2): the mpc’s partial signature and public nonce');
 
 /** MuSig2's `FullSig`: a BIP-340 signature, `signatureR` || `signatureS`, under `aggregatePublicKey`. */
 export const Musig2FullSigMessageSchema = z
@@ -73,28 +80,28 @@ export const Musig2FullSigMessageSchema = z
     ...ids,
     signatureR: hex(32, 'x coordinate of R'),
     signatureS: hex(32, 's'),
-    signatureV: z.literal('0').describe('BIP-340: R has even y by definition; no recovery id'),
+    signatureV: z.literal('0').apply(described, 'BIP-340: R has even y by definition; no recovery id'),
     scheme: z.literal('BIP-340/MuSig2'),
     aggregatePublicKey: hex(32, 'the x-only key the signature verifies under'),
     messageDigest: hex(32, 'the 32 bytes signed'),
   })
-  .describe('FullSig (MuSig2): the BIP-340 signature');
+  .apply(described, 'FullSig (MuSig2): the BIP-340 signature');
 
 /** `SignRefused`: a co-signer refuses or aborts a signing session (never retried). */
 export const SignRefusedMessageSchema = z
   .looseObject({
-    accountHash: z.string().optional(),
-    teamId: z.string().optional(),
-    transactionId: z.string().optional(),
-    code: z.string().min(1),
+    accountHash: z.optional(z.string()),
+    teamId: z.optional(z.string()),
+    transactionId: z.optional(z.string()),
+    code: z.string().check(z.minLength(1)),
     reason: z.string(),
   })
-  .describe('SignRefused: the co-signer refuses (or aborts) a request');
+  .apply(described, 'SignRefused: the co-signer refuses (or aborts) a request');
 
 /** `SessionAbort`: a party aborts a session of any protocol; the session is never resumed. */
 export const SessionAbortMessageSchema = z
-  .looseObject({ code: z.string().min(1), reason: z.string(), teamId: z.string().optional() })
-  .describe('SessionAbort: the session is aborted');
+  .looseObject({ code: z.string().check(z.minLength(1)), reason: z.string(), teamId: z.optional(z.string()) })
+  .apply(described, 'SessionAbort: the session is aborted');
 
 export const FRAGMENT_OPERATION = 'Fragment';
 /** Most fragments in one set (1 MiB / ~22 KB per fragment is about 48). */
@@ -104,23 +111,30 @@ export const MAX_FRAGMENT_COUNT = 4096;
 export const FragmentMessageSchema = z
   .strictObject({
     fragment: z.strictObject({
-      id: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hexadecimal characters'),
-      index: z.number().int().nonnegative(),
-      count: z.number().int().min(1).max(MAX_FRAGMENT_COUNT),
-      size: z.number().int().nonnegative().describe('bytes of the whole, as split (after compression)'),
-      originalSize: z.number().int().nonnegative().optional().describe('bytes before compression'),
+      id: z.string().check(z.regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hexadecimal characters')),
+      index: z.number().check(z.int(), z.nonnegative()),
+      count: z.number().check(z.int(), z.gte(1), z.lte(MAX_FRAGMENT_COUNT)),
+      size: z
+        .number()
+        .check(z.int(), z.nonnegative())
+        .apply(described, 'bytes of the whole, as split (after compression)'),
+      originalSize: z
+        .optional(z.number().check(z.int(), z.nonnegative()))
+        .apply(described, 'bytes before compression'),
       sha256: hex(32, 'SHA-256 of the whole, as split'),
       encoding: z.enum(['identity', 'br']),
-      operationType: OperationTypeSchema.describe('the operation type of the whole message'),
+      operationType: OperationTypeSchema.apply(described, 'the operation type of the whole message'),
     }),
-    teamId: z.string().optional(),
-    data: z.base64().describe('this fragment’s bytes, base64'),
+    teamId: z.optional(z.string()),
+    data: z.base64().apply(described, 'this fragment’s bytes, base64'),
   })
-  .refine((value) => value.fragment.index < value.fragment.count, {
-    message: 'index must be below count',
-    path: ['fragment', 'index'],
-  })
-  .describe('Fragment: one piece of a large message, reassembled by the receiver');
+  .check(
+    z.refine((value) => value.fragment.index < value.fragment.count, {
+      message: 'index must be below count',
+      path: ['fragment', 'index'],
+    }),
+  )
+  .apply(described, 'Fragment: one piece of a large message, reassembled by the receiver');
 
 export const SIGNING_OPERATIONS = {
   KeySetup: KeySetupMessageSchema,
