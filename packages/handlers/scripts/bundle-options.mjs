@@ -14,6 +14,7 @@ const banner = [
 export const BUNDLE_TARGET = 'node22';
 
 const credentialsModule = fileURLToPath(new URL('../src/aws/credentials.ts', import.meta.url));
+const lruCacheModule = fileURLToPath(new URL('../src/aws/lru-cache.ts', import.meta.url));
 
 /**
  * Credentials come from the environment only, as on Lambda: the SDK's default provider chain
@@ -30,7 +31,9 @@ const environmentCredentialsOnly = {
 /**
  * Code the two services the handlers call (DynamoDB, the API Gateway management API) can never
  * run: event-stream serde (loaded by the protocol layer only for operations with event streams;
- * neither service has one) and the whole package.json a client imports for its version string.
+ * neither service has one), the whole package.json a client imports for its version string, and
+ * mnemonist behind the DynamoDB client's unused endpoint-discovery cache (src/aws/lru-cache.ts
+ * keeps its LRU contract on a Map).
  */
 const deadWeight = {
   name: 'dead-weight',
@@ -38,6 +41,7 @@ const deadWeight = {
     build.onResolve({ filter: /^@smithy\/core\/event-streams$/ }, (args) =>
       args.kind === 'dynamic-import' ? { path: 'event-streams', namespace: 'mpc-relay-unused' } : undefined,
     );
+    build.onResolve({ filter: /^mnemonist\/lru-cache(\.js)?$/ }, () => ({ path: lruCacheModule }));
     build.onLoad({ filter: /.*/, namespace: 'mpc-relay-unused' }, () => ({
       contents: "throw new Error('event streams are not bundled: no operation of this client uses them');",
       loader: 'js',
