@@ -4,7 +4,7 @@
 // Runs after `tsc -p tsconfig.build.json`, which emits dist/lib (the route table is read from it).
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
@@ -30,11 +30,22 @@ for (const name of HANDLER_NAMES) {
   const code = await readFile(outfile);
   const inputs = Object.entries(result.metafile.outputs[relative(process.cwd(), outfile)]?.inputs ?? {});
   const packages = {};
+  // Folders each package was bundled from: two means two copies (e.g. two versions of one package).
+  const copies = {};
   for (const [path, info] of inputs) {
-    const match = path.match(/node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/);
-    const key = match ? match[1] : 'src';
+    const match = path.match(/(.*node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?)((?:@[^/]+\/)?[^/]+)/);
+    const key = match ? match[2] : 'src';
     packages[key] = (packages[key] ?? 0) + info.bytesInOutput;
+    if (match && info.bytesInOutput > 0) {
+      copies[key] ??= new Set();
+      copies[key].add(`${match[1]}${match[2]}`);
+    }
   }
+  const duplicatePackages = Object.fromEntries(
+    Object.entries(copies)
+      .filter(([, folders]) => folders.size > 1)
+      .map(([key, folders]) => [key, [...folders].map((folder) => relative(root, resolve(folder))).sort()]),
+  );
   report.bundles[name] = {
     file: relative(root, outfile),
     bytes: code.length,
@@ -44,6 +55,7 @@ for (const name of HANDLER_NAMES) {
         .sort((a, b) => b[1] - a[1])
         .slice(0, 6),
     ),
+    duplicatePackages,
   };
 }
 
@@ -54,5 +66,10 @@ console.log('handler bundles (dist/<handler>/index.mjs):');
 console.log(`${'handler'.padEnd(18)}${'raw'.padStart(12)}${'gzip'.padStart(12)}`);
 for (const [name, info] of Object.entries(report.bundles)) {
   console.log(`${name.padEnd(18)}${kb(info.bytes).padStart(12)}${kb(info.gzipBytes).padStart(12)}`);
+}
+for (const [name, info] of Object.entries(report.bundles)) {
+  for (const [key, folders] of Object.entries(info.duplicatePackages)) {
+    console.warn(`warning: ${name} bundles ${folders.length} copies of ${key}: ${folders.join(', ')}`);
+  }
 }
 console.log('report: dist/bundle-report.json');

@@ -28,6 +28,11 @@ describe('built bundles (dist/<handler>/index.mjs)', () => {
     }
   });
 
+  it('carry one copy of each package (one Powertools version, so one commons)', () => {
+    const report = JSON.parse(readFileSync(join(dist, 'bundle-report.json'), 'utf8'));
+    for (const name of HANDLER_NAMES) expect(report.bundles[name].duplicatePackages).toEqual({});
+  });
+
   it('bundle the AWS SDK rather than relying on the Lambda runtime copy', () => {
     const code = readFileSync(join(dist, 'sendServer', 'index.mjs'), 'utf8');
     expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
