@@ -9,7 +9,7 @@
  * Exit codes: 0 only if every FullSig arrived and verified; 1 otherwise (refused, invalid, timed
  * out, relay refused or unreachable); 2 for bad usage.
  */
-import { normalizeArgv } from '@mpc-relay/command-line';
+import { addRelayAccessOptions, normalizeArgv } from '@mpc-relay/command-line';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { protocolArg } from './args.js';
 import { runMusig2Simulation } from './musig2.js';
@@ -80,29 +80,16 @@ interface MainOptions {
   network: 'mainnet' | 'testnet';
 }
 
-const program = new Command('mpc-relay-mpc-sim')
-  .description(
-    'mpc simulator: sends PartialSig requests to a cli through the relay and verifies each FullSig.',
-  )
-  .addOption(new Option('--url <url>', 'relay URL, ws://HOST:PORT/STAGE or wss://...').env('MPC_RELAY_URL'))
-  .addOption(new Option('--mpc-id <id>', "this mpc's id").env('MPC_RELAY_MPC_ID'))
-  .addOption(new Option('--cli-id <id>', 'the co-signer (cli) to send to').env('MPC_RELAY_CLI_ID'))
-  .addOption(
-    new Option('--token <token>', "token for the relay's authorizer").env('MPC_RELAY_TOKEN').default('Allow'),
-  )
-  .addOption(
-    new Option('--token-in <where>', 'where the token goes')
-      .choices(['header', 'query', 'both'])
-      .env('MPC_RELAY_TOKEN_IN')
-      .default('header'),
-  )
-  .addOption(
-    new Option('--protocol <protocol>', 'v2 (acks, redelivery; falls back to v1) or v1 (v1-only relays)')
-      .choices(['v2', 'v1'])
-      .argParser(protocolArg)
-      .env('MPC_RELAY_PROTOCOL')
-      .default('v2'),
-  )
+const program = addRelayAccessOptions(
+  new Command('mpc-relay-mpc-sim')
+    .description(
+      'mpc simulator: sends PartialSig requests to a cli through the relay and verifies each FullSig.',
+    )
+    .addOption(new Option('--url <url>', 'relay URL, ws://HOST:PORT/STAGE or wss://...').env('MPC_RELAY_URL'))
+    .addOption(new Option('--mpc-id <id>', "this mpc's id").env('MPC_RELAY_MPC_ID'))
+    .addOption(new Option('--cli-id <id>', 'the co-signer (cli) to send to').env('MPC_RELAY_CLI_ID')),
+  protocolArg,
+)
   .addOption(new Option('--count <n>', 'how many PartialSigs to send').argParser(positiveInteger).default(1))
   .addOption(new Option('--rate <r>', 'PartialSigs per second').argParser(positiveNumber).default(10))
   .addOption(

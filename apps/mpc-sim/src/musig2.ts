@@ -3,21 +3,19 @@
  * then one signing session per request, each signature checked with BIP-340 (schnorr.verify)
  * under the pair's aggregate key.
  */
-import { randomBytes } from 'node:crypto';
 import {
   type BitcoinNetwork,
   Musig2KeyStore,
   musig2KeySetupProtocol,
   musig2SignProtocol,
   type PairSummary,
-  RelayClient,
   SessionAbortedError,
   SessionManager,
   type SignResult,
   verifySchnorr,
 } from '@mpc-relay/signer';
 import type { Outcome, SimulationHooks, SimulationOptions, SimulationReport } from './simulate.js';
-import { summarizeLatency } from './simulate.js';
+import { pacedRequests, simulatorClient, tally } from './simulate.js';
 
 const hexToBytes = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'));
 
@@ -41,20 +39,7 @@ export async function runMusig2Simulation(
   options: Musig2SimulationOptions,
   hooks: Musig2Hooks = {},
 ): Promise<SimulationReport & { pair?: PairSummary; results: SignResult[] }> {
-  const client = new RelayClient({
-    url: options.url,
-    peer: { type: 'mpc', id: options.mpcId },
-    token: options.token ?? 'Allow',
-    tokenIn: options.tokenIn ?? 'header',
-    protocol: options.protocol ?? 'v2',
-    ...options.client,
-    reconnect: { retryInitialConnect: false, ...options.client?.reconnect },
-  });
-  client.on('state', (change) => hooks.onState?.(change, client));
-  client.on('connectionId', (id) => hooks.onConnectionId?.(id));
-  client.on('relayError', (report) => hooks.onRelayError?.(report));
-  client.on('frameOut', (text) => hooks.onFrameOut?.(text));
-  client.on('frameIn', (text) => hooks.onFrameIn?.(text));
+  const client = simulatorClient(options, hooks);
   const store = await new Musig2KeyStore({
     dir: options.keyDir,
     self: { type: 'mpc', id: options.mpcId },
@@ -74,24 +59,17 @@ export async function runMusig2Simulation(
   let pair: PairSummary | undefined;
   let sent = 0;
   const finish = (error?: Error) => {
-    const count = (status: Outcome['status']) => outcomes.filter((o) => o.status === status).length;
-    const verified = count('verified');
-    const latency = summarizeLatency(
-      outcomes.filter((o) => o.status === 'verified').map((o) => (o as { latencyMs: number }).latencyMs),
-    );
+    const { latency, ...counts } = tally(outcomes);
     return {
       sent,
-      verified,
-      refused: count('refused'),
-      invalid: count('invalid'),
-      timedOut: count('timeout'),
+      ...counts,
       strays: 0,
       outcomes,
       ...(latency ? { latency } : {}),
       ...(pair ? { publicKeyHex: pair.aggregatePublicKey, pair } : {}),
       publicKeySource: pair ? ('given' as const) : ('none' as const),
       ...(error ? { error } : {}),
-      ok: !error && verified === options.count && options.count > 0,
+      ok: !error && counts.verified === options.count && options.count > 0,
       results,
     };
   };
@@ -120,18 +98,12 @@ export async function runMusig2Simulation(
     return finish(new Error(`key setup failed: ${(error as Error).message}`));
   }
   const sign = musig2SignProtocol(store);
-  const runId = options.transactionPrefix ?? `tx-${randomBytes(4).toString('hex')}`;
-  const intervalMs = options.rate > 0 ? 1000 / options.rate : 0;
-  const startedAt = Date.now();
   const running: Promise<void>[] = [];
-  for (let index = 0; index < options.count; index++) {
-    const wait = startedAt + index * intervalMs - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    if (client.state === 'closed') break;
+  for await (const { index, transactionId } of pacedRequests(options, () => client.state === 'closed')) {
     const params = {
       accountHash: options.accountHash ?? 'accountHash',
       teamId: options.teamId ?? 'teamId',
-      transactionId: options.count === 1 && options.transactionPrefix ? runId : `${runId}-${index + 1}`,
+      transactionId,
     };
     sent += 1;
     hooks.onSent?.({ ...params, partialSig: '' }, index);

@@ -103,6 +103,41 @@ export function summarizeLatency(values: number[]): LatencySummary | undefined {
   };
 }
 
+/** The counts of a run's outcomes and the latency of the verified ones (every report starts with them). */
+export function tally(outcomes: Outcome[]) {
+  const count = (status: Outcome['status']) => outcomes.filter((o) => o.status === status).length;
+  return {
+    verified: count('verified'),
+    refused: count('refused'),
+    invalid: count('invalid'),
+    timedOut: count('timeout'),
+    latency: summarizeLatency(
+      outcomes.filter((o) => o.status === 'verified').map((o) => (o as { latencyMs: number }).latencyMs),
+    ),
+  };
+}
+
+/**
+ * Paces a run: yields each request's index and transaction id at `rate` per second from the start
+ * (at once when 0), until `count` or until `stopped()`. A single request with a prefix uses the
+ * prefix alone as its id.
+ */
+export async function* pacedRequests(
+  options: Pick<SimulationOptions, 'count' | 'rate' | 'transactionPrefix'>,
+  stopped: () => boolean,
+): AsyncGenerator<{ index: number; transactionId: string }> {
+  const runId = options.transactionPrefix ?? `tx-${randomBytes(4).toString('hex')}`;
+  const intervalMs = options.rate > 0 ? 1000 / options.rate : 0;
+  const startedAt = Date.now();
+  for (let index = 0; index < options.count; index++) {
+    const wait = startedAt + index * intervalMs - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (stopped()) return;
+    const transactionId = options.count === 1 && options.transactionPrefix ? runId : `${runId}-${index + 1}`;
+    yield { index, transactionId };
+  }
+}
+
 interface Pending {
   request: SignedFields;
   sentAt: number;
@@ -115,12 +150,11 @@ function stringOf(value: unknown, field: string): string | undefined {
   return typeof found === 'string' ? found : undefined;
 }
 
-export async function runMpcSimulation(
-  options: SimulationOptions,
-  hooks: SimulationHooks = {},
-): Promise<SimulationReport> {
-  const givenKey = options.signerPublicKey ? normalizePublicKeyHex(options.signerPublicKey) : undefined;
-  let pinnedKey = givenKey;
+/**
+ * The simulator's connection as the mpc `options.mpcId`, its state, ids, relay errors and frames
+ * reported to `hooks`. A first connection that fails is not retried: the run reports it.
+ */
+export function simulatorClient(options: SimulationOptions, hooks: SimulationHooks): RelayClient {
   const client = new RelayClient({
     url: options.url,
     peer: { type: 'mpc', id: options.mpcId },
@@ -130,6 +164,21 @@ export async function runMpcSimulation(
     ...options.client,
     reconnect: { retryInitialConnect: false, ...options.client?.reconnect },
   });
+  client.on('state', (change) => hooks.onState?.(change, client));
+  client.on('connectionId', (id) => hooks.onConnectionId?.(id));
+  client.on('relayError', (report) => hooks.onRelayError?.(report));
+  client.on('frameOut', (text) => hooks.onFrameOut?.(text));
+  client.on('frameIn', (text) => hooks.onFrameIn?.(text));
+  return client;
+}
+
+export async function runMpcSimulation(
+  options: SimulationOptions,
+  hooks: SimulationHooks = {},
+): Promise<SimulationReport> {
+  const givenKey = options.signerPublicKey ? normalizePublicKeyHex(options.signerPublicKey) : undefined;
+  let pinnedKey = givenKey;
+  const client = simulatorClient(options, hooks);
   const pending = new Map<string, Pending>();
   const finished = new Set<string>();
   const outcomes: Outcome[] = [];
@@ -155,11 +204,6 @@ export async function runMpcSimulation(
     hooks.onStray?.(description);
   };
 
-  client.on('state', (change) => hooks.onState?.(change, client));
-  client.on('connectionId', (id) => hooks.onConnectionId?.(id));
-  client.on('relayError', (report) => hooks.onRelayError?.(report));
-  client.on('frameOut', (text) => hooks.onFrameOut?.(text));
-  client.on('frameIn', (text) => hooks.onFrameIn?.(text));
   client.on('message', (delivery) => {
     const transactionId = stringOf(delivery.message, 'transactionId');
     const entry = transactionId === undefined ? undefined : pending.get(transactionId);
@@ -198,24 +242,17 @@ export async function runMpcSimulation(
   });
 
   const report = (error?: Error): SimulationReport => {
-    const count = (status: Outcome['status']) => outcomes.filter((o) => o.status === status).length;
-    const verified = count('verified');
-    const latency = summarizeLatency(
-      outcomes.filter((o) => o.status === 'verified').map((o) => (o as { latencyMs: number }).latencyMs),
-    );
+    const { latency, ...counts } = tally(outcomes);
     return {
       sent,
-      verified,
-      refused: count('refused'),
-      invalid: count('invalid'),
-      timedOut: count('timeout'),
+      ...counts,
       strays,
       outcomes,
       ...(latency ? { latency } : {}),
       ...(pinnedKey ? { publicKeyHex: pinnedKey } : {}),
       publicKeySource: givenKey ? 'given' : pinnedKey ? 'pinned' : 'none',
       ...(error ? { error } : {}),
-      ok: !error && verified === options.count && options.count > 0,
+      ok: !error && counts.verified === options.count && options.count > 0,
     };
   };
 
@@ -231,18 +268,12 @@ export async function runMpcSimulation(
     });
   });
 
-  const runId = options.transactionPrefix ?? `tx-${randomBytes(4).toString('hex')}`;
-  const intervalMs = options.rate > 0 ? 1000 / options.rate : 0;
-  const startedAt = Date.now();
   const sending = (async () => {
-    for (let index = 0; index < options.count; index++) {
-      const wait = startedAt + index * intervalMs - Date.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      if (client.state === 'closed') return;
+    for await (const { index, transactionId } of pacedRequests(options, () => client.state === 'closed')) {
       const request: SignedFields = {
         accountHash: options.accountHash ?? 'accountHash',
         teamId: options.teamId ?? 'teamId',
-        transactionId: options.count === 1 && options.transactionPrefix ? runId : `${runId}-${index + 1}`,
+        transactionId,
         partialSig: `0x${randomBytes(32).toString('hex')}`,
       };
       const timer = setTimeout(

@@ -37,6 +37,11 @@ function start(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Chi
   return child;
 }
 
+/** The simulator as the mpc IgniterC56D, sending to the cli cli123 through `relay`. */
+function simulator(relay: Relay, args: string[]): Child {
+  return start(MAIN, ['--url', relay.url, '--mpc-id', 'IgniterC56D', '--cli-id', 'cli123', ...args]);
+}
+
 describe('mpc-relay-mpc-sim against the local relay', () => {
   it('sends PartialSigs to a live signer, verifies every FullSig against its key, exits 0', async () => {
     const relay = await relayOn();
@@ -45,13 +50,7 @@ describe('mpc-relay-mpc-sim against the local relay', () => {
     cleanups.push(() => signer.close());
     attachCosigner(signer, cosigner);
     await signer.connect();
-    const child = start(MAIN, [
-      '--url',
-      relay.url,
-      '--mpc-id',
-      'IgniterC56D',
-      '--cli-id',
-      'cli123',
+    const child = simulator(relay, [
       '--count',
       '5',
       '--rate',
@@ -84,13 +83,7 @@ describe('mpc-relay-mpc-sim against the local relay', () => {
       '--json',
     ]);
     await signer.line(/"event":"connectionId"/, 60_000);
-    const child = start(MAIN, [
-      '--url',
-      relay.url,
-      '--mpc-id',
-      'IgniterC56D',
-      '--cli-id',
-      'cli123',
+    const child = simulator(relay, [
       '--scheme',
       'musig2',
       '--key-dir',
@@ -135,13 +128,7 @@ describe('mpc-relay-mpc-sim against the local relay', () => {
       expect((await stat(join(dir, files[0] as string))).mode & 0o777).toBe(0o600);
     }
     // A second run reuses the pair: no new key setup.
-    const again = start(MAIN, [
-      '--url',
-      relay.url,
-      '--mpc-id',
-      'IgniterC56D',
-      '--cli-id',
-      'cli123',
+    const again = simulator(relay, [
       '--scheme',
       'musig2',
       '--key-dir',

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { normalizeArgv } from '@mpc-relay/command-line';
+import { addRelayAccessOptions, normalizeArgv } from '@mpc-relay/command-line';
 import {
   ALLOW_MPC_ENV,
   type AllowList,
@@ -73,30 +73,17 @@ interface MainOptions {
   reconnectMaxDelay: number;
 }
 
-const program = new Command('mpc-relay-signer')
-  // Bad usage exits 2, like every other usage error of this command (commander's own is 1).
-  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE))
-  .description(
-    'Co-signer client of mpc-relay: connects as a cli, prints every message, answers each PartialSig with a FullSig.',
-  )
-  .addOption(new Option('--url <url>', 'relay URL, ws://HOST:PORT/STAGE or wss://...').env('MPC_RELAY_URL'))
-  .addOption(new Option('--cli-id <id>', "this co-signer's cli id").env('MPC_RELAY_CLI_ID'))
-  .addOption(
-    new Option('--token <token>', "token for the relay's authorizer").env('MPC_RELAY_TOKEN').default('Allow'),
-  )
-  .addOption(
-    new Option('--token-in <where>', 'where the token goes')
-      .choices(['header', 'query', 'both'])
-      .env('MPC_RELAY_TOKEN_IN')
-      .default('header'),
-  )
-  .addOption(
-    new Option('--protocol <protocol>', 'v2 (acks, redelivery; falls back to v1) or v1 (v1-only relays)')
-      .choices(['v2', 'v1'])
-      .argParser(protocolArg)
-      .env('MPC_RELAY_PROTOCOL')
-      .default('v2'),
-  )
+const program = addRelayAccessOptions(
+  new Command('mpc-relay-signer')
+    // Bad usage exits 2, like every other usage error of this command (commander's own is 1).
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE))
+    .description(
+      'Co-signer client of mpc-relay: connects as a cli, prints every message, answers each PartialSig with a FullSig.',
+    )
+    .addOption(new Option('--url <url>', 'relay URL, ws://HOST:PORT/STAGE or wss://...').env('MPC_RELAY_URL'))
+    .addOption(new Option('--cli-id <id>', "this co-signer's cli id").env('MPC_RELAY_CLI_ID')),
+  protocolArg,
+)
   .addOption(
     new Option('--key-file <path>', `private key file (64 hex characters); or set ${SIGNER_KEY_ENV}`).env(
       'MPC_RELAY_KEY_FILE',

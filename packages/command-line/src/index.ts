@@ -1,3 +1,5 @@
+import { type Command, Option } from 'commander';
+
 /**
  * `pnpm start -- --port 4000` hands the program a literal `--` before the flags (pnpm 12 passes it
  * through to the script); commander would then read every flag as a positional argument. Drops a
@@ -48,4 +50,31 @@ export function onShutdownSignal(options: ShutdownOptions): () => void {
     emitter.off('SIGINT', listener);
     emitter.off('SIGTERM', listener);
   };
+}
+
+/**
+ * Adds what every relay client command reads to authenticate and pick its protocol: `--token`,
+ * `--token-in`, `--protocol` (with their MPC_RELAY_* variables). `parseProtocol` reads `--protocol`;
+ * each command passes its own, which warns about v1's former name where that command prints.
+ */
+export function addRelayAccessOptions(command: Command, parseProtocol: (value: string) => unknown): Command {
+  return command
+    .addOption(
+      new Option('--token <token>', "token for the relay's authorizer")
+        .env('MPC_RELAY_TOKEN')
+        .default('Allow'),
+    )
+    .addOption(
+      new Option('--token-in <where>', 'where the token goes')
+        .choices(['header', 'query', 'both'])
+        .env('MPC_RELAY_TOKEN_IN')
+        .default('header'),
+    )
+    .addOption(
+      new Option('--protocol <protocol>', 'v2 (acks, redelivery; falls back to v1) or v1 (v1-only relays)')
+        .choices(['v2', 'v1'])
+        .argParser(parseProtocol)
+        .env('MPC_RELAY_PROTOCOL')
+        .default('v2'),
+    );
 }

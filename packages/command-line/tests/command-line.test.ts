@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
+import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { normalizeArgv, onShutdownSignal, type ShutdownSignal } from '../src/index.js';
+import { addRelayAccessOptions, normalizeArgv, onShutdownSignal, type ShutdownSignal } from '../src/index.js';
 
 describe('normalizeArgv', () => {
   it('drops the `--` pnpm 12 passes through before the flags', () => {
@@ -73,5 +74,45 @@ describe('onShutdownSignal', () => {
     expect(emitter.listenerCount('SIGINT')).toBe(1);
     remove();
     expect(emitter.listenerCount('SIGINT') + emitter.listenerCount('SIGTERM')).toBe(0);
+  });
+});
+
+describe('addRelayAccessOptions', () => {
+  const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      const command = addRelayAccessOptions(
+        new Command('client').exitOverride(),
+        (value) => `parsed:${value}`,
+      );
+      return command.parse(argv, { from: 'user' }).opts();
+    } finally {
+      for (const key of Object.keys(env)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+  };
+
+  it("defaults to the original demo's static token in the header, protocol v2", () => {
+    expect(parse([])).toEqual({ token: 'Allow', tokenIn: 'header', protocol: 'v2' });
+  });
+
+  it("reads flags and MPC_RELAY_* variables; --protocol goes through the command's parser", () => {
+    expect(parse(['--token', 't', '--token-in', 'query', '--protocol', 'seed'])).toEqual({
+      token: 't',
+      tokenIn: 'query',
+      protocol: 'parsed:seed',
+    });
+    expect(parse([], { MPC_RELAY_TOKEN: 'e', MPC_RELAY_TOKEN_IN: 'both', MPC_RELAY_PROTOCOL: 'v1' })).toEqual(
+      {
+        token: 'e',
+        tokenIn: 'both',
+        protocol: 'parsed:v1',
+      },
+    );
+  });
+
+  it('refuses a --token-in outside header, query, both', () => {
+    expect(() => parse(['--token-in', 'cookie'])).toThrow(/Allowed choices are header, query, both/);
   });
 });
