@@ -84,61 +84,63 @@ export class V1Socket {
     for (const listener of [...this.#listeners]) listener();
   }
 
+  /**
+   * Settles when `check` does, re-checked on every frame and on close; rejects with `timeout`'s
+   * error after `timeoutMs`. `check` returns nothing while the wait goes on.
+   */
+  #waitFor<T>(
+    check: () => { value: T } | { error: Error } | undefined,
+    timeoutMs: number,
+    timeout: string,
+  ): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const listener = () => {
+        const outcome = check();
+        if (outcome === undefined) return;
+        done();
+        if ('error' in outcome) reject(outcome.error);
+        else resolve(outcome.value);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(timeout));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.#listeners.delete(listener);
+      };
+      this.#listeners.add(listener);
+      listener();
+    });
+  }
+
   /** Resolves with the first frame at index >= `from` matching `match`; rejects on close or timeout. */
   waitFrame(
     match: (text: string) => boolean,
     from = 0,
     timeoutMs = 20_000,
   ): Promise<{ index: number; text: string }> {
-    return new Promise((resolve, reject) => {
-      let scanned = from;
-      const check = () => {
+    let scanned = from;
+    return this.#waitFor<{ index: number; text: string }>(
+      () => {
         for (; scanned < this.frames.length; scanned++) {
           const text = this.frames[scanned]!;
-          if (match(text)) {
-            done();
-            resolve({ index: scanned, text });
-            return;
-          }
+          if (match(text)) return { value: { index: scanned, text } };
         }
-        if (this.closeCode !== undefined) {
-          done();
-          reject(new ConnectionLost(this.closeCode));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`no matching frame within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.#listeners.delete(check);
-      };
-      this.#listeners.add(check);
-      check();
-    });
+        return this.closeCode === undefined ? undefined : { error: new ConnectionLost(this.closeCode) };
+      },
+      timeoutMs,
+      `no matching frame within ${timeoutMs} ms`,
+    );
   }
 
   /** Resolves with the close code (bounded). */
   waitClosed(timeoutMs = 20_000): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (this.closeCode !== undefined) {
-          done();
-          resolve(this.closeCode);
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`connection not closed within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.#listeners.delete(check);
-      };
-      this.#listeners.add(check);
-      check();
-    });
+    return this.#waitFor<number>(
+      () => (this.closeCode === undefined ? undefined : { value: this.closeCode }),
+      timeoutMs,
+      `connection not closed within ${timeoutMs} ms`,
+    );
   }
 
   terminate(): void {
