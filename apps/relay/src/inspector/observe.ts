@@ -403,14 +403,22 @@ export function observeRelay(gateway: LocalGateway): RelayObservations {
   };
   const onError = (e: Error) => emit('error', { at: Date.now(), message: e.message });
 
-  gateway.on('connect', onConnect);
-  gateway.on('connectRefused', onConnectRefused);
-  gateway.on('disconnect', onDisconnect);
-  gateway.on('message', onMessage);
-  gateway.on('management', onManagement);
-  gateway.on('route', onRoute);
-  gateway.on('invoke', onInvoke);
-  gateway.on('error', onError);
+  // One list for attaching and detaching, so every listener added is removed again.
+  const listeners = {
+    connect: onConnect,
+    connectRefused: onConnectRefused,
+    disconnect: onDisconnect,
+    message: onMessage,
+    management: onManagement,
+    route: onRoute,
+    invoke: onInvoke,
+    error: onError,
+  } satisfies { [K in keyof GatewayEvents]?: Listener<K> };
+  const listen = (method: 'on' | 'off') => {
+    for (const [event, listener] of Object.entries(listeners))
+      gateway[method](event as keyof GatewayEvents, listener as Listener<keyof GatewayEvents>);
+  };
+  listen('on');
 
   const observations: RelayObservations = {
     on(event, listener) {
@@ -426,14 +434,7 @@ export function observeRelay(gateway: LocalGateway): RelayObservations {
       emit('store', { at: Date.now(), operation });
     },
     detach() {
-      gateway.off('connect', onConnect);
-      gateway.off('connectRefused', onConnectRefused);
-      gateway.off('disconnect', onDisconnect);
-      gateway.off('message', onMessage);
-      gateway.off('management', onManagement);
-      gateway.off('route', onRoute);
-      gateway.off('invoke', onInvoke);
-      gateway.off('error', onError);
+      listen('off');
     },
   };
   return observations;
