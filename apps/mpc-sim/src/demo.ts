@@ -104,6 +104,19 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string, signal?: 
 }
 
 /** Runs the demo; resolves true only if the FullSig verified. Never throws; always cleans up. */
+/** Connects `client` and waits for its connection id, within `timeoutMs`. */
+function connectedWithin(client: RelayClient, timeoutMs: number, signal?: AbortSignal) {
+  return withTimeout(
+    Promise.all([
+      client.connect(),
+      new Promise<void>((resolve) => client.once('connectionId', () => resolve())),
+    ]),
+    timeoutMs,
+    `${client.peer.type} ${client.peer.id} to connect`,
+    signal,
+  );
+}
+
 export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const timeoutMs = options.timeoutMs ?? 20_000;
@@ -209,16 +222,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
     // The co-signer signs only for the demo's mpc (a real one is started with --allow-mpc).
     attachCosigner(signer, cosigner, {}, { allowMpc: (mpcId) => mpcId === MPC_ID });
 
-    const connected = (client: RelayClient) =>
-      withTimeout(
-        Promise.all([
-          client.connect(),
-          new Promise<void>((resolve) => client.once('connectionId', () => resolve())),
-        ]),
-        timeoutMs,
-        `${client.peer.type} ${client.peer.id} to connect`,
-        options.signal,
-      );
+    const connected = (client: RelayClient) => connectedWithin(client, timeoutMs, options.signal);
 
     out(`🔌 Client1 connects as \`cli\` server (the signer; like the original demo's wsClient.go)`);
     out(`   ${signer.displayUrl}   Authorization: ${token === 'Allow' ? 'Allow' : '***'}`);
@@ -337,16 +341,7 @@ async function musig2Demo(context: Musig2DemoContext): Promise<boolean> {
     out(`   ⛔ co-signer aborted ${info.sessionId}: ${info.code} ${info.reason}`),
   );
   const mpcSessions = new SessionManager(mpc);
-  const connected = (client: RelayClient) =>
-    withTimeout(
-      Promise.all([
-        client.connect(),
-        new Promise<void>((resolve) => client.once('connectionId', () => resolve())),
-      ]),
-      timeoutMs,
-      `${client.peer.type} ${client.peer.id} to connect`,
-      context.signal,
-    );
+  const connected = (client: RelayClient) => connectedWithin(client, timeoutMs, context.signal);
   out('🔐 MuSig2 (BIP-327) between two parties: the aggregate key never exists in one place');
   out(
     `🔌 Client1 connects as cli ${CLI_ID} (the co-signer; signs only for ${MPC_ID}), Client2 as mpc ${MPC_ID}`,

@@ -89,14 +89,17 @@ export async function runSigner(
     return EXIT_USAGE;
   }
 
+  const started = {
+    event: 'start',
+    url: client.displayUrl,
+    cliId: options.cliId,
+    protocol: options.protocol,
+    scheme: options.scheme,
+  };
   if (options.scheme === 'single-key' && options.backend) {
     emit(
       {
-        event: 'start',
-        url: client.displayUrl,
-        cliId: options.cliId,
-        protocol: options.protocol,
-        scheme: options.scheme,
+        ...started,
         backend: options.backend.name,
         publicKey: options.backend.publicKeyHex,
         keySource: options.keySource,
@@ -107,11 +110,7 @@ export async function runSigner(
     const { store } = options.musig2;
     emit(
       {
-        event: 'start',
-        url: client.displayUrl,
-        cliId: options.cliId,
-        protocol: options.protocol,
-        scheme: options.scheme,
+        ...started,
         keyDir: store.dir,
         pairs: store.peers.map((peer) => store.cached(peer)?.describe()),
       },
