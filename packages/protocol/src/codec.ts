@@ -207,29 +207,33 @@ export type RelayFrame =
 // Readers are tolerant (robustness principle): fields a later relay adds beside the documented ones
 // are kept, not refused, so an older client keeps working. Documented fields are still checked.
 const loose = <T extends z.ZodMiniObject>(schema: T) => z.catchall(schema, z.unknown());
-const RelayFrameReaders = {
-  connectionId: ConnectionIdFrameSchema,
-  cliDelivery: loose(CliDeliveryFrameSchema),
-  mpcDelivery: loose(MpcDeliveryFrameSchema),
-  v2Delivery: loose(V2DeliveryFrameSchema),
-  ack: loose(z.extend(AckResultFrameSchema, { ack: loose(AckResultFrameSchema.shape.ack) })),
-  pong: loose(PongFrameSchema),
-  error: loose(
-    z.extend(ErrorFrameSchema, {
-      error: loose(
-        z.extend(ErrorFrameSchema.shape.error, {
-          // A code added by a later relay is still an error frame.
-          code: z.string().check(z.minLength(1)),
-          issues: z.optional(z.array(z.looseObject({ path: z.string(), message: z.string() }))),
-        }),
-      ),
-    }),
-  ),
-  gatewayError: GatewayErrorFrameSchema,
-} satisfies Record<RelayFrame['kind'], z.core.$ZodType>;
+// Built on first use: a bundle that never decodes relay frames (a relay handler) carries none of them.
+let relayFrameReaders: ReturnType<typeof buildRelayFrameReaders> | undefined;
+const buildRelayFrameReaders = () =>
+  ({
+    connectionId: ConnectionIdFrameSchema,
+    cliDelivery: loose(CliDeliveryFrameSchema),
+    mpcDelivery: loose(MpcDeliveryFrameSchema),
+    v2Delivery: loose(V2DeliveryFrameSchema),
+    ack: loose(z.extend(AckResultFrameSchema, { ack: loose(AckResultFrameSchema.shape.ack) })),
+    pong: loose(PongFrameSchema),
+    error: loose(
+      z.extend(ErrorFrameSchema, {
+        error: loose(
+          z.extend(ErrorFrameSchema.shape.error, {
+            // A code added by a later relay is still an error frame.
+            code: z.string().check(z.minLength(1)),
+            issues: z.optional(z.array(z.looseObject({ path: z.string(), message: z.string() }))),
+          }),
+        ),
+      }),
+    ),
+    gatewayError: GatewayErrorFrameSchema,
+  }) satisfies Record<RelayFrame['kind'], z.core.$ZodType>;
 
 function tagged(kind: RelayFrame['kind'], value: unknown): DecodeResult<RelayFrame> {
-  const parsed = safeParse<unknown>(RelayFrameReaders[kind], value);
+  relayFrameReaders ??= buildRelayFrameReaders();
+  const parsed = safeParse<unknown>(relayFrameReaders[kind], value);
   return parsed.ok ? { ok: true, value: { kind, frame: parsed.value } as RelayFrame } : parsed;
 }
 
