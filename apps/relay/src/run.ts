@@ -55,7 +55,8 @@ export async function runRelay(
     fail(name, error);
   }
   const stopExtra = onStarted ? await onStarted(relay) : undefined;
-  log(banner(relay, options, mode));
+  // The handler goes in before the banner: whoever waits for "Ready." may send SIGINT at once, and
+  // a SIGINT before the handler exists kills the process instead of stopping it cleanly.
   onShutdownSignal({
     stop: (signal) => {
       log(`${signal}: closing connections and the store...`);
@@ -78,5 +79,6 @@ export async function runRelay(
       process.exit(130);
     },
   });
+  log(banner(relay, options, mode));
   return relay;
 }
