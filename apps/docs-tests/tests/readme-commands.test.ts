@@ -62,15 +62,11 @@ function awsCliMajor(binary: string): number {
 
 /**
  * The folder to put first on PATH so that `aws` is AWS CLI v2, or undefined when there is none.
- * A machine can have v1 first on PATH (pip, pyenv) and Debian's v2 in /usr/bin: the README's
- * command needs v2, so the runner uses that one, as a user following the README would.
+ * Only the PATH's own `aws` counts: the block in apps/relay/README.md that reads the embedded
+ * DynamoDB needs the banner's port and a live connection id, which this runner does not fill in yet.
  */
 function awsCliV2Dir(): string | undefined {
-  if (awsCliMajor('aws') >= 2) return '';
-  if (!existsSync('/usr/bin/aws') || awsCliMajor('/usr/bin/aws') < 2) return undefined;
-  const dir = mkdtempSync(join(tmpdir(), 'mpc-relay-docs-aws-'));
-  symlinkSync('/usr/bin/aws', join(dir, 'aws'));
-  return dir;
+  return awsCliMajor('aws') >= 2 ? '' : undefined;
 }
 const AWS_CLI_V2_DIR = awsCliV2Dir();
 const AWS_CLI_V2 = AWS_CLI_V2_DIR !== undefined;
