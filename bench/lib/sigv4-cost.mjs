@@ -16,7 +16,6 @@ import { nowMs, round, summarize } from './stats.mjs';
 
 const root = new URL('../../', import.meta.url);
 const gatewayModule = new URL('packages/local-gateway/dist/index.js', root);
-const sigv4Module = new URL('packages/local-gateway/dist/sigv4.js', root);
 const storeModule = new URL('apps/relay/dist/store.js', root);
 const gatewayRequire = createRequire(new URL('packages/local-gateway/package.json', root));
 
@@ -37,7 +36,7 @@ function sendRaw(target, agent, signed) {
 
 export async function measureSigV4({ iterations = 5000, frontRequests = 1500, log = () => {} } = {}) {
   const { createSigV4Verifier, generateCredentials } = await import(gatewayModule.href);
-  const { Sha256 } = await import(sigv4Module.href);
+  const { Sha256 } = gatewayRequire('@smithy/core/checksum');
   const { SignatureV4 } = gatewayRequire('@smithy/signature-v4');
   const credentials = generateCredentials();
   const region = 'us-east-1';

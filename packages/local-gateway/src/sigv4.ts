@@ -1,12 +1,13 @@
-import { createHash, createHmac, type Hash, type Hmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { Sha256 } from '@smithy/core/checksum';
 import {
   ALGORITHM_IDENTIFIER,
   getCanonicalHeaders,
   getSigningKey,
   SignatureV4Base,
 } from '@smithy/signature-v4';
-import type { Checksum, HttpRequest, QueryParameterBag, SourceData } from '@smithy/types';
+import type { HttpRequest, QueryParameterBag } from '@smithy/types';
 
 /** An access key pair, as `~/.aws/credentials` and the SDKs hold it. */
 export interface AwsCredentials {
@@ -65,36 +66,11 @@ export interface SigV4Verifier {
   verify(request: SignedRequest): Promise<SigV4Result>;
 }
 
-/** SHA-256 / HMAC-SHA256 from node:crypto in the shape the Smithy signer takes. */
-export class Sha256 implements Checksum {
-  private hash: Hash | Hmac;
-  constructor(private readonly secret?: SourceData) {
-    this.hash = Sha256.create(secret);
-  }
-  private static create(secret?: SourceData): Hash | Hmac {
-    return secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return this.hash.digest();
-  }
-  reset(): void {
-    this.hash = Sha256.create(this.secret);
-  }
-}
-
-function bytes(data: SourceData): Uint8Array {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return new Uint8Array(data);
-}
-
 /**
  * The canonical request and string to sign come from the SDK's own signer (`@smithy/signature-v4`,
- * the code every AWS SDK for JavaScript client signs with), so a request the SDK signed verifies
- * by construction and no part of the algorithm is re-implemented here.
+ * the code every AWS SDK for JavaScript client signs with) and its SHA-256 (`@smithy/core/checksum`,
+ * the one the SDK clients pass that signer), so a request the SDK signed verifies by construction
+ * and no part of the algorithm is re-implemented here.
  */
 class CanonicalForm extends SignatureV4Base {
   constructor(service: string, region: string) {

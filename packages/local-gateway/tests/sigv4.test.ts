@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpRequest } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +8,6 @@ import {
   authErrorResponse,
   createSigV4Verifier,
   generateCredentials,
-  Sha256,
   type SignedRequest,
 } from '../src/sigv4.js';
 

@@ -1,5 +1,5 @@
 export { type FakeConnection, FakeRelay, type FakeRelayOptions, until } from './fake-relay.js';
-export { Sha256, type SigningTarget, signedFetch } from './signed-fetch.js';
+export { type SigningTarget, signedFetch } from './signed-fetch.js';
 export { type ThreeRoundResult, threeRoundProtocol } from './three-round.js';
 export {
   compact,

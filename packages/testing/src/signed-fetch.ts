@@ -1,32 +1,5 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
-
-/** SHA-256 for @smithy/signature-v4 on node:crypto; the local gateway's own is not reused, so signing stays independent of what verifies it. */
-export class Sha256 {
-  private hash: Hash | Hmac;
-  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = Sha256.create(secret);
-  }
-  private static create(secret?: string | ArrayBuffer | ArrayBufferView): Hash | Hmac {
-    if (secret === undefined) return createHash('sha256');
-    const key =
-      typeof secret === 'string'
-        ? Buffer.from(secret, 'utf8')
-        : ArrayBuffer.isView(secret)
-          ? new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength)
-          : new Uint8Array(secret);
-    return createHmac('sha256', key);
-  }
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return this.hash.digest();
-  }
-  reset(): void {
-    this.hash = Sha256.create(this.secret);
-  }
-}
 
 /** Where a signed request goes: a local gateway's credentials and region. */
 export interface SigningTarget {
