@@ -1,12 +1,13 @@
 // Every command the READMEs print, run as printed from the repository root (pnpm where the README
-// says pnpm), block by block: the commands of one fenced block share a session (a relay a block
-// starts serves the commands after it; `TOKEN=$(...)` is kept for them). What the runner changes,
-// and only that: the relay's port (3001 / 4000 in the text, PORT) becomes a free port, and its data
-// folder (./relay-data, DATA_DIR) a temporary folder, so runs never collide or write into the
-// repository. Long-running commands (a relay, the signer) run until they say they are ready, then
-// get SIGINT, as from Ctrl-C in a terminal, and must exit 0 without a pnpm lifecycle error.
-// Commands that cannot run here are in NOT_RUNNABLE with the reason, reviewed like code. A failure
-// names the README and the line.
+// says pnpm), block by block: the commands of one fenced block share a session, as one shell would
+// (a relay a block starts serves the commands after it; `NAME=$(...)` and `export NAME=value` are
+// kept for them). What the runner changes, and only that: the relay's port (3001 / 4000 in the
+// text, PORT) becomes a free port, its data folder (./relay-data, DATA_DIR) a temporary folder, so
+// runs never collide or write into the repository, and the stand-in DynamoDB port 40113 the port
+// the running relay's banner prints (the README tells a user to do the same). Long-running
+// commands (a relay, the signer) run until they say they are ready, then get SIGINT, as from Ctrl-C
+// in a terminal, and must exit 0 without a pnpm lifecycle error. Commands that cannot run here are
+// in NOT_RUNNABLE with the reason, reviewed like code. A failure names the README and the line.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -62,11 +63,15 @@ function awsCliMajor(binary: string): number {
 
 /**
  * The folder to put first on PATH so that `aws` is AWS CLI v2, or undefined when there is none.
- * Only the PATH's own `aws` counts: the block in apps/relay/README.md that reads the embedded
- * DynamoDB needs the banner's port and a live connection id, which this runner does not fill in yet.
+ * A machine can have v1 first on PATH (pip, pyenv) and Debian's v2 in /usr/bin (`.ci/run` installs
+ * it): the README's commands need v2, so the runner uses that one, as the README tells a user to.
  */
 function awsCliV2Dir(): string | undefined {
-  return awsCliMajor('aws') >= 2 ? '' : undefined;
+  if (awsCliMajor('aws') >= 2) return '';
+  if (!existsSync('/usr/bin/aws') || awsCliMajor('/usr/bin/aws') < 2) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'mpc-relay-docs-aws-'));
+  symlinkSync('/usr/bin/aws', join(dir, 'aws'));
+  return dir;
 }
 const AWS_CLI_V2_DIR = awsCliV2Dir();
 const AWS_CLI_V2 = AWS_CLI_V2_DIR !== undefined;
@@ -85,6 +90,8 @@ interface Running {
   output: () => string;
   exit: Promise<number | null>;
   relay: boolean;
+  /** Ends it with end of input (Ctrl-D) instead of Ctrl-C: wscat, whose input is a pipe here. */
+  endInput?: boolean;
 }
 
 const temps: string[] = AWS_CLI_V2_DIR ? [AWS_CLI_V2_DIR] : [];
@@ -110,7 +117,11 @@ function where(command: Command): string {
 class Session {
   readonly env: NodeJS.ProcessEnv;
   readonly vars = new Map<string, string>();
-  private relayStarted = false;
+  private relay: Running | undefined;
+  /** The port on the running relay's banner line `DynamoDB    http://127.0.0.1:PORT`. */
+  private dynamoPort: string | undefined;
+  /** The id of the connection the banner's `Try` line opened, as the relay logged it. */
+  connectionId: string | undefined;
 
   constructor(
     readonly port: number,
@@ -142,15 +153,24 @@ class Session {
       .replace(/--port (3001|4000)\b/g, `--port ${this.port}`)
       .replace(/\bPORT=(3001|4000)\b/g, `PORT=${this.port}`)
       .replace(/(\$PWD\/|\.\/)relay-data\b/g, this.dataDir);
+    if (this.dynamoPort) out = out.replace(DYNAMODB_PLACEHOLDER, `127.0.0.1:${this.dynamoPort}`);
     const key = this.vars.get('PUBLIC_KEY');
     if (key) out = out.replace(/<printed key>|02a1…/g, key);
     return out;
   }
 
-  /** Runs one command to its end: exit 0, no lifecycle error. Returns its output. */
+  /**
+   * Runs one command to its end: exit 0, no lifecycle error. Returns its output. Each command runs
+   * in its own bash, so what a user's shell keeps for the commands after it is kept here:
+   * `NAME=$(...)` stores the output, `export NAME=value ...` the values as bash expands them.
+   */
   run(command: Command, text = this.substitute(command.text)): string {
     const assignment = /^([A-Z_]+)=\$\((.*)\)$/.exec(text);
-    const script = assignment ? (assignment[2] ?? '') : text;
+    const exported = EXPORT.test(text)
+      ? [...text.matchAll(/\s([A-Za-z_][A-Za-z0-9_]*)=/g)].map((m) => m[1] ?? '')
+      : [];
+    let script = assignment ? (assignment[2] ?? '') : text;
+    if (exported.length > 0) script += `\nprintf '%s\\0' ${exported.map((name) => `"$${name}"`).join(' ')}`;
     let output = '';
     try {
       output = execFileSync('bash', ['-c', script], {
@@ -169,6 +189,8 @@ class Session {
     }
     expect(output, where(command)).not.toMatch(/ELIFECYCLE/);
     if (assignment?.[1]) this.vars.set(assignment[1], output.trim());
+    const values = output.split('\0');
+    for (const [index, name] of exported.entries()) this.vars.set(name, values[index] ?? '');
     const key = /(?:Public key|Signer public key): ([0-9a-f]{66})/.exec(output)?.[1];
     if (key) this.vars.set('PUBLIC_KEY', key);
     return output;
@@ -181,12 +203,13 @@ class Session {
     relay: boolean,
     text = this.substitute(command.text),
     cwd = this.cwd,
+    endInput = false,
   ) {
     if (relay) await this.stopRelays();
     const child = spawn('bash', ['-c', text], {
       cwd,
       env: { ...this.env, ...Object.fromEntries(this.vars) },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [endInput ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: true,
     });
     let output = '';
@@ -197,7 +220,7 @@ class Session {
       output += chunk;
     });
     const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const entry: Running = { command, child, output: () => output, exit, relay };
+    const entry: Running = { command, child, output: () => output, exit, relay, endInput };
     running.push(entry);
     const deadline = Date.now() + 280_000;
     while (!ready.test(output)) {
@@ -206,7 +229,11 @@ class Session {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    if (relay) this.relayStarted = true;
+    if (relay) {
+      this.relay = entry;
+      this.dynamoPort = /^ {2}DynamoDB +http:\/\/127\.0\.0\.1:(\d+) /m.exec(output)?.[1];
+      this.connectionId = undefined;
+    }
     const key = /Signer public key: ([0-9a-f]{66})/.exec(output)?.[1];
     if (key) this.vars.set('PUBLIC_KEY', key);
     return entry;
@@ -214,7 +241,10 @@ class Session {
 
   /** Ctrl-C: SIGINT to the whole process group, as a terminal sends it. Exit 0, nothing alarming. */
   async stop(entry: Running): Promise<void> {
-    if (entry.child.exitCode === null) signalGroup(entry.child, 'SIGINT');
+    if (entry.child.exitCode === null) {
+      if (entry.endInput) entry.child.stdin?.end();
+      else signalGroup(entry.child, 'SIGINT');
+    }
     const code = await entry.exit;
     const output = entry.output();
     if (code !== 0 || /ELIFECYCLE|Command failed/.test(output)) {
@@ -224,7 +254,7 @@ class Session {
 
   async stopRelays(): Promise<void> {
     for (const entry of running.filter((r) => r.relay && r.child.exitCode === null)) await this.stop(entry);
-    this.relayStarted = false;
+    this.relay = undefined;
   }
 
   async stopAll(): Promise<void> {
@@ -234,8 +264,39 @@ class Session {
 
   /** A relay for commands that talk to one the README assumes is running (`pnpm start`). */
   async ensureRelay(command: Command): Promise<void> {
-    if (this.relayStarted) return;
+    if (this.relay) return;
     await this.serve(command, /^Ready\./m, true, 'pnpm start', root);
+  }
+
+  /**
+   * A live connection for commands that look one up, opened as the README tells a user to: the
+   * running relay's banner `Try` line, run as printed in another terminal. It is open once the relay
+   * logs its `connect` line, whose id it keeps.
+   */
+  async ensureConnection(command: Command): Promise<void> {
+    await this.ensureRelay(command);
+    if (this.connectionId) return;
+    const relay = this.relay as Running;
+    const tryLine = /^ {2}Try +(.+)$/m.exec(relay.output())?.[1];
+    const cliId = /cliId=([\w-]+)/.exec(tryLine ?? '')?.[1];
+    if (!tryLine || !cliId)
+      throw new Error(`${where(command)}\n  the relay printed no Try line\n${tail(relay.output())}`);
+    const before = relay.output().length;
+    const connected = new RegExp(`^\\S+ connect +(\\S+) cli:${cliId} `, 'm');
+    const wscat = await this.serve(command, /^/, false, tryLine, root, true);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const id = connected.exec(relay.output().slice(before))?.[1];
+      if (id) {
+        this.connectionId = id;
+        return;
+      }
+      if (wscat.child.exitCode !== null || Date.now() > deadline)
+        throw new Error(
+          `${where(command)}\n  \`${tryLine}\` never connected (exit ${wscat.child.exitCode})\n${tail(relay.output())}`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /** A signer for commands that expect one online (the mpc simulator). */
@@ -271,11 +332,20 @@ function packageScripts(name: string): Record<string, string> {
 }
 
 /** The AWS CLI, and what prints the file it wrote. */
-const NEEDS_AWS_CLI_V2 = /(^|\s)aws [a-z]|^cat out\.json\b/;
+const NEEDS_AWS_CLI_V2 = /(^|[\s(])aws [a-z]|^cat out\.json\b/;
+/** `export NAME=value ...`, one line: session state for the block's later commands. */
+const EXPORT = /^export( [A-Za-z_][A-Za-z0-9_]*=\S+)+$/;
+/**
+ * The DynamoDB port apps/relay/README.md prints: a stand-in for the port on the banner's `DynamoDB`
+ * line (random at each start), which the runner puts in its place as the README tells a user to.
+ */
+const DYNAMODB_PLACEHOLDER = /127\.0\.0\.1:40113\b/g;
+/** Commands that need a live connection (the README: the banner's `Try` line open). */
+const NEEDS_CONNECTION = /\bCONNECTION_ID=\$\(|\bget-connection\b/;
 /** Commands that write into the working folder: they run in a sandbox, never in the repository. */
 const WRITES_HERE = /^node apps\/|(^|\s)aws [a-z]|^cat out\.json\b/;
 const NEEDS_SIGNER = /^node apps\/mpc-sim\/dist\/main\.js /;
-const NEEDS_RELAY = /127\.0\.0\.1:3001|pnpm (-s )?run token/;
+const NEEDS_RELAY = /127\.0\.0\.1:(3001|40113)\b|pnpm (-s )?run token/;
 const CHECKED_PNPM = /^npm install -g pnpm@(\S+) && /;
 
 /** The last step of `a && b && c`: what decides whether the line keeps running. */
@@ -287,8 +357,12 @@ function lastStep(text: string): string {
 function plan(command: Command): string {
   const skip = NOT_RUNNABLE.find((entry) => entry.match.test(command.text));
   if (skip) return `not runnable here: ${skip.reason}`;
-  if (NEEDS_AWS_CLI_V2.test(command.text))
-    return AWS_CLI_V2 ? 'run' : 'not runnable here: needs AWS CLI v2 (this machine has none or v1)';
+  if (NEEDS_AWS_CLI_V2.test(command.text) && !AWS_CLI_V2) {
+    // CI (.ci/run) installs it, so there a missing v2 is a failure, never a silent skip.
+    return process.env.CI
+      ? 'missing AWS CLI v2'
+      : 'not runnable here: needs AWS CLI v2 (this machine has none or v1)';
+  }
   if (SUITE_SCRIPT.test(command.text)) return 'suite';
   if (SERVES.some((entry) => entry.match.test(lastStep(command.text)))) return 'serve';
   return 'run';
@@ -357,8 +431,21 @@ describe('README commands', () => {
         for (const [index, command] of commands.entries()) {
           const what = plans[index] ?? 'run';
           if (what.startsWith('not runnable') || what === 'suite') continue;
-          const pinned = CHECKED_PNPM.exec(command.text);
+          if (what === 'missing AWS CLI v2') {
+            throw new Error(
+              `${where(command)}\n  needs AWS CLI v2, and CI has none (.ci/run installs Debian's awscli as root)`,
+            );
+          }
+          if (NEEDS_SIGNER.test(command.text)) {
+            await session.ensureRelay(command);
+            await session.ensureSigner(command);
+          } else if (what !== 'serve' && NEEDS_RELAY.test(command.text)) {
+            await session.ensureRelay(command);
+          }
+          if (what !== 'serve' && NEEDS_CONNECTION.test(command.text))
+            await session.ensureConnection(command);
           let text = session.substitute(command.text);
+          const pinned = CHECKED_PNPM.exec(command.text);
           if (pinned) {
             // Installing pnpm globally would change the machine under every other process: the
             // pinned version is checked instead, and the rest of the line runs.
@@ -367,19 +454,16 @@ describe('README commands', () => {
             );
             text = text.replace(CHECKED_PNPM, '');
           }
-          if (NEEDS_SIGNER.test(command.text)) {
-            await session.ensureRelay(command);
-            await session.ensureSigner(command);
-            text = session.substitute(command.text);
-          } else if (what !== 'serve' && NEEDS_RELAY.test(command.text)) {
-            await session.ensureRelay(command);
-          }
           if (what === 'serve') {
             const serve = SERVES.find((entry) => entry.match.test(lastStep(text))) ?? SERVES[0];
             if (!serve?.relay && NEEDS_RELAY.test(command.text)) await session.ensureRelay(command);
             await session.serve(command, serve?.ready ?? /Ready/, serve?.relay ?? false, text);
           } else {
             session.run(command, text);
+          }
+          if (/^CONNECTION_ID=\$\(/.test(command.text)) {
+            // What the command printed is the connection the banner's Try line opened, live.
+            expect(session.vars.get('CONNECTION_ID'), where(command)).toBe(session.connectionId);
           }
         }
       } finally {
