@@ -130,6 +130,19 @@ export function seqOf(text) {
 }
 
 /**
+ * The frame of message `seq`, bounded by timeoutMs. A late frame of an earlier message (counted
+ * lost when its wait timed out) is skipped, so it is never taken for this one's.
+ */
+async function nextOfSeq(peer, seq, timeoutMs) {
+  return peer
+    .nextMatching((text) => seqOf(text) >= seq, timeoutMs)
+    .then((text) => {
+      if (seqOf(text) !== seq) throw new Error(`frame ${seqOf(text)} instead of ${seq}`);
+      return text;
+    });
+}
+
+/**
  * A target: how to reach a server. `connect(role, id, pair)` opens a Peer and performs whatever
  * the protocol needs before messages flow (for the relay: getConnectionId, as the original demo client does).
  */
@@ -187,11 +200,10 @@ export async function measureHops(
     pair.mpc.send(v1Frames.partialSig(pair.mpcId, pair.cliId, i));
     sent++;
     try {
-      const text = await pair.cli.next(timeoutMs);
+      const text = await nextOfSeq(pair.cli, i, timeoutMs);
       const t1 = nowMs();
       sample ??= text;
-      if (seqOf(text) !== i) lost++;
-      else if (i >= warmup) samples.push(t1 - t0);
+      if (i >= warmup) samples.push(t1 - t0);
     } catch {
       lost++;
     }
@@ -222,11 +234,10 @@ export async function measureRoundTrips(
       pair.mpc.send(v1Frames.partialSig(pair.mpcId, pair.cliId, i));
       sent++;
       try {
-        const text = await pair.mpc.next(timeoutMs);
+        const text = await nextOfSeq(pair.mpc, i, timeoutMs);
         const t1 = nowMs();
         sample ??= text;
-        if (seqOf(text) !== i) lost++;
-        else if (i >= warmup) samples.push(t1 - t0);
+        if (i >= warmup) samples.push(t1 - t0);
       } catch {
         lost++;
       }
@@ -239,46 +250,66 @@ export async function measureRoundTrips(
 
 /**
  * Pipelined throughput: every pair's mpc keeps up to `window` messages in flight to its cli and
- * sends the next one as soon as one is received. Sends stop after durationMs (or maxMessages);
- * then the run waits (bounded) for everything in flight. Zero loss means received == sent.
+ * sends the next one as soon as one is accounted for (received by the cli, or refused: a v1 sender
+ * hears nothing on success, so any frame it gets is an error frame, the relay's or the gateway's
+ * "Internal server error"). Sends stop after durationMs (or maxMessages); then the run drains: it
+ * waits while frames keep coming, until every frame sent is received or refused, or nothing came
+ * for `quietMs`, or `drainMs` passed. A server still working off a backlog at a slow rate is
+ * waited for (its frames are late, not lost); lost = sent - received - refused at the end.
  * Sequence numbers start at `seqBase`: a frame of an earlier run that arrives late (a server
  * still working off its backlog) has a lower one and is counted as `stale`, never as received.
  */
 export async function measureThroughput(
   pairs,
-  { window = 8, durationMs = 4000, maxMessages = 200_000, drainMs = 10_000, seqBase = 0 } = {},
+  {
+    window = 8,
+    durationMs = 4000,
+    maxMessages = 200_000,
+    drainMs = 60_000,
+    quietMs = 10_000,
+    seqBase = 0,
+  } = {},
 ) {
   let sent = 0;
   let received = 0;
+  let refused = 0;
   let stale = 0;
-  let senderFrames = 0;
   let senderSample;
   let outOfOrder = 0;
   let stopped = false;
+  let stoppedAt;
   const hopSamples = [];
   const start = nowMs();
   let lastReceive = start;
+  let lastFrame = start;
   const sendAt = new Map();
   await new Promise((resolve) => {
     let finished = false;
+    let drainCheck;
     const finish = () => {
-      if (!finished) {
-        finished = true;
-        resolve();
-      }
+      if (finished) return;
+      finished = true;
+      clearTimeout(stopTimer);
+      clearInterval(drainCheck);
+      resolve();
     };
+    const accountedFor = () => received + refused >= sent;
     const stopTimer = setTimeout(() => {
       stopped = true;
-      if (received === sent) finish();
+      stoppedAt = nowMs();
+      if (accountedFor()) {
+        finish();
+        return;
+      }
+      drainCheck = setInterval(
+        () => {
+          const now = nowMs();
+          if (now - lastFrame >= quietMs || now - stoppedAt >= drainMs) finish();
+        },
+        Math.min(250, quietMs),
+      );
     }, durationMs);
-    const drainTimer = setTimeout(finish, durationMs + drainMs);
     for (const [p, pair] of pairs.entries()) {
-      // Anything the sender receives during a run is an error frame (the relay's, or the
-      // emulator's "Internal server error" when an invocation failed).
-      pair.mpc.onFrame = (text) => {
-        senderFrames++;
-        senderSample ??= text.slice(0, 300);
-      };
       let nextSeq = seqBase;
       let expected = seqBase;
       const sendOne = () => {
@@ -287,11 +318,24 @@ export async function measureThroughput(
         sendAt.set(`${p}:${seq}`, nowMs());
         pair.mpc.send(v1Frames.partialSig(pair.mpcId, pair.cliId, seq));
       };
+      // One frame in flight is done (received or refused): the next one, or the end of the run.
+      const settled = () => {
+        lastFrame = nowMs();
+        if (!stopped && sent < maxMessages) sendOne();
+        else if (stopped && accountedFor()) finish();
+      };
+      pair.mpc.onFrame = (text) => {
+        refused++;
+        senderSample ??= text.slice(0, 300);
+        settled();
+      };
       pair.cli.onFrame = (text) => {
         const seq = seqOf(text);
         if (seq < 0) return;
         if (seq < seqBase) {
+          // The server is still working off an earlier run: progress all the same.
           stale++;
+          lastFrame = nowMs();
           return;
         }
         received++;
@@ -303,16 +347,12 @@ export async function measureThroughput(
         }
         if (seq !== expected) outOfOrder++;
         expected = seq + 1;
-        if (!stopped && sent < maxMessages) sendOne();
-        else if (stopped && received >= sent) {
-          clearTimeout(stopTimer);
-          clearTimeout(drainTimer);
-          finish();
-        }
+        settled();
       };
       for (let i = 0; i < window; i++) sendOne();
     }
   });
+  const end = nowMs();
   const elapsedMs = lastReceive - start;
   for (const pair of pairs) {
     pair.cli.onFrame = undefined;
@@ -324,12 +364,14 @@ export async function measureThroughput(
     inFlight: pairs.length * window,
     sent,
     received,
-    lost: sent - received,
+    refused,
+    lost: sent - received - refused,
     stale,
-    senderFrames,
     senderSample,
     outOfOrder,
     elapsedMs: Math.round(elapsedMs),
+    // From the end of sending to the end of the run: how long the last frames in flight took.
+    drainMs: Math.round(end - (stoppedAt ?? end)),
     messagesPerSecond: received > 0 && elapsedMs > 0 ? Math.round((received / elapsedMs) * 1000) : 0,
     hopLatencyMs: summarize(hopSamples),
   };

@@ -167,6 +167,7 @@ function throughputRows(r) {
           dash,
           dash,
           dash,
+          dash,
           s.warmUp?.serverThreads ?? dash,
           s.error ? `${s.error}${s.afterwards ? `; then ${s.afterwards}` : ''}` : `after ${s.skipped}`,
         ]);
@@ -177,6 +178,7 @@ function throughputRows(r) {
         `${s.pairs} x ${s.window}`,
         String(s.messagesPerSecond),
         String(s.lost),
+        String(s.refused ?? 0),
         fmt(s.hopLatencyMs?.median, 2),
         fmt(s.hopLatencyMs?.p99, 2),
         `${fmt(s.serverCpuPercent, 0)}%`,
@@ -202,11 +204,11 @@ function throughputLimits(r) {
     [PEER, peerOf(r)?.throughput],
   ]) {
     const stages = section?.stages ?? [];
-    const lossy = stages.find((s) => s.lost > 0);
+    const lossy = stages.find((s) => s.lost > 0 || s.refused > 0);
     const failed = stages.find((s) => s.error);
     if (lossy)
       out.push(
-        `${name} lost ${lossy.lost} of ${lossy.sent} frames at ${lossy.pairs} x ${lossy.window} (${lossy.inFlight} in flight, 10 s drain${lossy.senderFrames ? `; the senders received ${lossy.senderFrames} error frames, e.g. \`${lossy.senderSample}\`` : ''}), so it was not loaded harder.`,
+        `${name} ${lossy.lost > 0 ? `lost ${lossy.lost}` : 'lost none'} of ${lossy.sent} frames at ${lossy.pairs} x ${lossy.window} (${lossy.inFlight} in flight; drained for ${fmt((lossy.drainMs ?? 0) / 1000, 1)} s${lossy.refused ? `; ${lossy.refused} refused: error frames to the senders, e.g. \`${lossy.senderSample}\`` : ''}), so it was not loaded harder.`,
       );
     if (failed)
       out.push(
@@ -288,6 +290,7 @@ const H = {
     'pairs x window',
     'msg/s',
     'lost',
+    'refused',
     'hop median ms',
     'hop p99 ms',
     'server CPU',
@@ -640,7 +643,7 @@ export function renderMarkdown(r) {
     p(
       mdTable(H.throughput, tp),
       '',
-      `Pairs x window: that many mpc/cli pairs, each mpc keeping up to \`window\` PartialSig frames in flight (it sends the next one when its cli receives one), ${r.plan.stageMs / 1000} s per stage, then a 10 s drain (lost = not received by the end of it). Before each measured stage a warm-up round (one window per pair, every frame awaited, at most ${(r.plan.warmUpBudgetMs ?? 30_000) / 1000} s): a server that starts an execution environment per concurrent invocation starts them there; one that cannot deliver that round in time fails the stage. Zero loss = every frame sent was received (a late frame of an earlier stage is never counted). A server that fails a stage or loses frames is not loaded harder; before the next server runs it gets up to 30 s to work off its backlog, or it is stopped. CPU = process CPU time / wall time (100% = one core); server threads = the server process's threads after the stage.`,
+      `Pairs x window: that many mpc/cli pairs, each mpc keeping up to \`window\` PartialSig frames in flight (it sends the next one when its cli receives one), ${r.plan.stageMs / 1000} s per stage, then a drain that waits while frames keep coming (until every frame is received or refused, 10 s without a frame, or 60 s): refused = answered with an error frame to its sender, lost = neither received nor refused by the end of it. Before each measured stage a warm-up round (one window per pair, every frame awaited, at most ${(r.plan.warmUpBudgetMs ?? 30_000) / 1000} s): a server that starts an execution environment per concurrent invocation starts them there; one that cannot deliver that round in time fails the stage. Zero loss = every frame sent was received, none refused (a late frame of an earlier stage is never counted). A server that fails a stage, or loses or refuses frames, is not loaded harder; before the next server runs it gets up to 30 s to work off its backlog, or it is stopped. CPU = process CPU time / wall time (100% = one core); server threads = the server process's threads after the stage.`,
       '',
       ...throughputLimits(r).flatMap((x) => [x, '']),
     );
