@@ -8,7 +8,9 @@ export class Child {
   readonly stdout: string[] = [];
   readonly stderr: string[] = [];
   readonly process: ChildProcess;
+  /** The exit code, once the process exited and its stdout and stderr were read to the end. */
   readonly exited: Promise<number | null>;
+  #closed = false;
   #listeners: (() => void)[] = [];
 
   constructor(script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -26,15 +28,21 @@ export class Child {
         into.push(...lines);
         for (const listener of this.#listeners.splice(0)) listener();
       });
+      // A last line without a newline.
+      stream?.on('end', () => {
+        if (buffer) into.push(buffer);
+        buffer = '';
+      });
     };
     collect(this.process.stdout, this.stdout);
     collect(this.process.stderr, this.stderr);
+    // 'close', not 'exit': 'exit' can come before the last output is read (on a loaded machine, by
+    // more than any fixed wait); 'close' comes once the process exited and its output ended.
     this.exited = new Promise((resolve) => {
-      this.process.on('exit', (code) => {
-        setTimeout(() => {
-          for (const listener of this.#listeners.splice(0)) listener();
-          resolve(code);
-        }, 20);
+      this.process.on('close', (code) => {
+        this.#closed = true;
+        for (const listener of this.#listeners.splice(0)) listener();
+        resolve(code);
       });
     });
   }
@@ -46,7 +54,7 @@ export class Child {
       const found = this[stream].find((line) => pattern.test(line));
       if (found !== undefined) return found;
       const left = deadline - Date.now();
-      if (left <= 0 || this.process.exitCode !== null) {
+      if (left <= 0 || this.#closed) {
         throw new Error(
           `no ${stream} line matching ${pattern}\nstdout:\n${this.stdout.join('\n')}\nstderr:\n${this.stderr.join('\n')}`,
         );
