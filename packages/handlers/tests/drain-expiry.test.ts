@@ -5,7 +5,7 @@ import { DRAIN_BATCH, drainInbox } from '../src/delivery/drain.js';
 import type { Poster } from '../src/delivery/types.js';
 import { inboxItem, putInboxItem, readInbox } from '../src/store/inbox.js';
 import { KEY } from '../src/store/keys.js';
-import { CLI, MPC, partialSig } from './helpers/frames.js';
+import { CLI, fullSig, MPC, partialSig } from './helpers/frames.js';
 import { TABLE_NAME, useHarness } from './helpers/harness.js';
 
 const V2 = { headers: { 'Sec-WebSocket-Protocol': PROTOCOL_V2 } };
@@ -96,6 +96,53 @@ describe('drains write as they go; EXPIRED reaches an offline v2 sender; expiry 
     await again.send({ action: 'getConnectionId', v: 2 });
     await again.send({ action: 'ping', v: 2 });
     expect(again.received().filter((text) => text.includes('EXPIRED'))).toEqual([]);
+  });
+
+  it('EXPIRED for a v2 sender back as v1: not posted to the v1 connection (v1 has no such frame), kept for its next v2 one', async () => {
+    const mpc = await harness.relay.connect(MPC, V2);
+    expect(body(await mpc.send(withId(partialSig(MPC.id, CLI.id, 'tx-gone'), 'c-v1')))).toMatchObject({
+      ack: { status: 'stored' },
+    });
+    await mpc.disconnect();
+    await expire(KEY.inbox(CLI));
+    const cli = await harness.relay.connect(CLI);
+    await cli.send({ action: 'getConnectionId' });
+    expect(cli.received()).toEqual([]);
+    // The sender is back, speaking v1: its getConnectionId drains its inbox, where the notice waits.
+    const v1 = await harness.relay.connect(MPC);
+    await v1.send({ action: 'getConnectionId' });
+    await v1.send(partialSig(MPC.id, CLI.id, 'tx-next'));
+    expect(cli.received().map((text) => JSON.parse(text).message.transactionId)).toEqual(['tx-next']);
+    await cli.send(fullSig(CLI.id, 'tx-next'));
+    // The first and only frame the v1 connection gets is the FullSig of its next exchange: the
+    // notice, due at its getConnectionId, was not posted to it.
+    expect(v1.received().map((text) => JSON.parse(text))).toEqual([
+      expect.objectContaining({ operationType: 'FullSig', from: CLI.id, to: MPC.id }),
+    ]);
+    expect((await harness.inbox(KEY.inbox(MPC))).filter((item) => item.notice)).toHaveLength(1);
+    await v1.disconnect();
+    const v2 = await harness.relay.connect(MPC, V2);
+    await v2.send({ action: 'getConnectionId', v: 2 });
+    expect(v2.received().map((text) => JSON.parse(text).error)).toEqual([
+      expect.objectContaining({ code: 'EXPIRED', clientMsgId: 'c-v1' }),
+    ]);
+    expect((await harness.inbox(KEY.inbox(MPC))).filter((item) => item.notice)).toEqual([]);
+  });
+
+  it("a v1 sender's expired message is deleted, never reported: it gave no id to name it by", async () => {
+    const mpc = await harness.relay.connect(MPC);
+    await mpc.send(partialSig(MPC.id, CLI.id, 'tx-v1-gone'));
+    await mpc.disconnect();
+    await expire(KEY.inbox(CLI));
+    const cli = await harness.relay.connect(CLI);
+    await cli.send({ action: 'getConnectionId' });
+    expect(cli.received()).toEqual([]);
+    expect(await harness.inbox(KEY.inbox(CLI))).toEqual([]);
+    // Nothing waits for the sender either, whichever protocol it comes back with.
+    expect(await harness.inbox(KEY.inbox(MPC))).toEqual([]);
+    const back = await harness.relay.connect(MPC, V2);
+    await back.send({ action: 'getConnectionId', v: 2 });
+    expect(back.received()).toEqual([]);
   });
 
   it('EXPIRED of a message that was delivered but not acknowledged says so', async () => {

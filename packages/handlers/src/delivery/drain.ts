@@ -83,7 +83,8 @@ export async function drainInbox(
       await flush();
     }
     if (item.notice) {
-      // The relay's own report for a v2 sender: given once, to a v2 connection only.
+      // The relay's own report for a v2 sender: given once, to a v2 connection only (v1 has no
+      // such frame, and no clientMsgId to name the message by); it waits for the next v2 one.
       if (!v2) continue;
       const outcome = await poster.post(connectionId, item.frame ?? '');
       if (outcome.status !== 'ok') break;
