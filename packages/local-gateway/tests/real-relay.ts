@@ -6,11 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createRelayTable } from '@mpc-relay/handlers';
 import dynalite from 'dynalite';
-import { createLocalGateway, type LocalGateway } from '../src/index.js';
+import { createLocalGateway, type LocalGateway, type LocalGatewayOptions } from '../src/index.js';
 import { waitFor } from './helpers.js';
 
 /** The real handler bundles (packages/handlers/dist) on an in-memory dynalite behind the gateway. */
-export async function startRealRelay(): Promise<{ gateway: LocalGateway; close(): Promise<void> }> {
+export async function startRealRelay(
+  options: Pick<LocalGatewayOptions, 'environments'> = {},
+): Promise<{ gateway: LocalGateway; close(): Promise<void> }> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const store = dynalite({ createTableMs: 0 });
   await new Promise<void>((resolve) => store.listen(0, '127.0.0.1', resolve));
@@ -34,6 +36,7 @@ export async function startRealRelay(): Promise<{ gateway: LocalGateway; close()
       LOG_LEVEL: 'ERROR',
       POWERTOOLS_METRICS_DISABLED: 'true',
     },
+    ...options,
   });
   return {
     gateway,
