@@ -30,6 +30,8 @@ describe('drains write as they go; EXPIRED reaches an offline v2 sender; expiry 
     }
   }
 
+  // 70 sends, each a few DynamoDB round trips, then the drains: 10 s at load 10, over the suite's
+  // 20 s default at load 17, hence its own timeout.
   it('a drain that dies midway leaves at most one batch of delivered messages to deliver again', async () => {
     const mpc = await harness.relay.connect(MPC);
     const ids = Array.from({ length: 70 }, (_, i) => `tx-${String(i).padStart(2, '0')}`);
@@ -63,7 +65,7 @@ describe('drains write as they go; EXPIRED reaches an offline v2 sender; expiry 
     await cli.send({ action: 'getConnectionId' });
     expect(cli.received().map((frame) => JSON.parse(frame).message.transactionId)).toEqual(left);
     expect(await harness.inbox(KEY.inbox(CLI))).toEqual([]);
-  });
+  }, 90_000);
 
   it('EXPIRED for a v2 sender that was offline: kept and reported at its reconnect, once; "undelivered"', async () => {
     const mpc = await harness.relay.connect(MPC, V2);
