@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { AUTHORIZER, HANDLER_NAMES, ROUTES } from '@mpc-relay/handlers/routes';
-import { SETTINGS, settingsOf } from '@mpc-relay/handlers/settings';
+import { SETTINGS, settingFor, settingsOf } from '@mpc-relay/handlers/settings';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_LOG_FORMAT } from '../src/api.js';
 import { type Program, prodConfig, readStackConfig, runProgram, stubBundles, TEST_IDP } from './harness.js';
@@ -177,15 +177,11 @@ describe('WebSocket API from the route table (dev stack, static auth)', () => {
       POWERTOOLS_METRICS_NAMESPACE: 'MpcRelay',
       LOG_LEVEL: 'DEBUG',
     };
-    for (const handler of [
-      'connect',
-      'disconnect',
-      'getConnectionId',
-      'sendServer',
-      'ack',
-      'ping',
-      'broadcast',
-    ] as const) {
+    // The relay handlers, as the contract lists them (every one that reads the table); with default
+    // and the authorizer below, every handler's environment is checked.
+    const relayHandlers = settingFor('TABLE_NAME').handlers;
+    expect([...relayHandlers, 'default', 'authorizer'].sort()).toEqual([...HANDLER_NAMES].sort());
+    for (const handler of relayHandlers) {
       expect(p.fn(handler).inputs.environment.variables, handler).toEqual(relayEnv);
     }
     // default only posts error frames; the authorizer only decides (static: no token settings).
