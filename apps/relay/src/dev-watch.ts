@@ -16,7 +16,7 @@ export interface DevWatchOptions {
    * `src/send/route.ts`) and may answer which bundles it rebuilt. Default: esbuild's incremental
    * rebuild of the bundles that include a changed file, with the shipped bundles' options.
    */
-  build?: (changed: string[]) => Promise<{ rebuilt?: string[] } | undefined | void>;
+  build?: (changed: string[]) => Promise<{ rebuilt?: string[] } | undefined>;
   log?: (line: string) => void;
   debounceMs?: number;
 }

@@ -37,6 +37,7 @@ it('pnpm dev: a handler edit is rebuilt and used for the next event, open connec
         join(handlersDir, 'default', 'index.mjs'),
         `export const handler = async () => ({ statusCode: 200, body: JSON.stringify({ build: ${builds} }) });\n`,
       );
+      return { rebuilt: ['default'] };
     },
   });
 
