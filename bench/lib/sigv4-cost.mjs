@@ -3,21 +3,38 @@
  * - verify(): the local-gateway verifier (`@smithy/signature-v4` canonical form, cached signing key,
  *   constant-time compare) on requests shaped like the hot path's: one PostToConnection
  *   (execute-api) and two DynamoDB requests (a Query and a GetItem), signed by the SDK's signer.
- * - the store hop: the relay's store as it runs (dynalite in its own process on a Unix socket, the
- *   verifying front on loopback TCP in the relay's process): a GetItem through the front against
- *   the same request straight to the store process's socket, and the front's CPU per request.
+ * - the store hop: the relay's store as it runs (dynalite in its own process, which verifies each
+ *   request on the connections the relay hands it from its loopback port): a GetItem to it against
+ *   the same request to a bare dynalite in its own process on loopback TCP, which checks nothing,
+ *   and the store's CPU per request in the calling process (the relay's, as startStore runs there).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nowMs, round, summarize } from './stats.mjs';
+import { nowMs, round, sleep, summarize } from './stats.mjs';
 
 const root = new URL('../../', import.meta.url);
 const gatewayModule = new URL('packages/local-gateway/dist/index.js', root);
 const storeModule = new URL('apps/relay/dist/store.js', root);
 const gatewayRequire = createRequire(new URL('packages/local-gateway/package.json', root));
+const relayRequire = createRequire(new URL('apps/relay/package.json', root));
+
+/** dynalite alone (the same patched module the store runs), in memory, in a child process on loopback TCP. */
+async function startBareDynalite() {
+  const code = `const d = require(${JSON.stringify(relayRequire.resolve('dynalite'))})({ createTableMs: 0 });
+d.listen(0, '127.0.0.1', () => process.stdout.write(d.address().port + '\\n'));
+process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (c) => reject(new Error(`bare dynalite exited (${c})`)));
+    child.stdout.once('data', (data) => resolve(Number(String(data).trim())));
+  });
+  return { target: { hostname: '127.0.0.1', port }, stop: () => child.stdin.end() };
+}
 
 function sendRaw(target, agent, signed) {
   return new Promise((resolve, reject) => {
@@ -126,20 +143,28 @@ export async function measureSigV4({ iterations = 5000, frontRequests = 1500, lo
   }
 
   log(
-    `sigv4: ${frontRequests} GetItem requests to the store process, through the verifying front and straight to its socket, alternating blocks`,
+    `sigv4: ${frontRequests} GetItem requests to the relay's store (verified in the store process) and to a bare dynalite, alternating blocks`,
   );
-  // As the relay runs it (apps/relay startStore): dynalite in its own process on a Unix socket in
-  // the data folder, the verifying front in this process on loopback TCP.
   const { startStore } = await import(storeModule.href);
   const dataDir = mkdtempSync(join(tmpdir(), 'mpc-relay-bench-store-'));
   const store = await startStore(join(dataDir, 'store'), 'mpc-relay', region, { credentials, log: () => {} });
-  const socketPath = join(store.dataDir, 'dynamodb.sock');
-  const frontUrl = new URL(store.endpoint);
-  const viaFront = { hostname: frontUrl.hostname, port: Number(frontUrl.port) };
-  // Straight to the store process: what a check inside that process would leave (one hop).
-  const viaSocket = { socketPath };
+  const storeUrl = new URL(store.endpoint);
+  const viaStore = { hostname: storeUrl.hostname, port: Number(storeUrl.port) };
+  const bare = await startBareDynalite();
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const direct = new Agent({ keepAlive: true, maxSockets: 1 });
+  const table = JSON.stringify({
+    TableName: 'mpc-relay',
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    BillingMode: 'PAY_PER_REQUEST',
+  });
   const get = await dynamoRequest(
     'GetItem',
     JSON.stringify({
@@ -148,25 +173,28 @@ export async function measureSigV4({ iterations = 5000, frontRequests = 1500, lo
       ConsistentRead: true,
     }),
   );
-  let frontHop;
-  let directHop;
-  let frontCpuMsPerRequest;
+  let storeHop;
+  let bareHop;
+  let relayCpuMsPerRequest;
   try {
-    if (!existsSync(socketPath)) throw new Error(`the store's socket is not at ${socketPath}`);
+    await sendRaw(bare.target, direct, await dynamoRequest('CreateTable', table));
+    for (let i = 0; i < 100 && (await sendRaw(bare.target, direct, get)) !== 200; i++) await sleep(20);
     for (let i = 0; i < 50; i++) {
-      const status = await sendRaw(viaFront, agent, get);
-      if (status !== 200) throw new Error(`the front answered ${status} to the bench's GetItem`);
-      await sendRaw(viaSocket, direct, get);
+      const status = await sendRaw(viaStore, agent, get);
+      if (status !== 200) throw new Error(`the store answered ${status} to the bench's GetItem`);
+      const bareStatus = await sendRaw(bare.target, direct, get);
+      if (bareStatus !== 200)
+        throw new Error(`the bare dynalite answered ${bareStatus} to the bench's GetItem`);
     }
-    // Blocks, not single requests, so this process's CPU time per block tells what the front
-    // costs the relay process per request (the client side is the same in both).
+    // Blocks, not single requests, so this process's CPU time per block tells what the store
+    // costs the process that started it per request (the client side is the same in both).
     const block = 50;
-    const times = { front: [], direct: [] };
-    const cpu = { front: 0, direct: 0 };
+    const times = { store: [], bare: [] };
+    const cpu = { store: 0, bare: 0 };
     for (let done = 0; done < frontRequests; done += block) {
       for (const [name, target, a] of [
-        ['front', viaFront, agent],
-        ['direct', viaSocket, direct],
+        ['store', viaStore, agent],
+        ['bare', bare.target, direct],
       ]) {
         const c0 = process.cpuUsage();
         for (let i = 0; i < block; i++) {
@@ -178,27 +206,28 @@ export async function measureSigV4({ iterations = 5000, frontRequests = 1500, lo
         cpu[name] += c1.user + c1.system;
       }
     }
-    frontHop = summarize(times.front);
-    directHop = summarize(times.direct);
-    frontCpuMsPerRequest = round((cpu.front - cpu.direct) / 1000 / times.front.length, 3);
+    storeHop = summarize(times.store);
+    bareHop = summarize(times.bare);
+    relayCpuMsPerRequest = round((cpu.store - cpu.bare) / 1000 / times.store.length, 3);
   } finally {
     agent.destroy();
     direct.destroy();
+    bare.stop();
     await store.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
   const verify = summarize(perMessage);
-  const frontOverheadMs = round(frontHop.median - directHop.median);
+  const overheadMs = round(storeHop.median - bareHop.median);
   return {
-    method: `verify(): the relay verifier on the 3 signed requests of one relayed message (1 PostToConnection, 2 DynamoDB), signed by @smithy/signature-v4, warm signing key. Store hop: a consistent GetItem to the relay's store as \`startStore\` runs it (dynalite in its own process on a Unix socket, the verifying front in the calling process on loopback TCP), through the front vs straight to the store process's socket (what checking inside the store process would leave), ${frontRequests} each, sequential, in alternating blocks of 50, keep-alive both; the front's CPU is the calling process's CPU time in front blocks minus direct blocks.`,
+    method: `verify(): the relay verifier on the 3 signed requests of one relayed message (1 PostToConnection, 2 DynamoDB), signed by @smithy/signature-v4, warm signing key. Store hop: a consistent GetItem to the relay's store as \`startStore\` runs it (dynalite in its own process, verifying every request on the connections handed to it from the relay's loopback port) vs the same request to a bare dynalite (in memory, its own process, loopback TCP, no check), ${frontRequests} each, sequential, in alternating blocks of 50, keep-alive both; the relay process's CPU is the calling process's CPU time in store blocks minus bare blocks.`,
     firstVerifyMs: round(firstMs),
     verifyPerMessageMs: verify,
-    dynamoFront: {
-      viaFrontMs: frontHop,
-      directMs: directHop,
-      overheadMedianMs: frontOverheadMs,
-      frontCpuMsPerRequest,
+    storeHop: {
+      verifiedMs: storeHop,
+      bareMs: bareHop,
+      overheadMedianMs: overheadMs,
+      relayCpuMsPerRequest,
     },
-    perMessageMedianMs: round(verify.median + 2 * frontOverheadMs),
+    perMessageMedianMs: round(verify.median + 2 * overheadMs),
   };
 }

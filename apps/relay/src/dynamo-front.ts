@@ -1,77 +1,43 @@
 import {
-  Agent,
   createServer,
-  request as httpRequest,
   type IncomingMessage,
+  type RequestListener,
   type Server,
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { authErrorResponse, awsLikeId, type SigV4Verifier } from '@mpc-relay/local-gateway';
+import { awsLikeId } from '@mpc-relay/local-gateway/ids';
+import { authErrorResponse, type SigV4Verifier } from '@mpc-relay/local-gateway/sigv4';
 
 /** DynamoDB's request size limit (16 MB); a larger body is refused before it is read whole. */
 export const MAX_DYNAMODB_REQUEST_BYTES = 16 * 1024 * 1024;
 
-export interface DynamoFrontOptions {
-  /**
-   * The store behind the front: dynalite's HTTP server in this process (requests are handed to
-   * its request listener, no second HTTP hop), or, for a store in another process, its Unix
-   * socket (inside the 0700 data folder) or URL.
-   */
-  target: { server: Server } | { socketPath: string } | { url: string };
-  /** A verifier for service `dynamodb` holding the relay's credentials. */
-  verifier: SigV4Verifier;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** Default 0 (a free port). */
-  port?: number;
-  /** Called for each refused request (the failure's code and the key id it named; never a secret). */
-  onRefused?: (refusal: { code: string; accessKeyId?: string; operation?: string }) => void;
+/** A refused request: the failure's code, the key id it named and the operation; never a secret. */
+export interface DynamoRefusal {
+  code: string;
+  accessKeyId?: string;
+  operation?: string;
 }
 
-export interface DynamoFront {
-  /** `http://127.0.0.1:PORT`: DYNAMODB_ENDPOINT / `new DynamoDBClient({ endpoint })`. */
-  endpoint: string;
-  close(): Promise<void>;
+export interface VerifyingListenerOptions {
+  /** dynalite's HTTP server (listening or not): verified requests go to its request listener. */
+  store: Server;
+  /** A verifier for service `dynamodb` holding the relay's credentials. */
+  verifier: SigV4Verifier;
+  onRefused?: (refusal: DynamoRefusal) => void;
 }
 
 /**
- * The embedded DynamoDB's only network endpoint: it verifies each request's SigV4 signature
- * (service `dynamodb`) and hands the ones made with the relay's credentials, unchanged, to dynalite:
- * to its request listener when it runs in this process (no second HTTP hop), else over a
- * keep-alive connection to its Unix socket in the data folder, which nobody else can reach. Refusals are DynamoDB's own (400,
- * `com.amazon.coral.service#MissingAuthenticationTokenException`, `UnrecognizedClientException`,
- * `InvalidSignatureException`, `IncompleteSignatureException`), which the SDK raises by name.
+ * The request listener that guards dynalite: it verifies each request's SigV4 signature (service
+ * `dynamodb`) and hands the ones made with the relay's credentials, unchanged, to dynalite's own
+ * listener in the same process, which answers on the same response (one HTTP hop in all).
+ * Refusals are DynamoDB's own (400, `com.amazon.coral.service#MissingAuthenticationTokenException`,
+ * `UnrecognizedClientException`, `InvalidSignatureException`, `IncompleteSignatureException`),
+ * which the SDK raises by name; nothing reaches dynalite before its signature checked out.
  */
-export async function startDynamoFront(options: DynamoFrontOptions): Promise<DynamoFront> {
-  const { verifier, target } = options;
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const upstream =
-    'server' in target
-      ? undefined
-      : 'socketPath' in target
-        ? { socketPath: target.socketPath, hostname: 'localhost' }
-        : (() => {
-            const url = new URL(target.url);
-            return { hostname: url.hostname, port: Number(url.port || 80) };
-          })();
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) {
-        const body = JSON.stringify({
-          __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
-          message: 'Internal server error',
-        });
-        res.writeHead(500, {
-          'content-type': 'application/x-amz-json-1.0',
-          'content-length': Buffer.byteLength(body),
-        });
-        res.end(body);
-      } else res.destroy();
-    });
-  });
+export function createVerifyingListener(options: VerifyingListenerOptions): RequestListener {
+  const { verifier, store } = options;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
@@ -103,38 +69,55 @@ export async function startDynamoFront(options: DynamoFrontOptions): Promise<Dyn
       });
       return;
     }
-    if ('server' in target) {
-      // The verified request, replayed to dynalite's own listener, which answers on `res`.
-      const replay = Object.assign(Readable.from(body.length > 0 ? [body] : []), {
-        headers: req.headers,
-        rawHeaders: req.rawHeaders,
-        method: req.method,
-        url: req.url,
-        httpVersion: req.httpVersion,
-        socket: req.socket,
-      });
-      await new Promise<void>((resolvePromise) => {
-        res.once('finish', resolvePromise);
-        res.once('close', resolvePromise);
-        target.server.emit('request', replay, res);
-      });
-      return;
-    }
-    await new Promise<void>((resolvePromise, reject) => {
-      const forward = httpRequest(
-        { ...upstream, agent, method: req.method, path: req.url, headers: req.headers },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-          answer.on('end', resolvePromise);
-          answer.on('error', reject);
-        },
-      );
-      forward.on('error', reject);
-      forward.end(body);
+    // The verified request, replayed to dynalite's own listener, which answers on `res`.
+    const replay = Object.assign(Readable.from(body.length > 0 ? [body] : []), {
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      method: req.method,
+      url: req.url,
+      httpVersion: req.httpVersion,
+      socket: req.socket,
     });
+    store.emit('request', replay, res);
   }
 
+  return (req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) {
+        const body = JSON.stringify({
+          __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+          message: 'Internal server error',
+        });
+        res.writeHead(500, {
+          'content-type': 'application/x-amz-json-1.0',
+          'content-length': Buffer.byteLength(body),
+        });
+        res.end(body);
+      } else res.destroy();
+    });
+  };
+}
+
+export interface DynamoFrontOptions extends VerifyingListenerOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (a free port). */
+  port?: number;
+}
+
+export interface DynamoFront {
+  /** `http://127.0.0.1:PORT`: DYNAMODB_ENDPOINT / `new DynamoDBClient({ endpoint })`. */
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A verifying endpoint on loopback TCP for a dynalite server in this process (createVerifyingListener
+ * on its own port). The relay's store runs the same listener inside its store process instead
+ * (store/process.ts), on the connections the relay accepts for it.
+ */
+export async function startDynamoFront(options: DynamoFrontOptions): Promise<DynamoFront> {
+  const server = createServer(createVerifyingListener(options));
   await new Promise<void>((resolvePromise, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
@@ -151,7 +134,6 @@ export async function startDynamoFront(options: DynamoFrontOptions): Promise<Dyn
         server.close(() => resolvePromise());
         // Keep-alive sockets of the handlers' SDK clients would hold the close for 30 s.
         server.closeAllConnections();
-        agent.destroy();
       }),
   };
 }
@@ -172,7 +154,13 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
       if (size <= MAX_DYNAMODB_REQUEST_BYTES) chunks.push(chunk);
     });
     req.on('end', () =>
-      resolvePromise(size > MAX_DYNAMODB_REQUEST_BYTES ? 'too-large' : Buffer.concat(chunks)),
+      resolvePromise(
+        size > MAX_DYNAMODB_REQUEST_BYTES
+          ? 'too-large'
+          : chunks.length === 1
+            ? (chunks[0] as Buffer)
+            : Buffer.concat(chunks),
+      ),
     );
     req.on('error', reject);
   });

@@ -1,26 +1,18 @@
-import {
-  accessSync,
-  chmodSync,
-  constants,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { accessSync, chmodSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createRelayTable } from '@mpc-relay/handlers';
-import { type AwsCredentials, createSigV4Verifier } from '@mpc-relay/local-gateway';
-import { startDynamoFront } from './dynamo-front.js';
+import type { AwsCredentials } from '@mpc-relay/local-gateway';
+import type { DynamoRefusal } from './dynamo-front.js';
 import { UserError } from './errors.js';
 import { describeRepair, repairStore } from './store/integrity.js';
 import type { StoreStats } from './store/messages.js';
 import { StoreStartRefused, StoreSupervisor } from './store/supervisor.js';
 
 export interface LocalStore {
-  /** The verifying front (SigV4, service `dynamodb`): the store's only network entrance. */
+  /** The store's only network entrance (SigV4, service `dynamodb`, checked in the store process). */
   endpoint: string;
   dataDir: string;
   /**
@@ -101,17 +93,53 @@ function lockDataDir(dir: string): () => void {
 }
 
 /**
- * dynalite's Unix socket: in the data folder (0700, so only this user reaches it) unless that path
- * is too long for a socket (about 107 bytes), then in a private temporary folder.
+ * The store's port on loopback. The relay holds it, so it stays the same while the store process
+ * restarts: each accepted connection goes, unread, to the store process, which checks every request's
+ * signature and answers it; while no store process is ready, this process answers 500
+ * `InternalServerError` (the SDK retries) and closes the connection, so the retry reaches the
+ * next store process.
  */
-function socketPathFor(dir: string): { path: string; cleanup: () => void } {
-  const inData = join(dir, 'dynamodb.sock');
-  if (Buffer.byteLength(inData) <= 100) {
-    rmSync(inData, { force: true }); // left by a relay that was killed (the lock is ours now)
-    return { path: inData, cleanup: () => rmSync(inData, { force: true }) };
-  }
-  const temp = mkdtempSync(join(tmpdir(), 'mpc-relay-'));
-  return { path: join(temp, 'dynamodb.sock'), cleanup: () => rmSync(temp, { recursive: true, force: true }) };
+async function listenForStore(
+  supervisor: StoreSupervisor,
+): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const unavailable = createHttpServer((req, res) => {
+    req.resume();
+    const body = JSON.stringify({
+      __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+      message: 'Internal server error',
+    });
+    res.writeHead(500, {
+      'content-type': 'application/x-amz-json-1.0',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
+    res.end(body);
+  });
+  const held = new Set<Socket>();
+  const server: Server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
+    if (supervisor.handOver(socket)) return;
+    held.add(socket);
+    socket.once('close', () => held.delete(socket));
+    unavailable.emit('connection', socket);
+    socket.resume();
+  });
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolvePromise();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    // Stops listening at once. Not waiting for the close callback: it would wait for every
+    // connection handed to the store process, which closes them when it is closed itself.
+    close: async () => {
+      server.close();
+      for (const socket of held) socket.destroy();
+    },
+  };
 }
 
 export interface StoreAuth {
@@ -120,7 +148,7 @@ export interface StoreAuth {
   /** Clock of the signature checks (tests move it). */
   now?: () => number;
   /** Each refused request: the AWS error code, the key id it named and the operation (no secret). */
-  onRefused?: (refusal: { code: string; accessKeyId?: string; operation?: string }) => void;
+  onRefused?: (refusal: DynamoRefusal) => void;
 }
 
 export interface StartStoreOptions extends StoreAuth {
@@ -132,11 +160,11 @@ export interface StartStoreOptions extends StoreAuth {
 }
 
 /**
- * Starts dynalite (embedded DynamoDB) in its own supervised process (store/process.ts) on a Unix
- * socket, persisted with LevelDB under `<dataDir>/dynamodb` (0700) once the folder passed its
- * checks (store/integrity.ts), behind the verifying front on 127.0.0.1 with a random port (in this
- * process: its endpoint stays while the store process restarts, and answers 500 meanwhile), and
- * creates the relay table (idempotent) with the handlers' own helper, signed with the relay's key.
+ * Starts dynalite (embedded DynamoDB) in its own supervised process (store/process.ts), persisted
+ * with LevelDB under `<dataDir>/dynamodb` (0700) once the folder passed its checks
+ * (store/integrity.ts), on a random port of 127.0.0.1 that this process holds and whose
+ * connections the store process serves, verifying each request's signature (see listenForStore),
+ * and creates the relay table (idempotent) with the handlers' own helper, signed with the relay's key.
  */
 export async function startStore(
   dataDir: string,
@@ -154,34 +182,25 @@ export async function startStore(
     // A folder this process may not change: the store process's check says so in one line.
   }
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const socket = socketPathFor(dir);
   const supervisor = new StoreSupervisor({
     dataDir: dir,
     levelDir,
-    socketPath: socket.path,
+    credentials: options.credentials,
+    region,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.onRefused ? { onRefused: options.onRefused } : {}),
     log,
     ...(options.compactEveryMs !== undefined ? { compactEveryMs: options.compactEveryMs } : {}),
   });
-  let front: Awaited<ReturnType<typeof startDynamoFront>>;
+  let front: Awaited<ReturnType<typeof listenForStore>>;
   try {
     if (options.repair) {
       for (const line of describeRepair(await repairStore(dir, levelDir))) log(line);
     }
     await supervisor.start();
-    front = await startDynamoFront({
-      // dynalite is in the store process: the front forwards each verified request to its socket.
-      target: { socketPath: socket.path },
-      verifier: createSigV4Verifier({
-        service: 'dynamodb',
-        region,
-        credentials: options.credentials,
-        ...(options.now ? { now: options.now } : {}),
-      }),
-      ...(options.onRefused ? { onRefused: options.onRefused } : {}),
-    });
+    front = await listenForStore(supervisor);
   } catch (error) {
     await supervisor.close();
-    socket.cleanup();
     unlock();
     if (error instanceof StoreStartRefused) throw new UserError(error.reason);
     throw error;
@@ -190,7 +209,6 @@ export async function startStore(
   const close = async () => {
     await front.close();
     await supervisor.close();
-    socket.cleanup();
     unlock();
   };
   const client = new DynamoDBClient({ endpoint, region, credentials: options.credentials });

@@ -1,4 +1,6 @@
 /** The IPC messages between the relay and its store process. */
+import type { AwsCredentials } from '@mpc-relay/local-gateway/sigv4';
+import type { DynamoRefusal } from '../dynamo-front.js';
 
 export interface StoreStats {
   pid: number;
@@ -16,10 +18,16 @@ export type ParentMessage =
       type: 'start';
       dataDir: string;
       levelDir: string;
-      /** The Unix socket it listens on (the same one after a restart: the front forwards to it). */
-      socketPath: string;
       compactEveryMs: number;
+      /** The only key pair whose signatures the store accepts, and the region of their scope. */
+      credentials: AwsCredentials;
+      region: string;
+      /** The relay's clock is injected (tests): ask it (`now`) before each signature check. */
+      clockFromParent: boolean;
     }
+  /** A connection the relay accepted on the store's port, sent with its socket as the handle. */
+  | { type: 'connection' }
+  | { type: 'now'; id: number; now: number }
   /** Report every request (operation, user agent) from now on, in batches. */
   | { type: 'subscribe' }
   | { type: 'stats'; id: number }
@@ -32,7 +40,9 @@ export type ChildMessage =
   /** [operation, user agent] of each request since the last batch. */
   | { type: 'requests'; list: [string, string][] }
   | { type: 'refused'; reason: string; repairable: boolean }
-  | { type: 'listenFailed'; cause: string; code?: string }
+  /** A request refused for its signature (answered by the store process already). */
+  | { type: 'signatureRefused'; refusal: DynamoRefusal }
+  | { type: 'now'; id: number }
   | { type: 'fault'; cause: string; fatal: boolean }
   | { type: 'recovered'; afterMs: number; failures: number }
   | { type: 'restartMe'; cause: string }

@@ -2,13 +2,17 @@
  * The store process: dynalite (embedded DynamoDB) on LevelDB, run by the relay as a child process
  * so that nothing inside it (a native LevelDB failure, an exception dynalite throws) can take the
  * gateway and its connections down. The parent supervises it (store/supervisor.ts) and restarts it
- * on the same folder; it speaks to it over the IPC channel (messages.ts), and the handlers reach it
- * through the relay's verifying front (dynamo-front.ts), which forwards to this process's Unix
- * socket.
+ * on the same folder; it speaks to it over the IPC channel (messages.ts). The relay listens on the
+ * store's loopback port and hands every connection it accepts to this process, which checks each
+ * request's signature (dynamo-front.ts) before dynalite sees it: one HTTP hop per request, with no
+ * socket file and no second listener.
  */
-import { chmodSync, rmSync, statfsSync } from 'node:fs';
-import { type IncomingMessage, Server } from 'node:http';
+import { statfsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { createSigV4Verifier, type SigV4Verifier } from '@mpc-relay/local-gateway/sigv4';
 import dynalite from 'dynalite';
+import { createVerifyingListener } from '../dynamo-front.js';
 import { checkStore, countItems, StoreRefused, sealStore } from './integrity.js';
 import { openDatabases, openIterators, trackLevel } from './level.js';
 import type { ChildMessage, ParentMessage, StoreStats } from './messages.js';
@@ -29,7 +33,12 @@ function causeOf(error: unknown): string {
 
 const WRITES = /\.(PutItem|UpdateItem|DeleteItem|BatchWriteItem)$/;
 
+/** The verifying HTTP server the relay's connections are handed to (it never listens itself). */
 let server: Server | undefined;
+/** Every handed-over connection still open (the server never listens, so it does not track them). */
+const connections = new Set<Socket>();
+let nextClockId = 1;
+const clockAnswers = new Map<number, (now: number) => void>();
 /** The relay watches every request (its log and inspector count them): sent in batches. */
 let subscribed = false;
 let batch: [string, string][] = [];
@@ -53,8 +62,20 @@ process.on('unhandledRejection', (error) => {
 // The relay is gone (killed): close LevelDB and go too.
 process.on('disconnect', () => void close().finally(() => process.exit(0)));
 
-process.on('message', (message: ParentMessage) => {
+process.on('message', (message: ParentMessage, handle?: unknown) => {
   switch (message.type) {
+    case 'connection': {
+      const socket = handle as Socket | undefined;
+      if (!socket) break;
+      // The relay hands connections over only once this process said it is ready.
+      if (server && !closing) serve(server, socket);
+      else socket.destroy();
+      break;
+    }
+    case 'now':
+      clockAnswers.get(message.id)?.(message.now);
+      clockAnswers.delete(message.id);
+      break;
     case 'start':
       start = message;
       void begin(message);
@@ -107,7 +128,6 @@ async function begin(options: Extract<ParentMessage, { type: 'start' }>): Promis
     throw error;
   }
   const store = dynalite({ path: options.levelDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  server = store;
   store.on('request', (req, res) => {
     requests++;
     if (subscribed) report(req);
@@ -119,26 +139,47 @@ async function begin(options: Extract<ParentMessage, { type: 'start' }>): Promis
     }
   });
   store.on('internalError', (error: unknown) => fault(causeOf(error)));
-  store.keepAliveTimeout = 60_000;
-  // Left by a store process that died: the relay's lock says no other one runs on this folder.
-  rmSync(options.socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    store.once('error', reject);
-    store.listen(options.socketPath, () => {
-      store.off('error', reject);
-      resolve();
-    });
-  }).catch((error) => {
-    send({ type: 'listenFailed', cause: causeOf(error), code: (error as NodeJS.ErrnoException).code });
-    process.exit(3);
-  });
+  const front = createServer(
+    createVerifyingListener({
+      store,
+      verifier: verifierFor(options),
+      onRefused: (refusal) => send({ type: 'signatureRefused', refusal }),
+    }),
+  );
+  front.keepAliveTimeout = 60_000;
+  server = front;
   if (options.compactEveryMs > 0) {
     setInterval(() => {
       if (requests > compactedAt && !faulted) void compact().catch((error) => fault(causeOf(error)));
     }, options.compactEveryMs).unref();
   }
-  chmodSync(options.socketPath, 0o600);
   send({ type: 'ready' });
+}
+
+function serve(front: Server, socket: Socket): void {
+  connections.add(socket);
+  socket.once('close', () => connections.delete(socket));
+  front.emit('connection', socket);
+}
+
+/** The relay's key only; with an injected relay clock (tests), its time is asked before each check. */
+function verifierFor(options: Extract<ParentMessage, { type: 'start' }>): SigV4Verifier {
+  const base = { service: 'dynamodb' as const, region: options.region, credentials: options.credentials };
+  if (!options.clockFromParent) return createSigV4Verifier(base);
+  let now = Date.now();
+  const verifier = createSigV4Verifier({ ...base, now: () => now });
+  return {
+    service: verifier.service,
+    region: verifier.region,
+    verify: async (request) => {
+      now = await new Promise<number>((resolve) => {
+        const id = nextClockId++;
+        clockAnswers.set(id, resolve);
+        send({ type: 'now', id });
+      });
+      return verifier.verify(request);
+    },
+  };
 }
 
 function report(req: IncomingMessage): void {
@@ -223,11 +264,10 @@ function close(): Promise<void> {
   closing ??= (async () => {
     const current = server;
     if (!current) return;
-    // http.Server's own close: dynalite's would close the database before it is counted.
-    await new Promise<void>((resolve) => {
-      Server.prototype.close.call(current, () => resolve());
-      current.closeAllConnections();
-    });
+    // No new requests (the handlers' keep-alive connections included); dynalite's database
+    // stays open until it is counted.
+    current.removeAllListeners('request');
+    for (const socket of connections) socket.destroy();
     const db = openDatabases()[0];
     if (!db) return;
     const items = faulted ? undefined : await countItems(db).catch(() => undefined);

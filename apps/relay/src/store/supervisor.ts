@@ -1,13 +1,21 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { AwsCredentials } from '@mpc-relay/local-gateway/sigv4';
+import type { DynamoRefusal } from '../dynamo-front.js';
 import type { ChildMessage, ParentMessage, StoreStats } from './messages.js';
 
 export interface SupervisorOptions {
   dataDir: string;
   levelDir: string;
-  /** The Unix socket the store process listens on. */
-  socketPath: string;
+  /** The only key pair the store process accepts signatures of (service `dynamodb`), and its region. */
+  credentials: AwsCredentials;
+  region: string;
+  /** The clock of the signature checks (tests move it); default the store process's own. */
+  now?: () => number;
+  /** Each request the store process refused for its signature. */
+  onRefused?: (refusal: DynamoRefusal) => void;
   /** Compaction of the whole store when it served requests since the last one. Default 5 min; 0 = never. */
   compactEveryMs?: number;
   /** One line per store fault, restart and recovery (folder and cause, never data). */
@@ -119,12 +127,15 @@ export class StoreSupervisor {
               this.options.log(`store process cannot restart: ${message.reason}`);
             }
             break;
-          case 'listenFailed':
-            if (first) settle(new Error(`store process cannot listen: ${message.cause}`));
-            else
-              this.options.log(
-                `store process cannot listen on ${this.options.socketPath} again (${message.cause})`,
-              );
+          case 'signatureRefused':
+            this.options.onRefused?.(message.refusal);
+            break;
+          case 'now':
+            child.send({
+              type: 'now',
+              id: message.id,
+              now: (this.options.now ?? Date.now)(),
+            } satisfies ParentMessage);
             break;
           case 'fault':
             this.lastFault = message.cause;
@@ -175,8 +186,10 @@ export class StoreSupervisor {
         type: 'start',
         dataDir: this.options.dataDir,
         levelDir: this.options.levelDir,
-        socketPath: this.options.socketPath,
         compactEveryMs: this.options.compactEveryMs ?? 5 * 60_000,
+        credentials: this.options.credentials,
+        region: this.options.region,
+        clockFromParent: this.options.now !== undefined,
       } satisfies ParentMessage);
     });
   }
@@ -196,6 +209,20 @@ export class StoreSupervisor {
         this.options.log(`store process restart failed: ${(error as Error).message}`),
       );
     }, wait);
+  }
+
+  /**
+   * Hands a connection accepted on the store's port to the store process, which then owns it;
+   * false (the socket still ours) when no store process is ready to take it.
+   */
+  handOver(socket: Socket): boolean {
+    const child = this.child;
+    if (!child?.connected || !this.isReady) return false;
+    child.send({ type: 'connection' } satisfies ParentMessage, socket, (error) => {
+      // The process ended as it was sent: the client sees the connection close and retries.
+      if (error) socket.destroy();
+    });
+    return true;
   }
 
   /** Resolves once a store process is ready (at once when one is). */
