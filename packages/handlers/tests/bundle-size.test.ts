@@ -11,8 +11,8 @@ const root = join(import.meta.dirname, '..');
  * Raw bytes per bundle (decimal: 300,000 is "300 KB"). The hot path, sendServer, is held to
  * 300 KB; the others to what they weighed when these budgets were set, plus a few KB for
  * dependency updates. Raise one only on purpose. Weighed then (scripts/bundle.mjs):
- * authorizer 306,676; connect 252,733; disconnect 239,613; getConnectionId 276,548;
- * sendServer 292,343; ack 262,143; ping 276,472; default 133,284; broadcast 249,036.
+ * authorizer 306,676; connect 252,733; disconnect 239,613; getConnectionId 276,588;
+ * sendServer 292,383; ack 262,183; ping 276,512; default 133,324; broadcast 249,076.
  */
 const MAX_BYTES: Record<string, number> = {
   sendServer: 300_000,

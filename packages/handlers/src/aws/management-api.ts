@@ -84,7 +84,8 @@ export function createManagementApi(endpoint: string, region: string): Managemen
         retries.recordSuccess(token);
         return;
       } catch (caught) {
-        const error = caught as ManagementApiError;
+        // As the SDK's retry middleware does (asSdkError): whatever was thrown becomes an Error.
+        const error = (caught instanceof Error ? caught : new Error(String(caught))) as ManagementApiError;
         try {
           // Samples the server's clock from the answer (a corrected skew makes the error
           // retryable), then rethrows.
