@@ -3,6 +3,8 @@
  * hops, v1 round trips, pipelined throughput with a bounded window, idle connections.
  * Every loop is bounded in count and in time; every wait has a timeout.
  */
+// The v1 frame builders the test suites use, from @mpc-relay/testing's build (`pnpm bench` builds it).
+import { connectUrl, fullSig, partialSig } from '../../packages/testing/dist/v1-frames.js';
 import { nowMs, sleep, summarize } from './stats.mjs';
 import { WebSocket } from './ws.mjs';
 
@@ -92,35 +94,8 @@ export function openSocket(url, { headers = {}, timeoutMs = 10_000 } = {}) {
 
 /** The original demo's frames (its "Real Interaction Example"), with a sequence number to match replies. */
 export const v1Frames = {
-  partialSig(mpcId, cliId, seq) {
-    return JSON.stringify({
-      action: 'sendServer',
-      sourceId: mpcId,
-      cliToMpc: { [cliId]: mpcId },
-      operationType: 'PartialSig',
-      message: {
-        accountHash: 'accountHash',
-        teamId: 'teamId',
-        transactionId: `tx-${seq}`,
-        partialSig: 'partialSig',
-      },
-    });
-  },
-  fullSig(cliId, seq) {
-    return JSON.stringify({
-      action: 'sendServer',
-      sourceId: cliId,
-      operationType: 'FullSig',
-      message: {
-        accountHash: 'accountHash',
-        signatureR: 'r',
-        signatureS: 's',
-        signatureV: 'v',
-        teamId: 'teamId',
-        transactionId: `tx-${seq}`,
-      },
-    });
-  },
+  partialSig: (mpcId, cliId, seq) => JSON.stringify(partialSig(mpcId, cliId, `tx-${seq}`)),
+  fullSig: (cliId, seq) => JSON.stringify(fullSig(cliId, `tx-${seq}`)),
 };
 
 const SEQ = /"transactionId":"tx-(\d+)"/;
@@ -149,7 +124,7 @@ async function nextOfSeq(peer, seq, timeoutMs) {
 export function relayTarget(url, { authorization = 'Allow' } = {}) {
   return {
     name: 'relay',
-    url: (role, id) => `${url}?type=${role}&${role}Id=${encodeURIComponent(id)}`,
+    url: (role, id) => connectUrl(url, { type: role, id }),
     headers: { Authorization: authorization },
     async connect(role, id) {
       const socket = await openSocket(this.url(role, id), { headers: this.headers });
@@ -164,7 +139,7 @@ export function relayTarget(url, { authorization = 'Allow' } = {}) {
 export function baselineTarget(url) {
   return {
     name: 'baseline',
-    url: (role, id, pair) => `${url}?type=${role}&${role}Id=${encodeURIComponent(id)}&pair=${pair}`,
+    url: (role, id, pair) => `${connectUrl(url, { type: role, id })}&pair=${pair}`,
     headers: {},
     async connect(role, id, pair) {
       return new Peer(await openSocket(this.url(role, id, pair)));

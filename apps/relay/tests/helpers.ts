@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fullSig as v1FullSig, partialSig as v1PartialSig } from '@mpc-relay/testing';
 import WebSocket from 'ws';
 import { JWT_SECRET_ENV } from '../src/jwt-secret.js';
 
@@ -12,29 +13,16 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/** The team of the relay tests' frames when none is named: the one their tokens carry. */
+const TEAM = 'team-a';
+
 /** A v1 PartialSig from an mpc, opening the conversation of `transactionId` with the cli. */
-export const partialSig = (mpcId: string, cliId: string, transactionId: string, teamId = 'team-a') => ({
-  action: 'sendServer',
-  sourceId: mpcId,
-  cliToMpc: { [cliId]: mpcId },
-  operationType: 'PartialSig',
-  message: { accountHash: 'accountHash', teamId, transactionId, partialSig: `ps-${transactionId}` },
-});
+export const partialSig = (mpcId: string, cliId: string, transactionId: string, teamId = TEAM) =>
+  v1PartialSig(mpcId, cliId, transactionId, teamId);
 
 /** A v1 FullSig from a cli: the answer in the conversation of `transactionId`. */
-export const fullSig = (cliId: string, transactionId: string, teamId = 'team-a') => ({
-  action: 'sendServer',
-  sourceId: cliId,
-  operationType: 'FullSig',
-  message: {
-    accountHash: 'accountHash',
-    signatureR: 'r',
-    signatureS: 's',
-    signatureV: 'v',
-    teamId,
-    transactionId,
-  },
-});
+export const fullSig = (cliId: string, transactionId: string, teamId = TEAM) =>
+  v1FullSig(cliId, transactionId, teamId);
 
 /**
  * The token command (`node dist/token.js`, what `pnpm run token` runs), as a user mints a token:

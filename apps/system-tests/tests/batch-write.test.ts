@@ -8,9 +8,10 @@
  */
 import { PROTOCOL_V2 } from '@mpc-relay/protocol';
 import { type Relay, startRelay } from '@mpc-relay/relay';
+import { partialSig } from '@mpc-relay/testing';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { FaultProxy, FORWARD, unprocessedBatch } from './helpers/fault-proxy.js';
-import { errorOf, isConnectionId, partialSig, toCli, V1Peer, V1Socket } from './helpers/v1-client.js';
+import { errorOf, isConnectionId, V1Peer, V1Socket } from './helpers/v1-client.js';
 import { removeTempDirs, tempDir } from './helpers/wait.js';
 
 let relay: Relay;
@@ -49,7 +50,7 @@ function failBatches(): void {
 async function storeFor(cliId: string, mpcId: string, transactionId: string): Promise<void> {
   const mpc = new V1Peer(() => relay.url, { type: 'mpc', id: mpcId });
   await mpc.connect();
-  expect(await mpc.sendConfirmed(toCli(partialSig(mpcId, transactionId), cliId, mpcId))).toBe(1);
+  expect(await mpc.sendConfirmed(partialSig(mpcId, cliId, transactionId))).toBe(1);
   await mpc.stop();
 }
 

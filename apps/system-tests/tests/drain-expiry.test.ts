@@ -4,9 +4,10 @@
  * when it reconnects, once.
  */
 import { type Relay, startRelay } from '@mpc-relay/relay';
+import { partialSig } from '@mpc-relay/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RelayProcess } from './helpers/relay-process.js';
-import { deliveryOf, partialSig, toCli, V1Peer, V1Socket } from './helpers/v1-client.js';
+import { deliveryOf, V1Peer, V1Socket } from './helpers/v1-client.js';
 import { freePort, removeTempDirs, tempDir, waitFor } from './helpers/wait.js';
 
 const processes: RelayProcess[] = [];
@@ -31,8 +32,7 @@ describe('crash mid-drain', { timeout: 600_000 }, () => {
     const mpc = new V1Peer(() => first.url, { type: 'mpc', id: 'mpc-drain' });
     const ids = Array.from({ length: 300 }, (_, i) => `drain-${String(i).padStart(3, '0')}`);
     // The cli is offline: everything waits in its inbox.
-    for (const id of ids)
-      await mpc.sendConfirmed(toCli(partialSig('mpc-drain', id), 'cli-drain', 'mpc-drain'));
+    for (const id of ids) await mpc.sendConfirmed(partialSig('mpc-drain', 'cli-drain', id));
     await mpc.stop();
     const cli = await V1Socket.openPeer(first.url, { type: 'cli', id: 'cli-drain' });
     const received: string[] = [];
@@ -74,7 +74,7 @@ describe('EXPIRED after reconnect', () => {
     relays.push(relay);
     const mpc = new V1Peer(() => relay.url, { type: 'mpc', id: 'mpc-exp' }, { v2: true });
     await mpc.sendConfirmed({
-      ...toCli(partialSig('mpc-exp', 'exp-1'), 'cli-exp', 'mpc-exp'),
+      ...partialSig('mpc-exp', 'cli-exp', 'exp-1'),
       clientMsgId: 'c-exp-1',
     });
     await mpc.stop();

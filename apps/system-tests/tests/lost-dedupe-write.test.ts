@@ -13,9 +13,10 @@
  * connection after the write.
  */
 import { type Relay, startRelay } from '@mpc-relay/relay';
+import { partialSig } from '@mpc-relay/testing';
 import { afterAll, expect, it } from 'vitest';
 import { FaultProxy, Faults, FORWARD, faultBurst } from './helpers/fault-proxy.js';
-import { ackOf, partialSig, toCli, V1Peer } from './helpers/v1-client.js';
+import { ackOf, V1Peer } from './helpers/v1-client.js';
 import { removeTempDirs, sleep, tempDir } from './helpers/wait.js';
 
 let relay: Relay | undefined;
@@ -51,7 +52,7 @@ for (const receiver of ['v1', 'v2'] as const) {
     );
     dynamo.rule = burst.rule;
     const frame = {
-      ...toCli(partialSig(mpc.peer.id, 'lost-1'), cli.peer.id, mpc.peer.id),
+      ...partialSig(mpc.peer.id, cli.peer.id, 'lost-1'),
       clientMsgId: 'lost-1',
     };
     expect(await mpc.sendConfirmed(frame)).toBe(1);

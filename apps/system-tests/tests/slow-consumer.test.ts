@@ -5,9 +5,10 @@
  */
 import type { Socket } from 'node:net';
 import { type Relay, startRelay } from '@mpc-relay/relay';
+import { partialSig } from '@mpc-relay/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pairReport, settlePairs } from './helpers/pairs.js';
-import { isPong, partialSig, toCli, V1Pair } from './helpers/v1-client.js';
+import { isPong, V1Pair } from './helpers/v1-client.js';
 import { removeTempDirs, tempDir, waitFor } from './helpers/wait.js';
 
 const CAP = 256 * 1024;
@@ -59,7 +60,7 @@ async function burst(pair: V1Pair, prefix: string, count: number): Promise<void>
   for (let i = 0; i < count; i++) {
     const id = `${prefix}-${i}`;
     pair.sent.push(id);
-    const frame = toCli(partialSig(pair.mpc.peer.id, id), pair.cli.peer.id, pair.mpc.peer.id);
+    const frame = partialSig(pair.mpc.peer.id, pair.cli.peer.id, id);
     frame.message.partialSig = PADDING;
     socket.send(pair.v2 ? { ...frame, clientMsgId: `ps-${id}` } : frame);
   }

@@ -11,9 +11,10 @@
  * the cli's getConnectionId was answered.
  */
 import { type Relay, startRelay } from '@mpc-relay/relay';
+import { partialSig } from '@mpc-relay/testing';
 import { afterAll, expect, it } from 'vitest';
 import { FaultProxy, FORWARD } from './helpers/fault-proxy.js';
-import { partialSig, toCli, V1Peer, V1Socket } from './helpers/v1-client.js';
+import { V1Peer, V1Socket } from './helpers/v1-client.js';
 import { removeTempDirs, tempDir, waitFor } from './helpers/wait.js';
 
 let relay: Relay | undefined;
@@ -44,7 +45,7 @@ it('a message stored while its target reconnects reaches the connected target wi
     request.operation === 'PutItem' && request.body.toString().includes('INBOX#cli#cli-race')
       ? { kind: 'hold', until: cliBack }
       : FORWARD;
-  const sending = mpc.sendConfirmed(toCli(partialSig('mpc-race', 'race-1'), 'cli-race', 'mpc-race'));
+  const sending = mpc.sendConfirmed(partialSig('mpc-race', 'cli-race', 'race-1'));
   await waitFor(() => dynamo!.stats.held === 1, 'the inbox PutItem to be held');
 
   const cli = await V1Socket.openPeer(relay.url, { type: 'cli', id: 'cli-race' });

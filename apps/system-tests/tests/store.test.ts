@@ -16,10 +16,11 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type Relay, startRelay } from '@mpc-relay/relay';
+import { partialSig } from '@mpc-relay/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pairReport, settlePairs } from './helpers/pairs.js';
 import { RelayProcess } from './helpers/relay-process.js';
-import { partialSig, toCli, V1Pair, V1Peer } from './helpers/v1-client.js';
+import { V1Pair, V1Peer } from './helpers/v1-client.js';
 import { removeTempDirs, tempDir, waitFor } from './helpers/wait.js';
 
 const relays: Relay[] = [];
@@ -238,9 +239,9 @@ describe('a full disk', { timeout: 300_000 }, () => {
       let refused = 0;
       const send = async (id: string) => {
         try {
-          const frame = partialSig('mpc-disk', id);
+          const frame = partialSig('mpc-disk', 'cli-disk', id);
           frame.message.partialSig = 'p'.repeat(8_000);
-          await mpc.sendConfirmed(toCli(frame, 'cli-disk', 'mpc-disk'));
+          await mpc.sendConfirmed(frame);
           accepted.push(id);
         } catch {
           refused++;

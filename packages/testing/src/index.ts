@@ -12,3 +12,11 @@ export {
   REAL_MPC_SENDS,
   V1_EXAMPLES,
 } from './v1.js';
+export {
+  connectUrl,
+  fullSig,
+  type PeerRef,
+  partialSig,
+  type V1FullSig,
+  type V1PartialSig,
+} from './v1-frames.js';

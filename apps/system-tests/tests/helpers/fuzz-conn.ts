@@ -4,7 +4,8 @@
  * data. Reopens itself after the relay closed it.
  */
 import { decodeRelayFrame } from '@mpc-relay/protocol';
-import { type PeerRef, V1Socket } from './v1-client.js';
+import type { PeerRef } from '@mpc-relay/testing';
+import { V1Socket } from './v1-client.js';
 
 export type Exchange =
   | { closed: false; answers: string[] }

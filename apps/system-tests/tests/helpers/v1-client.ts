@@ -5,18 +5,10 @@
  * that fault tests can state "every message was delivered at least once".
  */
 import { PROTOCOL_V2 } from '@mpc-relay/protocol';
+import { connectUrl, fullSig, type PeerRef, partialSig } from '@mpc-relay/testing';
 import WebSocket from 'ws';
 import { DeliveryCounter } from './counter.js';
 import { sleep } from './wait.js';
-
-export interface PeerRef {
-  type: 'cli' | 'mpc';
-  id: string;
-}
-
-export function connectUrl(base: string, peer: PeerRef): string {
-  return `${base}?type=${peer.type}&${peer.type}Id=${encodeURIComponent(peer.id)}`;
-}
 
 export interface OpenOptions {
   protocols?: string[];
@@ -234,40 +226,6 @@ export interface V1PeerOptions {
    * when their `messageId` was already seen, so `received` counts what reached the application.
    */
   v2?: boolean;
-}
-
-export function partialSig(mpcId: string, transactionId: string) {
-  return {
-    action: 'sendServer',
-    sourceId: mpcId,
-    operationType: 'PartialSig',
-    message: {
-      accountHash: 'accountHash',
-      teamId: 'teamId',
-      transactionId,
-      partialSig: `ps-${transactionId}`,
-    },
-  };
-}
-
-export function toCli(frame: ReturnType<typeof partialSig>, cliId: string, mpcId: string) {
-  return { ...frame, cliToMpc: { [cliId]: mpcId } };
-}
-
-export function fullSig(cliId: string, transactionId: string) {
-  return {
-    action: 'sendServer',
-    sourceId: cliId,
-    operationType: 'FullSig',
-    message: {
-      accountHash: 'accountHash',
-      signatureR: 'r',
-      signatureS: 's',
-      signatureV: 'v',
-      teamId: 'teamId',
-      transactionId,
-    },
-  };
 }
 
 /**
@@ -530,7 +488,7 @@ export class V1Pair {
   /** The mpc's confirmed send of one PartialSig. */
   send(id: string): Promise<number> {
     this.sent.push(id);
-    const frame = toCli(partialSig(this.mpc.peer.id, id), this.cli.peer.id, this.mpc.peer.id);
+    const frame = partialSig(this.mpc.peer.id, this.cli.peer.id, id);
     return this.mpc.sendConfirmed(this.v2 ? { ...frame, clientMsgId: `ps-${id}` } : frame);
   }
 
