@@ -19,9 +19,17 @@ export * from 'zod/mini';
  * check can no longer be extended). Use it as `schema.apply(described, text)`.
  */
 export function described<T extends ZodMiniType>(schema: T, description: string): T {
-  const copy = schema.clone();
-  globalRegistry.add(copy, { description });
-  return copy;
+  return withMetadata(schema, { description });
+}
+
+/**
+ * A top-level schema with its JSON Schema description: `build()`'s schema, `described`. Call it
+ * marked `@__PURE__`: its arguments, a text and a function, are free of side effects where zod/mini's
+ * method calls (`.check`, `.apply`) are not known to be, so a bundle that never reads the schema
+ * drops it, building and all.
+ */
+export function describedSchema<T extends ZodMiniType>(description: string, build: () => T): T {
+  return described(build(), description);
 }
 
 /** Classic zod's `schema.meta(metadata)`: a copy of the schema carrying JSON Schema metadata. */
