@@ -12,9 +12,10 @@ const dist = join(import.meta.dirname, '..', 'dist');
 // The built bundles, exactly what Pulumi ships and the local gateway runs (turbo builds before test).
 describe('built bundles (dist/<handler>/index.mjs)', () => {
   let harness: Harness;
+  // Imports every built bundle cold: 30 s was not enough on a loaded shared machine.
   beforeAll(async () => {
     harness = await startHarness('dist');
-  });
+  }, 90_000);
   afterAll(async () => {
     await harness?.close();
   });
