@@ -5,7 +5,7 @@
  *   (execute-api) and two DynamoDB requests (a Query and a GetItem), signed by the SDK's signer.
  * - the store hop: the relay's store as it runs (dynalite in its own process, which verifies each
  *   request on the connections the relay hands it from its loopback port): a GetItem to it against
- *   the same request to a bare dynalite in its own process on loopback TCP, which checks nothing,
+ *   the same request to a bare dynalite (LevelDB too) in its own process on loopback TCP, which checks nothing,
  *   and the store's CPU per request in the calling process (the relay's, as startStore runs there).
  */
 import { spawn } from 'node:child_process';
@@ -22,9 +22,12 @@ const storeModule = new URL('apps/relay/dist/store.js', root);
 const gatewayRequire = createRequire(new URL('packages/local-gateway/package.json', root));
 const relayRequire = createRequire(new URL('apps/relay/package.json', root));
 
-/** dynalite alone (the same patched module the store runs), in memory, in a child process on loopback TCP. */
-async function startBareDynalite() {
-  const code = `const d = require(${JSON.stringify(relayRequire.resolve('dynalite'))})({ createTableMs: 0 });
+/**
+ * dynalite alone (the same patched module the store runs), on LevelDB in `dir` as the store is, in
+ * a child process on loopback TCP.
+ */
+async function startBareDynalite(dir) {
+  const code = `const d = require(${JSON.stringify(relayRequire.resolve('dynalite'))})({ path: ${JSON.stringify(dir)}, createTableMs: 0 });
 d.listen(0, '127.0.0.1', () => process.stdout.write(d.address().port + '\\n'));
 process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -150,7 +153,7 @@ export async function measureSigV4({ iterations = 5000, frontRequests = 1500, lo
   const store = await startStore(join(dataDir, 'store'), 'mpc-relay', region, { credentials, log: () => {} });
   const storeUrl = new URL(store.endpoint);
   const viaStore = { hostname: storeUrl.hostname, port: Number(storeUrl.port) };
-  const bare = await startBareDynalite();
+  const bare = await startBareDynalite(join(dataDir, 'bare'));
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const direct = new Agent({ keepAlive: true, maxSockets: 1 });
   const table = JSON.stringify({
@@ -219,7 +222,7 @@ export async function measureSigV4({ iterations = 5000, frontRequests = 1500, lo
   const verify = summarize(perMessage);
   const overheadMs = round(storeHop.median - bareHop.median);
   return {
-    method: `verify(): the relay verifier on the 3 signed requests of one relayed message (1 PostToConnection, 2 DynamoDB), signed by @smithy/signature-v4, warm signing key. Store hop: a consistent GetItem to the relay's store as \`startStore\` runs it (dynalite in its own process, verifying every request on the connections handed to it from the relay's loopback port) vs the same request to a bare dynalite (in memory, its own process, loopback TCP, no check), ${frontRequests} each, sequential, in alternating blocks of 50, keep-alive both; the relay process's CPU is the calling process's CPU time in store blocks minus bare blocks.`,
+    method: `verify(): the relay verifier on the 3 signed requests of one relayed message (1 PostToConnection, 2 DynamoDB), signed by @smithy/signature-v4, warm signing key. Store hop: a consistent GetItem to the relay's store as \`startStore\` runs it (dynalite in its own process, verifying every request on the connections handed to it from the relay's loopback port) vs the same request to a bare dynalite (LevelDB on disk too, its own process, loopback TCP, no check), ${frontRequests} each, sequential, in alternating blocks of 50, keep-alive both; the relay process's CPU is the calling process's CPU time in store blocks minus bare blocks.`,
     firstVerifyMs: round(firstMs),
     verifyPerMessageMs: verify,
     storeHop: {
