@@ -402,7 +402,7 @@ function saturation(stages, profile) {
   const cores = os.cpus().length;
   let resource;
   if (best.serverCpuPercent >= 85) {
-    resource = 'CPU of the server process (one event loop: it cannot use more than one core)';
+    resource = `CPU: the relay process near one core (${best.serverCpuPercent}%), its store process and the load generator on the rest of the machine's ${cores} cores`;
     const ddb = profile?.categories?.find((c) => c.category.startsWith('dynalite'));
     if (ddb) resource += `; dynalite, in that same process, takes ${ddb.share}% of its CPU samples`;
   } else if (best.clientCpuPercent >= 85) {
