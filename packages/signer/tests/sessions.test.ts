@@ -96,7 +96,9 @@ describe('signing sessions', () => {
       if (from.type === 'cli') toMpc.push(delivery.operationType);
       if (delivery.operationType === 'TestRound3') {
         const message = delivery.message as { payload: string };
-        return [{ ...delivery, message: { ...message, payload: `A${message.payload.slice(1)}` } }];
+        // The payload is random base64: replace its first character by a different one, always.
+        const first = message.payload[0] === 'A' ? 'B' : 'A';
+        return [{ ...delivery, message: { ...message, payload: `${first}${message.payload.slice(1)}` } }];
       }
       return [delivery];
     });
