@@ -140,7 +140,8 @@ class FunctionPool {
   }
 
   private acquire(): Promise<{ env: Environment; cold: boolean }> {
-    // Most recently used first, like Lambda: the warmest environment takes the next event.
+    // Most recently used first, like Lambda: the warmest environment takes the next event
+    // (release() moves an environment to the end of the set).
     const idle = [...this.environments].reverse().find((e) => !e.busy && !e.dead);
     if (idle) {
       this.claim(idle);
@@ -182,6 +183,8 @@ class FunctionPool {
       next.resolve({ env, cold: false });
       return;
     }
+    this.environments.delete(env);
+    this.environments.add(env);
     env.idleTimer = setTimeout(
       () => this.stop(env),
       this.deps.settings.idleTimeoutMs ?? DEFAULT_ENVIRONMENT_SETTINGS.idleTimeoutMs,

@@ -64,6 +64,19 @@ describe('execution environments', () => {
     expect(warm.calls).toBe(2);
   });
 
+  it('the most recently used idle environment takes the next invocation', async () => {
+    const { gateway: gw } = await start();
+    const a = await client(gw.url);
+    const b = await client(gw.url);
+    a.send({ action: 'state', ms: 600, tag: 'a' });
+    b.send({ action: 'state', ms: 50, tag: 'b' });
+    const [slow, fast] = [await a.nextJson(), await b.nextJson()];
+    expect(slow.instance).not.toBe(fast.instance);
+    // The slow one was released last, whichever of the two was started first.
+    b.send({ action: 'state' });
+    expect((await b.nextJson()).instance).toBe(slow.instance);
+  });
+
   it('gives each environment the context and environment variables Lambda gives', async () => {
     const { gateway: gw } = await start({ limits: { handlerTimeoutMs: 5000 } });
     const c = await client(gw.url);
