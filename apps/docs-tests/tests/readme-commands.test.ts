@@ -76,12 +76,28 @@ function awsCliV2Dir(): string | undefined {
 const AWS_CLI_V2_DIR = awsCliV2Dir();
 const AWS_CLI_V2 = AWS_CLI_V2_DIR !== undefined;
 
+/**
+ * A free port below the kernel's ephemeral range. The relay listens on it seconds later (after
+ * turbo's check), and a port from `listen(0)` is one any outgoing connection or other test on the
+ * machine may take in the meantime; below that range only an explicit listen can.
+ */
 async function freePort(): Promise<number> {
+  const rangeFile = '/proc/sys/net/ipv4/ip_local_port_range'; // Linux; elsewhere 32768 is below it
+  const range = existsSync(rangeFile) ? readFileSync(rangeFile, 'utf8').trim().split(/\s+/) : [];
+  const low = Math.max(Number(range[0]) || 32768, 12000);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 10000 + Math.floor(Math.random() * (low - 10000));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port between 10000 and ${low}`);
+}
+
+function canListen(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 interface Running {
