@@ -80,7 +80,18 @@ describe('static mode', () => {
   it('the same before the cli connects: the waiting message of another mpc is refused, not stored', async () => {
     const mpcA = await open('type=mpc&mpcId=mpcA2');
     const evil = await open('type=mpc&mpcId=mpcEvil2');
+    // The order under test: mpcA2's message is stored before mpcEvil2's arrives. Sent at once on two
+    // connections, they run in two execution environments and either may finish first.
+    const mpcAStored = new Promise<void>((resolve) => {
+      const stored = (route: { routeKey: string }) => {
+        if (route.routeKey !== 'sendServer') return;
+        relay.gateway.off('route', stored);
+        resolve();
+      };
+      relay.gateway.on('route', stored);
+    });
     mpcA.send(partialSig('mpcA2', 'cli2', 'tx2'));
+    await mpcAStored;
     evil.send(partialSig('mpcEvil2', 'cli2', 'tx2'));
     expect(await errorCode(evil)).toBe('CONVERSATION_TAKEN');
     const cli = await open('type=cli&cliId=cli2');
