@@ -83,17 +83,8 @@ export function createVerifyingListener(options: VerifyingListenerOptions): Requ
 
   return (req, res) => {
     handle(req, res).catch(() => {
-      if (!res.headersSent) {
-        const body = JSON.stringify({
-          __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
-          message: 'Internal server error',
-        });
-        res.writeHead(500, {
-          'content-type': 'application/x-amz-json-1.0',
-          'content-length': Buffer.byteLength(body),
-        });
-        res.end(body);
-      } else res.destroy();
+      if (!res.headersSent) answerInternalServerError(res);
+      else res.destroy();
     });
   };
 }
@@ -164,4 +155,18 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
     );
     req.on('error', reject);
   });
+}
+
+/** DynamoDB's own 500, which the SDK retries; `close` also ends the connection. */
+export function answerInternalServerError(res: ServerResponse, close = false): void {
+  const body = JSON.stringify({
+    __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+    message: 'Internal server error',
+  });
+  res.writeHead(500, {
+    'content-type': 'application/x-amz-json-1.0',
+    'content-length': Buffer.byteLength(body),
+    ...(close ? { connection: 'close' } : {}),
+  });
+  res.end(body);
 }

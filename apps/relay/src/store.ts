@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createRelayTable } from '@mpc-relay/handlers';
 import type { AwsCredentials } from '@mpc-relay/local-gateway';
-import type { DynamoRefusal } from './dynamo-front.js';
+import { answerInternalServerError, type DynamoRefusal } from './dynamo-front.js';
 import { UserError } from './errors.js';
 import { describeRepair, repairStore } from './store/integrity.js';
 import type { StoreStats } from './store/messages.js';
@@ -104,16 +104,7 @@ async function listenForStore(
 ): Promise<{ endpoint: string; close(): Promise<void> }> {
   const unavailable = createHttpServer((req, res) => {
     req.resume();
-    const body = JSON.stringify({
-      __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
-      message: 'Internal server error',
-    });
-    res.writeHead(500, {
-      'content-type': 'application/x-amz-json-1.0',
-      'content-length': Buffer.byteLength(body),
-      connection: 'close',
-    });
-    res.end(body);
+    answerInternalServerError(res, true);
   });
   const held = new Set<Socket>();
   const server: Server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
