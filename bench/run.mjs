@@ -74,6 +74,7 @@ const PLAN = quick
     };
 
 const log = (line) => process.stderr.write(`${line}\n`);
+const PEER_NAME = 'serverless-offline';
 /** A server's name as it can appear in a peer id. */
 const slug = (name) => name.replace(/[^A-Za-z0-9]+/g, '-').replace(/-$/, '');
 
@@ -109,7 +110,7 @@ function selfCpu() {
  * Latency of every server, interleaved: blocks of hops (then of round trips) alternate between the
  * servers, so a change in the machine's other load hits them alike and the ratio holds.
  */
-async function interleavedLatency(entries) {
+async function interleavedLatency(entries, { beforeHops, afterHops } = {}) {
   const blocks = quick ? 2 : 5;
   const state = [];
   const out = {};
@@ -135,12 +136,20 @@ async function interleavedLatency(entries) {
       before: { cli: pair.cli.received, mpc: pair.mpc.received },
     });
   }
+  // Warm-up hops first (JIT, connections to the store), then the counters start: neither the pairs'
+  // connects nor the warm-up are part of the messages counted and timed.
+  for (const s of state) {
+    const r = await measureHops(s.pair, { warmup: PLAN.hopWarmup, count: 0, budgetMs: 10_000 });
+    s.lostHop += r.lost;
+    s.before = { cli: s.pair.cli.received, mpc: s.pair.mpc.received };
+  }
+  if (beforeHops) await beforeHops(state);
   // Each block is bounded in time (10 s): on a loaded machine a slow server sends fewer (n says so)
   // rather than pushing the whole run past its time limit.
   for (let b = 0; b < blocks; b++) {
     for (const s of state) {
       const r = await measureHops(s.pair, {
-        warmup: b === 0 ? PLAN.hopWarmup : 0,
+        warmup: 0,
         count: Math.ceil(PLAN.hops / blocks),
         budgetMs: 10_000,
       });
@@ -156,6 +165,7 @@ async function interleavedLatency(entries) {
       toSender: s.pair.mpc.received - s.before.mpc,
     };
   }
+  const hopCounters = afterHops ? await afterHops(state) : undefined;
   for (let b = 0; b < blocks; b++) {
     for (const s of state) {
       const r = await measureRoundTrips(s.pair, {
@@ -180,9 +190,29 @@ async function interleavedLatency(entries) {
       hopsSent: s.hopsSent,
       roundTripsSent: s.roundTripsSent,
       blocks,
+      ...(hopCounters?.[s.name] ? { hopCounters: hopCounters[s.name] } : {}),
     };
   }
   return out;
+}
+
+/** The counters of every server that keeps them (relay, peer), by name; a failed read is left out. */
+async function countersOf(state) {
+  await sleep(300); // the last invocation's post may still be in flight
+  const out = {};
+  for (const s of state) {
+    if (s.kind === 'baseline') continue;
+    try {
+      out[s.name] = await s.child.call('counters', {}, 20_000);
+    } catch (error) {
+      log(`  ${s.name}: counters not read (${String(error?.message ?? error).slice(0, 200)})`);
+    }
+  }
+  return out;
+}
+
+async function resetCounters(state) {
+  for (const s of state) if (s.kind !== 'baseline') await s.child.call('reset', {}, 20_000);
 }
 
 /** How long a server under test may take to answer one IPC request during the throughput stages. */
@@ -267,9 +297,9 @@ async function throughputStage(server, stage) {
     max: round(loop.max - 10, 2),
   };
   if (kind === 'relay') {
-    // Where a message waits under load: the hot route's handler, store and post times.
     const c = await child.call('counters', {}, STAGE_CALL_MS);
-    const hot = c.routes.find((b) => b.key === 'sendServer (mpc -> cli)');
+    // Where a message waits under load (an instrumented relay only): the hot route's times.
+    const hot = c.routes?.find((b) => b.key === 'sendServer (mpc -> cli)');
     if (hot) {
       const h = summarizeBucket(hot);
       result.hotRoute = {
@@ -451,6 +481,8 @@ function summarizeBucket(bucket, messages) {
     dynamodbMsPerInvocation: summarize(bucket.dynamodbMsPerInvocation),
     dynamodbWallMsPerInvocation: summarize(bucket.dynamodbWallMs),
     postMs: summarize(bucket.postMs),
+    postWallMsPerInvocation: summarize(bucket.otherWallMs ?? []),
+    handlerWithoutPostMs: summarize(bucket.handlerWithoutOtherMs ?? []),
     ownCodeMs: summarize(bucket.ownMs),
   };
 }
@@ -465,12 +497,22 @@ function relayOptions() {
   return options;
 }
 
-async function startRelayChild(extra = {}) {
+/**
+ * A relay in its child process. Plain (the default): the shipped bundles as they are, as
+ * serverless-offline gets them. Instrumented: behind the bench's wrapper modules and wrapped
+ * http.request (bench/lib/instrument.mjs), for exact per-route counts and where the time goes.
+ */
+async function startRelayChild(extra = {}, { instrumented = false } = {}) {
   return startChild(join(here, 'lib', 'relay-server.mjs'), {
-    env: { BENCH_RELAY_OPTIONS: JSON.stringify({ ...relayOptions(), ...extra }), LOG_LEVEL: 'ERROR' },
+    env: {
+      BENCH_RELAY_OPTIONS: JSON.stringify({ ...relayOptions(), ...extra }),
+      BENCH_INSTRUMENTED: instrumented ? '1' : '0',
+      LOG_LEVEL: 'ERROR',
+    },
     readyTimeoutMs: 60_000,
   });
 }
+const startInstrumentedRelayChild = () => startRelayChild({}, { instrumented: true });
 
 async function scaleSection(startServer, target, name) {
   const server = await startServer();
@@ -581,6 +623,7 @@ async function profileSection(best) {
     };
     profile.bundlesSourceMapped = bundles.identical;
     profile.execution = 'in-process';
+    profile.bundles = 'plain';
     if (!bundles.identical) profile.sourceMapSkippedBecause = bundles.mismatches;
     return profile;
   } finally {
@@ -593,89 +636,174 @@ function relayAvailable() {
   return existsSync(relayDist);
 }
 
-async function relaySection(results, relay, lat, counters, tp, connect) {
-  if (!relay) {
+/**
+ * What the plain relay's own outside counters say per relayed message (the gateway's route and
+ * management events, the store process's request counter): the same work per message as the
+ * instrumented relay's exact counts, seen without touching the handlers.
+ */
+function plainCounts(counters, relayed) {
+  if (!counters) return undefined;
+  const per = (n) => (typeof n === 'number' && relayed > 0 ? round(n / relayed, 3) : undefined);
+  const routes = counters.gateway?.routes ?? {};
+  const sendServer = Object.entries(routes)
+    .filter(([k]) => k.startsWith('sendServer '))
+    .reduce((sum, [, n]) => sum + n, 0);
+  const posts = Object.entries(counters.gateway?.management ?? {})
+    .filter(([k]) => k.startsWith('POST '))
+    .reduce((sum, [, n]) => sum + n, 0);
+  return {
+    relayedMessages: relayed,
+    storeRequests: counters.storeRequests,
+    gatewayRouteEvents: counters.gateway?.routes,
+    gatewayManagementEvents: counters.gateway?.management,
+    perRelayedMessage: {
+      storeRequests: per(counters.storeRequests),
+      ...(counters.gateway ? { sendServerInvocations: per(sendServer), managementPosts: per(posts) } : {}),
+    },
+  };
+}
+
+/**
+ * Where one mpc -> cli hop's time goes on one server, from its instrumented phase: the client-side
+ * hop median and the hop phase's sendServer invocations (counted before the round trips ran).
+ */
+function hopBreakdown(lat, hopCounters) {
+  if (!lat?.hop?.latencyMs?.n || !hopCounters?.routes) return undefined;
+  const bucket =
+    hopCounters.routes.find((b) => b.key === 'sendServer (mpc -> cli)') ??
+    // Without the authorizer's peer type in the event: in the hop phase every sendServer is mpc -> cli.
+    hopCounters.routes.find((b) => b.key === 'sendServer');
+  if (!bucket || bucket.invocations === 0) return undefined;
+  const h = summarizeBucket(bucket, lat.hopsSent);
+  const hop = lat.hop.latencyMs.median;
+  const shared = h.handlerWithoutPostMs.median;
+  return {
+    hopMedianMs: hop,
+    hopN: lat.hop.latencyMs.n,
+    hopsLost: lat.hop.lost,
+    invocations: h.invocations,
+    invocationsPerHop: h.invocationsPerMessage,
+    dynamodbRequestsPerInvocation: h.dynamodbRequestsPerInvocation,
+    postsPerInvocation: h.postsPerInvocation,
+    handlerMedianMs: h.handlerMs.median,
+    dynamodbMedianMsPerMessage: h.dynamodbWallMsPerInvocation.median,
+    dynamodbSumMedianMsPerMessage: h.dynamodbMsPerInvocation.median,
+    postMedianMs: h.postMs.median,
+    postWallMedianMs: h.postWallMsPerInvocation.median,
+    handlerOwnCodeMedianMs: h.ownCodeMs.median,
+    sharedMedianMs: shared,
+    serverOwnMedianMs: typeof shared === 'number' ? round(hop - shared, 3) : undefined,
+  };
+}
+
+const BREAKDOWN_METHOD =
+  "Its own phase, after the side-by-side stages: an instrumented relay and an instrumented serverless-offline (both load the same wrapper modules around the unchanged bundles: AsyncLocalStorage around every invocation, http.request wrapped in every thread that runs handlers) answer sequential mpc -> cli hops in interleaved blocks. The hop is measured by the clients; the handler time around the bundle's exported handler; DynamoDB requests and the management POST at http.request (request to response end), attributed to the invocation that made them. Shared part = the handler's time without a POST outstanding (its own code, the AWS SDK's client-side work, its DynamoDB requests against the same store), per invocation: the same code on both servers. Server's own part = hop - shared part: receiving the frame, route selection, building the event, handing it to the handler's thread and back, and the management POST's round trip (the server verifying it and writing the frame to the cli). The handler's work after its POST answered (response parsing, return) follows the delivery but is counted in the shared part, so the shared part is an upper bound and the server's own part a lower bound.";
+
+async function relaySection(results, { plain, instr }) {
+  if (!plain?.lat?.relay) {
     results.relay = { skipped: 'apps/relay/dist/index.js is not built (startRelay missing)' };
     log('relay: skipped (apps/relay/dist/index.js missing)');
     return;
   }
-  try {
-    const hopMessages = lat.hopsSent;
-    const rtMessages = lat.roundTripsSent;
-    const relayed = hopMessages + 2 * rtMessages;
-    const routes = counters.routes.map((b) => summarizeBucket(b, relayed));
-    // Per relayed message: what the message routes cost (the connection setup is counted apart).
+  const lat = plain.lat.relay;
+  const relayed = lat.hopsSent + 2 * lat.roundTripsSent;
+  results.relay = {
+    url: plain.url,
+    options: relayOptions(),
+    execution: 'environments',
+    bundles: 'plain',
+    hop: lat.hop,
+    connect: plain.connect?.relay,
+    roundTrip: lat.roundTrip,
+    sampleDeliveryToCli: lat.hop.sampleDelivery,
+    sampleDeliveryToMpc: lat.roundTrip.sampleDelivery,
+    interleavedBlocks: lat.blocks,
+    framesPerHop: {
+      toReceiver: round(lat.framesDuringHops.toReceiver / lat.hopsSent, 3),
+      toSender: round(lat.framesDuringHops.toSender / lat.hopsSent, 3),
+    },
+    plainCounts: plainCounts(plain.counters?.relay, relayed),
+  };
+  const ilat = instr?.lat?.relay;
+  const counters = ilat && instr.counters?.relay;
+  if (counters?.routes) {
+    // Exact counts per route, from the instrumented relay's own phase (hops + round trips).
+    const irelayed = ilat.hopsSent + 2 * ilat.roundTripsSent;
     const messageBuckets = counters.routes.filter((b) => b.key.startsWith('sendServer'));
-    const totalInvocations = counters.routes.reduce((s, b) => s + b.invocations, 0);
-    const messageInvocations = messageBuckets.reduce((s, b) => s + b.invocations, 0);
-    const totalPosts = messageBuckets.reduce((s, b) => s + b.posts, 0);
-    const totalDdb = messageBuckets.reduce((s, b) => s + b.dynamodbRequests, 0);
-    const hot = counters.routes.find((b) => b.key === 'sendServer (mpc -> cli)');
+    const totalInvocations = counters.routes.reduce((sum, b) => sum + b.invocations, 0);
+    const messageInvocations = messageBuckets.reduce((sum, b) => sum + b.invocations, 0);
+    const totalPosts = messageBuckets.reduce((sum, b) => sum + b.posts, 0);
+    const totalDdb = messageBuckets.reduce((sum, b) => sum + b.dynamodbRequests, 0);
     const back = counters.routes.find((b) => b.key === 'sendServer (cli -> mpc)');
-    results.relay = {
-      url: relay.ready.url,
-      options: relayOptions(),
-      execution: 'environments',
-      hop: lat.hop,
-      connect,
-      roundTrip: lat.roundTrip,
-      sampleDeliveryToCli: lat.hop.sampleDelivery,
-      sampleDeliveryToMpc: lat.roundTrip.sampleDelivery,
-      interleavedBlocks: lat.blocks,
-      framesPerHop: {
-        toReceiver: round(lat.framesDuringHops.toReceiver / hopMessages, 3),
-        toSender: round(lat.framesDuringHops.toSender / hopMessages, 3),
+    Object.assign(results.relay, {
+      instrumentedPhase: {
+        bundles: 'instrumented',
+        hop: ilat.hop,
+        roundTrip: ilat.roundTrip,
+        hopsSent: ilat.hopsSent,
+        roundTripsSent: ilat.roundTripsSent,
+        interleavedBlocks: ilat.blocks,
       },
-      routes,
-      relayedMessages: relayed,
+      routes: counters.routes.map((b) => summarizeBucket(b, irelayed)),
+      relayedMessages: irelayed,
       perRelayedMessage: {
-        lambdaInvocations: round(messageInvocations / relayed, 3),
+        lambdaInvocations: round(messageInvocations / irelayed, 3),
         lambdaInvocationsAllRoutes: totalInvocations,
-        managementPosts: round(totalPosts / relayed, 3),
-        dynamodbRequests: round(totalDdb / relayed, 3),
+        managementPosts: round(totalPosts / irelayed, 3),
+        dynamodbRequests: round(totalDdb / irelayed, 3),
         dynamodbOutsideHandlers: counters.outside.dynamodbRequests,
       },
       items: counters.items,
       crossCheck: {
-        note: "The same latency phase counted three ways: DynamoDB requests seen at http.request (all routes), the handlers' own request counter (SDK middleware), and the gateway's route / management events.",
+        note: "The instrumented phase counted three ways: DynamoDB requests seen at http.request (all routes), the handlers' own request counter (SDK middleware), the store process's request counter, and the gateway's route / management events.",
         dynamodbRequestsAtHttp:
-          counters.routes.reduce((s, b) => s + b.dynamodbRequests, 0) + counters.outside.dynamodbRequests,
+          counters.routes.reduce((sum, b) => sum + b.dynamodbRequests, 0) + counters.outside.dynamodbRequests,
         dynamodbRequestsByHandlersCounter: counters.handlersCounter,
+        storeRequests: counters.storeRequests,
         gatewayRouteEvents: counters.gateway?.routes,
         gatewayManagementEvents: counters.gateway?.management,
       },
-    };
-    // Where the time goes on one relayed message (the sequential mpc -> cli hops).
-    if (hot) {
-      const h = summarizeBucket(hot);
-      const hopMedian = lat.hop.latencyMs.median;
-      results.breakdown = {
-        method:
-          "Sequential mpc -> cli hops on the live relay. The handler time is measured around the bundle's exported handler (a module hook wraps it, the bundle is unchanged); store calls and management posts are timed at http.request (request to response end) and attributed to the invocation that made them (AsyncLocalStorage). The remainder (hop minus handler) is the gateway: WebSocket receive, route selection, event building, and the frame written to the cli by the management endpoint.",
-        hopMedianMs: hopMedian,
-        handlerMedianMs: h.handlerMs.median,
-        dynamodbMedianMsPerMessage: h.dynamodbWallMsPerInvocation.median,
-        dynamodbSumMedianMsPerMessage: h.dynamodbMsPerInvocation.median,
-        postMedianMs: h.postMs.median,
-        handlerOwnCodeMedianMs: h.ownCodeMs.median,
-        gatewayAndIoMedianMs: round(hopMedian - h.handlerMs.median + h.postMs.median, 3),
-        baselineForwardMedianMs: results.baseline?.hop?.latencyMs?.median,
-        note: 'The management POST is part of the handler time and also contains the gateway writing the frame to the cli, so the gateway share is hop - handler + post (its two halves: before the handler and inside the POST).',
-      };
-    }
+    });
     if (back) results.relay.backRoute = summarizeBucket(back);
+  }
+  // Where the time goes on one relayed message, on both servers (the instrumented phase).
+  const relayB = hopBreakdown(ilat, ilat?.hopCounters);
+  const peerB = hopBreakdown(instr?.lat?.[PEER_NAME], instr?.lat?.[PEER_NAME]?.hopCounters);
+  if (relayB) {
+    results.breakdown = {
+      method: BREAKDOWN_METHOD,
+      bundles: 'instrumented',
+      relay: relayB,
+      ...(peerB ? { [PEER_NAME]: peerB } : {}),
+      baselineForwardMedianMs: results.baseline?.hop?.latencyMs?.median,
+      ...(peerB
+        ? {
+            arithmetic: {
+              hopGoalRatio: 0.5,
+              // Both hops from the instrumented phase: the instrumentation weighs on both alike.
+              ratioInThisPhase: ratio(relayB.hopMedianMs, peerB.hopMedianMs),
+              sharedMs: relayB.sharedMedianMs,
+              peerHopMs: peerB.hopMedianMs,
+              bestReachableRatio: ratio(relayB.sharedMedianMs, peerB.hopMedianMs),
+              goalHopMs: round(peerB.hopMedianMs * 0.5, 3),
+              note: "best reachable = the relay's shared part / serverless-offline's hop: the ratio if the relay's own part were zero and the shared code stayed as it is",
+            },
+          }
+        : {}),
+    };
+  }
 
-    if (tp) {
-      let profile;
-      if (PLAN.profileMs > 0) profile = await profileSection(bestZeroLoss(tp) ?? tp.at(-1));
-      results.relay.throughput = { stages: tp, profile, saturation: saturation(tp, profile) };
-    }
-  } finally {
-    await relay.stop();
+  const tp = plain.tp?.relay;
+  if (tp) {
+    let profile;
+    if (PLAN.profileMs > 0) profile = await profileSection(bestZeroLoss(tp) ?? tp.at(-1));
+    results.relay.throughput = { stages: tp, profile, saturation: saturation(tp, profile) };
   }
   if (!skip.has('scale')) {
     log('relay: idle connections');
-    results.relay.scale = await scaleSection(startRelayChild, (url) => relayTarget(url), 'relay');
+    // Instrumented: its $connect / $disconnect rows need the per-route counts.
+    results.relay.scale = await scaleSection(startInstrumentedRelayChild, (url) => relayTarget(url), 'relay');
+    results.relay.scale.relay = 'instrumented';
   }
 }
 
@@ -683,7 +811,7 @@ const startBaseline = () => startChild(join(here, 'lib', 'baseline-server.mjs'))
 
 async function baselineSection(results, server, lat, tp, connect) {
   try {
-    results.baseline = { hop: lat.hop, roundTrip: lat.roundTrip, connect };
+    results.baseline = { hop: lat?.hop, roundTrip: lat?.roundTrip, connect };
     if (tp) results.baseline.throughput = { stages: tp, saturation: saturation(tp) };
   } finally {
     await server.stop();
@@ -805,9 +933,23 @@ function costSection(results) {
  * serverless-offline (bench/lib/peers/serverless-offline.mjs) in its child process, installed on
  * first use; records why when it cannot run (the run goes on without it). --quick never installs.
  */
-async function startPeer(results) {
-  results.peers = { 'serverless-offline': {} };
-  const entry = results.peers['serverless-offline'];
+async function startPeer(results, { instrumented = false } = {}) {
+  if (instrumented) {
+    // The instrumented phase: installed and started once already in this run.
+    try {
+      return await startChild(join(here, 'lib', 'peer-server.mjs'), {
+        env: { BENCH_PEER_BUNDLES: snapshot?.dir ?? '', BENCH_INSTRUMENTED: '1' },
+        readyTimeoutMs: 200_000,
+      });
+    } catch (error) {
+      results.peers[PEER_NAME].instrumentedSkipped =
+        `did not start: ${String(error?.message ?? error).slice(0, 800)}`;
+      log(`peers: instrumented ${PEER_NAME} skipped: ${results.peers[PEER_NAME].instrumentedSkipped}`);
+      return undefined;
+    }
+  }
+  results.peers = { [PEER_NAME]: {} };
+  const entry = results.peers[PEER_NAME];
   if (!existsSync(join(root, 'apps', 'relay', 'dist', 'store.js'))) {
     entry.skipped = 'apps/relay/dist/store.js is not built (the shared dynalite store)';
     return undefined;
@@ -826,7 +968,7 @@ async function startPeer(results) {
   }
   try {
     const child = await startChild(join(here, 'lib', 'peer-server.mjs'), {
-      env: { BENCH_PEER_BUNDLES: snapshot?.dir ?? '' },
+      env: { BENCH_PEER_BUNDLES: snapshot?.dir ?? '', BENCH_INSTRUMENTED: '0' },
       readyTimeoutMs: 200_000,
     });
     entry.note =
@@ -871,14 +1013,15 @@ async function main() {
   snapshot = snapshotBundles();
   results.bundles = { snapshot: 'bench/dist/shipped', sha256: snapshot.sha256 };
   results.loadAverageAtStart = os.loadavg().map((x) => round(x, 2));
+  // Side by side: every server with the plain bundles (the relay exactly as serverless-offline gets
+  // them); the relay's counts here come from outside the handlers only.
+  const plain = {};
+  let baseline;
   await guard('latency', async () => {
-    const baseline = await startBaseline();
+    baseline = await startBaseline();
     const servers = [{ name: 'baseline', kind: 'baseline', child: baseline }];
-    const stopAll = () => Promise.all(servers.map((s) => s.child.stop().catch(() => {})));
-    let lat;
-    let connect;
-    let tp;
-    let relayCounters;
+    const stopOthers = () =>
+      Promise.all(servers.filter((s) => s.kind !== 'baseline').map((s) => s.child.stop().catch(() => {})));
     try {
       if (relayAvailable()) {
         servers.push({ name: 'relay', kind: 'relay', child: await startRelayChild() });
@@ -892,57 +1035,101 @@ async function main() {
       }
       if (!skip.has('peers')) {
         const peer = await startPeer(results);
-        if (peer) servers.push({ name: 'serverless-offline', kind: 'peer', child: peer });
+        if (peer) servers.push({ name: PEER_NAME, kind: 'peer', child: peer });
       }
-      for (const s of servers) {
+      for (const s of servers)
         s.target = s.kind === 'baseline' ? baselineTarget(s.child.ready.url) : relayTarget(s.child.ready.url);
-        if (s.kind === 'relay') await s.child.call('reset');
-      }
-      log(`latency: ${servers.map((s) => s.name).join(', ')}, interleaved`);
-      lat = await interleavedLatency(servers);
-      const relay = servers.find((s) => s.name === 'relay');
-      if (relay) {
-        // Counters of the hop phase and the round trip phase, together: per route, per invocation.
-        await sleep(300); // the last invocation's post may still be in flight
-        relayCounters = await relay.child.call('counters');
-      }
+      plain.url = servers.find((s) => s.name === 'relay')?.child.ready.url;
+      log(`latency: ${servers.map((s) => s.name).join(', ')}, interleaved (plain bundles)`);
+      // Counters of the hop phase and the round trip phase, together (from after the pairs connected).
+      plain.lat = await interleavedLatency(servers, { beforeHops: resetCounters });
+      plain.counters = await countersOf(servers);
       log('connect time: interleaved');
-      connect = await interleavedConnects(servers);
+      plain.connect = await interleavedConnects(servers);
       if (!skip.has('throughput')) {
         log('throughput: interleaved stages');
-        tp = await interleavedThroughput(servers);
+        plain.tp = await interleavedThroughput(servers);
       }
-    } catch (error) {
-      await stopAll();
-      throw error;
+    } finally {
+      await stopOthers();
     }
-    const child = (name) => servers.find((s) => s.name === name)?.child;
-    for (const s of servers) if (s.kind !== 'baseline' && s.name !== 'relay') await s.child.stop();
+    const { lat, connect, tp } = plain;
     for (const s of servers.filter((x) => x.name === 'relay (in-process)'))
       results.relayInProcess = {
         execution: 'in-process',
+        bundles: 'plain',
         hop: lat[s.name].hop,
         roundTrip: lat[s.name].roundTrip,
         connect: connect[s.name],
+        plainCounts: plainCounts(
+          plain.counters[s.name],
+          lat[s.name].hopsSent + 2 * lat[s.name].roundTripsSent,
+        ),
         ...(tp ? { throughput: { stages: tp[s.name], saturation: saturation(tp[s.name]) } } : {}),
       };
     const peer = servers.find((s) => s.kind === 'peer');
     if (peer) {
-      Object.assign(results.peers['serverless-offline'], {
-        ...(lat[peer.name].error ? { latencyError: lat[peer.name].error } : {}),
-        hop: lat[peer.name].hop,
-        roundTrip: lat[peer.name].roundTrip,
+      const pl = lat[peer.name];
+      Object.assign(results.peers[PEER_NAME], {
+        bundles: 'plain',
+        ...(pl.error ? { latencyError: pl.error } : {}),
+        hop: pl.hop,
+        roundTrip: pl.roundTrip,
         connect: connect[peer.name],
+        ...(pl.error
+          ? {}
+          : { plainCounts: plainCounts(plain.counters[peer.name], pl.hopsSent + 2 * pl.roundTripsSent) }),
         ...(tp ? { throughput: { stages: tp[peer.name], saturation: saturation(tp[peer.name]) } } : {}),
       });
     }
-    await guard('baseline', () =>
-      baselineSection(results, baseline, lat.baseline, tp?.baseline, connect.baseline),
-    );
-    await guard('relay', () =>
-      relaySection(results, child('relay'), lat.relay, relayCounters, tp?.relay, connect.relay),
-    );
   });
+
+  // Where the time goes, and the exact counts: an instrumented relay and an instrumented
+  // serverless-offline, on their own, after the side-by-side stages.
+  const instr = {};
+  if (relayAvailable()) {
+    await guard('breakdown', async () => {
+      const servers = [];
+      try {
+        servers.push({
+          name: 'relay',
+          kind: 'relay',
+          child: await startRelayChild({}, { instrumented: true }),
+        });
+        if (results.peers?.[PEER_NAME]?.hop) {
+          const peer = await startPeer(results, { instrumented: true });
+          if (peer) servers.push({ name: PEER_NAME, kind: 'peer', child: peer });
+        }
+        for (const s of servers) s.target = relayTarget(s.child.ready.url);
+        log(`breakdown: ${servers.map((s) => s.name).join(', ')}, instrumented, interleaved`);
+        instr.lat = await interleavedLatency(servers, { beforeHops: resetCounters, afterHops: countersOf });
+        instr.counters = await countersOf(servers);
+      } finally {
+        await Promise.all(servers.map((s) => s.child.stop().catch(() => {})));
+      }
+      const pl = instr.lat?.[PEER_NAME];
+      if (pl && !pl.error)
+        results.peers[PEER_NAME].instrumentedPhase = {
+          bundles: 'instrumented',
+          hop: pl.hop,
+          roundTrip: pl.roundTrip,
+          hopsSent: pl.hopsSent,
+          roundTripsSent: pl.roundTripsSent,
+          storeRequests: instr.counters[PEER_NAME]?.storeRequests,
+          environmentsAnswered: instr.counters[PEER_NAME]?.environmentsAnswered,
+          routes: instr.counters[PEER_NAME]?.routes?.map((b) =>
+            summarizeBucket(b, pl.hopsSent + 2 * pl.roundTripsSent),
+          ),
+        };
+      else if (pl?.error) results.peers[PEER_NAME].instrumentedPhaseError = pl.error;
+    });
+  }
+  if (baseline) {
+    await guard('baseline', () =>
+      baselineSection(results, baseline, plain.lat?.baseline, plain.tp?.baseline, plain.connect?.baseline),
+    );
+  }
+  await guard('relay', () => relaySection(results, { plain, instr }));
   results.loadAverageAtEnd = os.loadavg().map((x) => round(x, 2));
 
   if (results.relay?.hop && results.baseline?.hop) {

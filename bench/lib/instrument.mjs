@@ -35,6 +35,8 @@ function newBucket(key) {
     ownMs: [],
     waitingMs: [],
     dynamodbWallMs: [],
+    otherWallMs: [],
+    handlerWithoutOtherMs: [],
     posts: 0,
     postMs: [],
     postStatus: {},
@@ -104,6 +106,9 @@ export function wrapHandler(name, fn) {
       push(bucket.ownMs, ms - rec.wait.all.ms);
       push(bucket.waitingMs, rec.wait.all.ms);
       push(bucket.dynamodbWallMs, rec.wait.dynamodb.ms);
+      // Wall time with a call other than DynamoDB outstanding: the management POST(s).
+      push(bucket.otherWallMs, rec.wait.other.ms);
+      push(bucket.handlerWithoutOtherMs, ms - rec.wait.other.ms);
     }
   };
 }
@@ -302,7 +307,10 @@ if (!isMainThread) {
 
 let nonce = 0;
 
-/** Asks every environment (there are `expected`) and waits for their answers, bounded. */
+/**
+ * Asks every environment (there are `expected`; undefined: unknown, every answer within the
+ * timeout is taken) and waits for their answers, bounded.
+ */
 async function ask(type, expected, timeoutMs = 2000) {
   if (expected === 0) return [];
   const channel = new BroadcastChannel(CHANNEL);
@@ -314,7 +322,7 @@ async function ask(type, expected, timeoutMs = 2000) {
       channel.onmessage = ({ data }) => {
         if (data?.type !== 'ack' || data.nonce !== id) return;
         answers.push(data);
-        if (answers.length >= expected) {
+        if (expected !== undefined && answers.length >= expected) {
           clearTimeout(timer);
           resolve();
         }
@@ -343,9 +351,12 @@ function mergeCounters(counters) {
   return present.reduce((sum, c) => mergeInto(sum, c), { total: 0, byCommand: {} });
 }
 
-/** Every thread's counters together: this one's and those of `environments` execution environments. */
-export async function snapshotAll(environments) {
-  const answers = await ask('snapshot', environments);
+/**
+ * Every thread's counters together: this one's and those of `environments` execution environments
+ * (undefined: as many as answer within timeoutMs).
+ */
+export async function snapshotAll(environments, timeoutMs) {
+  const answers = await ask('snapshot', environments, timeoutMs);
   const own = snapshot();
   const routesByKey = new Map();
   for (const bucket of [...own.routes, ...answers.flatMap((a) => a.snapshot.routes)]) {
@@ -376,8 +387,8 @@ export async function snapshotAll(environments) {
 }
 
 /** Resets this thread's counters and every environment's; answers their request counters after it. */
-export async function resetAll(environments) {
+export async function resetAll(environments, timeoutMs) {
   reset();
-  const answers = await ask('reset', environments);
+  const answers = await ask('reset', environments, timeoutMs);
   return mergeCounters([handlersCounter(), ...answers.map((a) => a.counter)]);
 }

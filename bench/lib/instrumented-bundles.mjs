@@ -1,5 +1,5 @@
 /**
- * Wrapper modules the relay under test loads instead of the bundles: `<dir>/<handler>/index.mjs`
+ * Wrapper modules the instrumented servers under test (the relay, serverless-offline) load instead of the bundles: `<dir>/<handler>/index.mjs`
  * imports the bench's instrumentation and the unchanged bundle, and exports the bundle's handler
  * wrapped (counted, timed, attributed). Works alike in the gateway's execution environments
  * (worker threads: each loads its own wrapper, instrumentation and bundle) and in-process.
@@ -10,8 +10,9 @@ import { pathToFileURL } from 'node:url';
 
 const instrument = new URL('./instrument.mjs', import.meta.url).href;
 
-export function writeInstrumentedBundles(bundlesDir, outDir) {
-  const names = readdirSync(bundlesDir).filter((n) => existsSync(join(bundlesDir, n, 'index.mjs')));
+/** Writes the wrappers of every bundle in `bundlesDir` (or of the `only` ones) into `outDir`. */
+export function writeInstrumentedBundles(bundlesDir, outDir, only) {
+  const names = (only ?? readdirSync(bundlesDir)).filter((n) => existsSync(join(bundlesDir, n, 'index.mjs')));
   for (const name of names) {
     const bundle = pathToFileURL(join(bundlesDir, name, 'index.mjs')).href;
     mkdirSync(join(outDir, name), { recursive: true });

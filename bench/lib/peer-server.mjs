@@ -3,12 +3,22 @@
  * as `serverless offline start` would) with the same handler bundles, handler environment and
  * dynalite store (apps/relay's startStore, in this process too) as the relay. Its service folder
  * and store live in a temporary folder under bench/.peers, removed on close.
+ *
+ * Plain (the default): the service folder holds copies of the bundles. Instrumented
+ * (BENCH_INSTRUMENTED=1): it holds the same wrapper modules the instrumented relay loads
+ * (instrumented-bundles.mjs: each imports instrument.mjs and the unchanged bundle), so both servers'
+ * invocations are timed and their DynamoDB requests and management posts counted the same way.
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { serveChild } from './child-runtime.mjs';
 import { peerDir, SLS_ENV, serverlessYaml } from './peers/serverless-offline.mjs';
+
+const instrumented = process.env.BENCH_INSTRUMENTED === '1';
+// Loaded only when asked for; installed in this thread too, in case a handler runs in it.
+const instrument = instrumented ? await import('./instrument.mjs') : undefined;
+instrument?.install();
 
 const root = new URL('../../', import.meta.url);
 const bundlesDir = process.env.BENCH_PEER_BUNDLES || new URL('packages/handlers/dist', root).pathname;
@@ -59,9 +69,14 @@ const env = {
 };
 const authorizer = { handler: AUTHORIZER.handler, identitySources: AUTHORIZER.identitySources.static };
 const { yaml, handlers } = serverlessYaml({ routes: ROUTES, authorizer, env });
-for (const name of handlers) {
-  mkdirSync(join(runDir, 'bundles', name), { recursive: true });
-  cpSync(join(bundlesDir, name, 'index.mjs'), join(runDir, 'bundles', name, 'index.mjs'));
+if (instrument) {
+  const { writeInstrumentedBundles } = await import('./instrumented-bundles.mjs');
+  writeInstrumentedBundles(bundlesDir, join(runDir, 'bundles'), handlers);
+} else {
+  for (const name of handlers) {
+    mkdirSync(join(runDir, 'bundles', name), { recursive: true });
+    cpSync(join(bundlesDir, name, 'index.mjs'), join(runDir, 'bundles', name, 'index.mjs'));
+  }
 }
 writeFileSync(join(runDir, 'serverless.yml'), yaml);
 
@@ -89,8 +104,42 @@ while (!(await accepting(websocketPort))) {
   await new Promise((r) => setTimeout(r, 100));
 }
 
-serveChild({}, async () => {
-  await store.close().catch(() => {});
-  rmSync(runDir, { recursive: true, force: true });
-});
-process.send({ type: 'ready', url: `ws://127.0.0.1:${websocketPort}`, runDir });
+/** HTTP requests the store process has answered since it started (its own counter), if it says. */
+async function storeRequests() {
+  try {
+    const stats = await store.stats?.();
+    return typeof stats?.requests === 'number' ? stats.requests : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let storeBase;
+// serverless-offline does not say how many worker threads run handlers: every thread that answers
+// within ENVIRONMENTS_WAIT_MS is counted (they are idle whenever the bench asks).
+const ENVIRONMENTS_WAIT_MS = 1500;
+
+serveChild(
+  {
+    counters: async () => {
+      const now = await storeRequests();
+      const common = {
+        instrumented,
+        storeRequests: now !== undefined && storeBase !== undefined ? now - storeBase : undefined,
+      };
+      if (!instrument) return common;
+      const { handlersCounter: _, ...counts } = await instrument.snapshotAll(undefined, ENVIRONMENTS_WAIT_MS);
+      return { ...counts, ...common };
+    },
+    reset: async () => {
+      storeBase = await storeRequests();
+      if (instrument) await instrument.resetAll(undefined, ENVIRONMENTS_WAIT_MS);
+      return true;
+    },
+  },
+  async () => {
+    await store.close().catch(() => {});
+    rmSync(runDir, { recursive: true, force: true });
+  },
+);
+process.send({ type: 'ready', url: `ws://127.0.0.1:${websocketPort}`, runDir, instrumented });

@@ -147,6 +147,57 @@ function goalText(c) {
   return `Relay / ${PEER} in this run: hop median x${fmt(v.hopMedian)} (goal at most x0.5: ${met(c.goals.hopAtMostHalf)}), round trip median x${fmt(v.roundTripMedian)}, ${throughput}, connect median x${fmt(v.connectMedian)}.`;
 }
 
+/** Both servers' hop, split the same way (the instrumented phase); a server not measured shows a dash. */
+function breakdownRows(b) {
+  const rel = b.relay ?? {};
+  const peer = b[PEER] ?? {};
+  const ms = (x) => (x === undefined ? dash : fmt(x, 3));
+  const row = (part, key, how) => [part, ms(rel[key]), ms(peer[key]), how];
+  return [
+    row('whole hop (mpc sends -> cli receives)', 'hopMedianMs', 'clients'),
+    row('handler invocation (sendServer)', 'handlerMedianMs', "around the bundle's exported handler"),
+    row(
+      '  of which DynamoDB requests',
+      'dynamodbMedianMsPerMessage',
+      `wall time with a request outstanding (the Query and the PutItem run in parallel, counted once; summed: relay ${ms(rel.dynamodbSumMedianMsPerMessage)}, ${PEER} ${ms(peer.dynamodbSumMedianMsPerMessage)})`,
+    ),
+    row(
+      '  of which management POST',
+      'postMedianMs',
+      'http.request to response end: the server verifying the POST and writing the frame to the cli, and the HTTP round trip',
+    ),
+    row(
+      '  of which handler own code',
+      'handlerOwnCodeMedianMs',
+      "handler minus the time a call was outstanding: includes the AWS SDK's client-side work (marshalling, middleware, SigV4 signing, response parsing)",
+    ),
+    row(
+      '**shared part** (same bundles, same store)',
+      'sharedMedianMs',
+      'per invocation: handler time without the POST outstanding (own code + DynamoDB)',
+    ),
+    row(
+      "**server's own part**",
+      'serverOwnMedianMs',
+      'hop - shared part: frame in, routing, event, handing it to the thread and back, the POST',
+    ),
+  ];
+}
+
+/** The side-by-side servers' work per message, counted from outside their handlers. */
+function plainCountsText(r) {
+  const rel = r.relay?.plainCounts?.perRelayedMessage;
+  const peer = peerOf(r)?.plainCounts?.perRelayedMessage;
+  if (!rel) return undefined;
+  return `The same work per relayed message in these stages, counted from outside the handlers over the hops and round trips: the plain relay ${fmt(rel.storeRequests)} store requests (the store process's own counter), ${fmt(rel.sendServerInvocations)} sendServer invocations and ${fmt(rel.managementPosts)} management POSTs (the gateway's events)${peer ? `; ${PEER} ${fmt(peer.storeRequests)} store requests` : ''}.`;
+}
+
+function arithmeticText(b) {
+  const a = b?.arithmetic;
+  if (!a) return undefined;
+  return `The arithmetic, measured in this phase: the hop goal needs relay / ${PEER} at most x${fmt(a.hopGoalRatio)}, i.e. a relay hop of at most ${fmt(a.goalHopMs, 3)} ms against ${PEER}'s ${fmt(a.peerHopMs, 3)} ms; here it is x${fmt(a.ratioInThisPhase)}. With the relay's own part at zero and today's shared part (${fmt(a.sharedMs, 3)} ms), the best reachable is x${fmt(a.bestReachableRatio)} (shared / ${PEER} hop)${a.bestReachableRatio > a.hopGoalRatio ? ': the goal needs the shared part (the handler bundles and the store) to shrink, not only the relay' : ''}.`;
+}
+
 function throughputRows(r) {
   const rows = [];
   for (const [name, section] of [
@@ -380,8 +431,13 @@ export function renderTerminal(r) {
   if (r.breakdown) {
     const b = r.breakdown;
     parts.push(
-      `one hop (median ms): total ${fmt(b.hopMedianMs, 3)} = gateway + I/O ${fmt(b.gatewayAndIoMedianMs, 3)} + handler own code ${fmt(b.handlerOwnCodeMedianMs, 3)} + DynamoDB ${fmt(b.dynamodbMedianMsPerMessage, 3)} (+ management POST ${fmt(b.postMedianMs, 3)}, partly the gateway)`,
+      `\nwhere one hop's time goes (instrumented phase, medians, ms):\n${textTable(
+        ['part', 'relay', PEER],
+        breakdownRows(b).map((x) => [x[0].replace(/\*\*/g, ''), x[1], x[2]]),
+      )}`,
     );
+    const arithmetic = arithmeticText(b);
+    if (arithmetic) parts.push(arithmetic.replace(/\*\*/g, ''));
   }
   const tp = throughputRows(r);
   if (tp.length) parts.push(`\n${textTable(H.throughput, tp)}`, ...throughputLimits(r));
@@ -572,6 +628,7 @@ export function renderMarkdown(r) {
     '  `ws` sockets in the bench process speaking protocol v1 (`getConnectionId`, then `sendServer`',
     "  with the original demo's PartialSig / FullSig frames). Loopback only.",
     '- Counts (DynamoDB requests, invocations, posts) are exact, not sampled; they are what AWS bills.',
+    '  Which relay a figure comes from (plain or instrumented) is said where it is shown (see Method notes).',
     '  Times measured locally are not AWS times: dynalite on loopback answers in a fraction of the',
     '  milliseconds DynamoDB takes, and the local gateway has no network between it and the handlers.',
     '',
@@ -596,45 +653,24 @@ export function renderMarkdown(r) {
     '',
     goalText(c),
     '',
-    `Every server runs the same built handler bundles (a snapshot taken at the start of the run) against dynalite in its own child process, and answers the same raw \`ws\` clients; hops, round trips, connects and throughput stages run in interleaved blocks, so the machine's other load hits them alike. The local relay runs each function in execution environments (worker threads, Lambda's model: the default); the in-process relay runs every invocation in the gateway's thread (\`execution: 'in-process'\`); ${PEER}${c.peerVersions ? ` ${c.peerVersions['serverless-offline']} with serverless ${c.peerVersions.serverless}` : ''} runs with its defaults (worker threads, handlers kept warm), installed on first use into \`bench/.peers\` (\`--skip=peers\` leaves it out). Connect: the WebSocket handshake to \`open\` (authorizer and \`$connect\` included), one at a time.`,
+    `Every server runs the same built handler bundles as shipped (a snapshot taken at the start of the run; no bench instrumentation in any of them: the relays here are the plain ones) against dynalite in its own child process, and answers the same raw \`ws\` clients; hops, round trips, connects and throughput stages run in interleaved blocks, so the machine's other load hits them alike. The local relay runs each function in execution environments (worker threads, Lambda's model: the default); the in-process relay runs every invocation in the gateway's thread (\`execution: 'in-process'\`); ${PEER}${c.peerVersions ? ` ${c.peerVersions['serverless-offline']} with serverless ${c.peerVersions.serverless}` : ''} runs with its defaults (worker threads, handlers kept warm), installed on first use into \`bench/.peers\` (\`--skip=peers\` leaves it out). Connect: the WebSocket handshake to \`open\` (authorizer and \`$connect\` included), one at a time.`,
     '',
+    ...(plainCountsText(r) ? [plainCountsText(r), ''] : []),
   );
   if (b) {
     p(
       '## Where the time goes on one relayed message',
       '',
-      mdTable(
-        ['part', 'median ms', 'how it is measured'],
-        [
-          ['whole hop (mpc sends -> cli receives)', fmt(b.hopMedianMs, 3), 'clients'],
-          [
-            'handler invocation (sendServer)',
-            fmt(b.handlerMedianMs, 3),
-            "around the bundle's exported handler",
-          ],
-          [
-            '  of which DynamoDB requests',
-            fmt(b.dynamodbMedianMsPerMessage, 3),
-            `wall time with a request outstanding (parallel requests count once; summed: ${fmt(b.dynamodbSumMedianMsPerMessage, 3)})`,
-          ],
-          [
-            '  of which management POST',
-            fmt(b.postMedianMs, 3),
-            'http.request to response end (includes the gateway writing the frame to the cli)',
-          ],
-          [
-            '  of which handler own code',
-            fmt(b.handlerOwnCodeMedianMs, 3),
-            "handler minus the time a call was outstanding: includes the AWS SDK's client-side work (marshalling, middleware, SigV4 signing, response parsing)",
-          ],
-          ['gateway + WebSocket I/O', fmt(b.gatewayAndIoMedianMs, 3), 'hop - handler + POST'],
-          ['bare ws forward (the floor)', fmt(b.baselineForwardMedianMs, 3), 'baseline server'],
-        ],
-      ),
+      `Both servers instrumented alike, in their own phase (not the side-by-side above): ${b.relay?.hopN ?? dash} sequential mpc -> cli hops each, in interleaved blocks, after a warm-up. Medians in ms.`,
+      '',
+      mdTable(['part', 'local relay', PEER, 'how it is measured'], breakdownRows(b)),
+      '',
+      ...(arithmeticText(b) ? [arithmeticText(b), ''] : []),
+      `Bare ws forward (the floor of two loopback WebSocket hops): ${fmt(b.baselineForwardMedianMs, 3)} ms.`,
       '',
       `Method: ${b.method}`,
       '',
-      'Medians of different distributions do not add up exactly; read the rows as shares.',
+      'Medians of different distributions do not add up exactly; read the rows as shares. The instrumentation itself (AsyncLocalStorage, the wrapped `http.request`) makes both hops longer than in the side-by-side: compare the two columns with each other, and the side-by-side figures with the side-by-side ones.',
       '',
     );
   }
@@ -656,7 +692,7 @@ export function renderMarkdown(r) {
     );
   if (prof) {
     p(
-      `CPU profile of the relay process during a ${r.plan.profileMs / 1000} s stage at ${prof.stage.pairs} x ${prof.stage.window} (${prof.stage.messagesPerSecond} msg/s under the profiler), self time by where the code lives:`,
+      `CPU profile of a plain relay (the shipped bundles, rebuilt with a source map, byte-identical) in-process during a ${r.plan.profileMs / 1000} s stage at ${prof.stage.pairs} x ${prof.stage.window} (${prof.stage.messagesPerSecond} msg/s under the profiler), self time by where the code lives:`,
       '',
       mdTable(
         ['code', 'share of samples', 'ms'],
@@ -671,10 +707,10 @@ export function renderMarkdown(r) {
     p(
       mdTable(H.routes, routes),
       '',
-      'Counted in the relay process by wrapping `http.request` (DynamoDB calls by their `X-Amz-Target`, posts by `/@connections/`) and attributed to the route whose handler made them. `$connect` / `$disconnect` rows come from the idle-connection run (there, handler times include queueing: thousands of handshakes or closes at once).',
+      "Counted exactly on the instrumented relay, in its own phase (the hops and round trips of the breakdown), by wrapping `http.request` (DynamoDB calls by their `X-Amz-Target`, posts by `/@connections/`) and attributed to the route whose handler made them; handler times are the instrumented relay's. `$connect` / `$disconnect` rows come from the idle-connection run (an instrumented relay too; there, handler times include queueing: thousands of handshakes or closes at once).",
       '',
       r.relay?.crossCheck
-        ? `Cross-check over the latency phase: ${r.relay.crossCheck.dynamodbRequestsAtHttp} DynamoDB requests seen at http.request, ${r.relay.crossCheck.dynamodbRequestsByHandlersCounter?.total ?? dash} counted by the handlers' own SDK middleware counter; the gateway reported ${Object.entries(
+        ? `Cross-check over that phase: ${r.relay.crossCheck.dynamodbRequestsAtHttp} DynamoDB requests seen at http.request, ${r.relay.crossCheck.dynamodbRequestsByHandlersCounter?.total ?? dash} counted by the handlers' own SDK middleware counter, ${r.relay.crossCheck.storeRequests ?? dash} by the store process; the gateway reported ${Object.entries(
             r.relay.crossCheck.gatewayManagementEvents ?? {},
           )
             .map(([k, v]) => `${v} management ${k}`)
@@ -754,7 +790,7 @@ export function renderMarkdown(r) {
     p(
       mdTable(H.scale, scale),
       '',
-      `Connections opened ${s?.handshakeConcurrency ?? 64} handshakes at a time (each runs the authorizer and \`$connect\` on the relay), held idle; memory read in the server process after a forced GC. "RSS MB per 1k" is (RSS at that level - RSS with no connection) / level x 1000. Accepted/s is the rate while reaching that level.${s?.limitedBy ? ` Limited by ${s.limitedBy}.` : ''}${s?.failures ? ` ${s.failures} handshakes failed (first: ${s.firstError}).` : ''}`,
+      `An instrumented relay (its route rows above need the per-route counts). Connections opened ${s?.handshakeConcurrency ?? 64} handshakes at a time (each runs the authorizer and \`$connect\` on the relay), held idle; memory read in the server process after a forced GC. "RSS MB per 1k" is (RSS at that level - RSS with no connection) / level x 1000. Accepted/s is the rate while reaching that level.${s?.limitedBy ? ` Limited by ${s.limitedBy}.` : ''}${s?.failures ? ` ${s.failures} handshakes failed (first: ${s.firstError}).` : ''}`,
       '',
     );
   }
@@ -807,12 +843,18 @@ export function renderMarkdown(r) {
     '- Every loop is bounded in count and in time, every wait has a timeout; the whole run has a',
     '  watchdog (30 min: what was measured by then is still written). Ports are random (port 0) on 127.0.0.1.',
     '- The relay is the real `startRelay` of `apps/relay` (local gateway, the built Lambda bundles, dynalite),',
-    '  in a child process, its handlers in execution environments (worker threads, the default). Instrumentation',
-    "  is added from the outside: the gateway loads wrapper modules that wrap each unchanged bundle's `handler`",
-    '  export, and `http.request` is wrapped in every thread that runs handlers (the environments answer the',
-    "  relay's main thread over a BroadcastChannel); the relay's code is not changed. The CPU profile runs the",
-    '  relay in-process (the profiler samples one thread): the same code and work per message.',
-    '- Throughput and scale use the same child setup; the relay for the idle-connection run is a fresh one.',
+    '  in a child process, its handlers in execution environments (worker threads, the default).',
+    '- Two kinds of relay, never mixed in one comparison. **Plain**: the shipped bundles as they are, exactly',
+    '  as serverless-offline gets them: the side-by-side latency, connects and throughput, the headline, the',
+    '  CPU profile (in-process: the profiler samples one thread). Its counts come from outside the handlers',
+    "  (the gateway's route / management events, the store process's request counter). **Instrumented**:",
+    "  the gateway loads wrapper modules that wrap each unchanged bundle's `handler` export (AsyncLocalStorage",
+    '  around every invocation), and `http.request` is wrapped in every thread that runs handlers (the',
+    "  environments answer the relay's main thread over a BroadcastChannel): where the time goes, the exact",
+    '  per-route counts, the cost model, the idle-connection run. It runs in its own phase, with an',
+    '  instrumented serverless-offline (the same wrapper modules in its service folder) beside it, so the',
+    "  breakdown compares like with like too. The relay's code is not changed in either.",
+    '- Each server runs in a fresh child process per phase; the relay for the idle-connection run is a fresh one.',
     '- Idle connections: the file descriptor limit (`ulimit -n`) bounds both the relay and the bench',
     '  process (each connection is one descriptor on each side).',
     '',
