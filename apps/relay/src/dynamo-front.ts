@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import {
   createServer,
   type IncomingMessage,
@@ -6,7 +7,6 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { awsLikeId } from '@mpc-relay/local-gateway/ids';
 import { authErrorResponse, type SigV4Verifier } from '@mpc-relay/local-gateway/sigv4';
 
@@ -69,8 +69,9 @@ export function createVerifyingListener(options: VerifyingListenerOptions): Requ
       });
       return;
     }
-    // The verified request, replayed to dynalite's own listener, which answers on `res`.
-    const replay = Object.assign(Readable.from(body.length > 0 ? [body] : []), {
+    // The verified request, replayed to dynalite's own listener, which answers on `res`. Its
+    // listener subscribes to `data` and `end` as it is called, so the body follows at once.
+    const replay = Object.assign(new EventEmitter(), {
       headers: req.headers,
       rawHeaders: req.rawHeaders,
       method: req.method,
@@ -79,6 +80,8 @@ export function createVerifyingListener(options: VerifyingListenerOptions): Requ
       socket: req.socket,
     });
     store.emit('request', replay, res);
+    if (body.length > 0) replay.emit('data', body);
+    replay.emit('end');
   }
 
   return (req, res) => {

@@ -16,8 +16,10 @@ import { createVerifyingListener } from '../dynamo-front.js';
 import { checkStore, countItems, StoreRefused, sealStore } from './integrity.js';
 import { openDatabases, openIterators, trackLevel } from './level.js';
 import type { ChildMessage, ParentMessage, StoreStats } from './messages.js';
+import { cacheTableDescriptions } from './tables.js';
 
 trackLevel();
+cacheTableDescriptions();
 
 const send = (message: ChildMessage) => {
   if (process.connected) process.send?.(message);

@@ -1,0 +1,102 @@
+/**
+ * The store process keeps the table descriptions it read (dynalite reads one at the start of
+ * every request): every change of a table is seen by the next request, in the same process and
+ * after a restart.
+ */
+import { rmSync } from 'node:fs';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  ResourceNotFoundException,
+  UpdateTableCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { generateCredentials } from '@mpc-relay/local-gateway/sigv4';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type LocalStore, startStore } from '../src/store.js';
+import { tempDir } from './helpers.js';
+
+const dirs: string[] = [];
+const stores: LocalStore[] = [];
+afterAll(async () => {
+  await Promise.allSettled(stores.map((store) => store.close()));
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const region = 'us-east-1';
+const TableName = 'other';
+
+async function open(dataDir: string, credentials = generateCredentials()) {
+  const store = await startStore(dataDir, 'relay', region, { credentials, log: () => {} });
+  stores.push(store);
+  const client = new DynamoDBClient({ endpoint: store.endpoint, region, credentials, maxAttempts: 20 });
+  return { store, client, credentials };
+}
+
+const create = (client: DynamoDBClient, key: string, capacity: number) =>
+  client.send(
+    new CreateTableCommand({
+      TableName,
+      AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
+      ProvisionedThroughput: { ReadCapacityUnits: capacity, WriteCapacityUnits: capacity },
+    }),
+  );
+
+const capacity = async (client: DynamoDBClient) =>
+  (await client.send(new DescribeTableCommand({ TableName }))).Table?.ProvisionedThroughput
+    ?.ReadCapacityUnits;
+
+describe('table descriptions in the store process', () => {
+  it('an update, a deletion and a new table of the same name are each seen by the next request', async () => {
+    const dataDir = tempDir('relay-tables-');
+    dirs.push(dataDir);
+    const { store, client, credentials } = await open(dataDir);
+    await create(client, 'id', 1);
+    await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName });
+    await client.send(new PutItemCommand({ TableName, Item: { id: { S: 'a' } } }));
+    expect(await capacity(client)).toBe(1);
+
+    await client.send(
+      new UpdateTableCommand({
+        TableName,
+        ProvisionedThroughput: { ReadCapacityUnits: 5, WriteCapacityUnits: 5 },
+      }),
+    );
+    expect(await capacity(client)).toBe(5);
+
+    await client.send(new DeleteTableCommand({ TableName }));
+    await expect(
+      client.send(new PutItemCommand({ TableName, Item: { id: { S: 'b' } } })),
+    ).rejects.toBeInstanceOf(ResourceNotFoundException);
+
+    // Same name, another key: the item's key is checked against the new description.
+    await create(client, 'name', 2);
+    await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName });
+    await expect(client.send(new PutItemCommand({ TableName, Item: { id: { S: 'c' } } }))).rejects.toThrow(
+      /key/i,
+    );
+    await client.send(new PutItemCommand({ TableName, Item: { name: { S: 'd' } } }));
+    expect(await capacity(client)).toBe(2);
+
+    // A new store process reads what the last one wrote.
+    store.supervisor.crash();
+    const restarts = store.supervisor.restarts;
+    await expect.poll(() => store.supervisor.restarts, { timeout: 30_000 }).toBeGreaterThan(restarts);
+    await store.supervisor.ready();
+    expect(await capacity(client)).toBe(2);
+    const item = await client.send(new GetItemCommand({ TableName, Key: { name: { S: 'd' } } }));
+    expect(item.Item).toEqual({ name: { S: 'd' } });
+    client.destroy();
+    await store.close();
+
+    // And so does the next relay on the folder.
+    const reopened = await open(dataDir, credentials);
+    expect(await capacity(reopened.client)).toBe(2);
+    reopened.client.destroy();
+  });
+});
