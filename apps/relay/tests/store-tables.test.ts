@@ -14,6 +14,7 @@ import {
   ResourceNotFoundException,
   UpdateTableCommand,
   waitUntilTableExists,
+  waitUntilTableNotExists,
 } from '@aws-sdk/client-dynamodb';
 import { generateCredentials } from '@mpc-relay/local-gateway/sigv4';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,12 +68,16 @@ describe('table descriptions in the store process', () => {
         ProvisionedThroughput: { ReadCapacityUnits: 5, WriteCapacityUnits: 5 },
       }),
     );
+    // dynalite applies the new throughput a moment later (UPDATING, then ACTIVE), as DynamoDB does.
+    await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName });
     expect(await capacity(client)).toBe(5);
 
     await client.send(new DeleteTableCommand({ TableName }));
     await expect(
       client.send(new PutItemCommand({ TableName, Item: { id: { S: 'b' } } })),
     ).rejects.toBeInstanceOf(ResourceNotFoundException);
+
+    await waitUntilTableNotExists({ client, maxWaitTime: 30 }, { TableName });
 
     // Same name, another key: the item's key is checked against the new description.
     await create(client, 'name', 2);
