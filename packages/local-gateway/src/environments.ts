@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { HandlerTimeout } from './invoke-errors.js';
 
 /** Reserved concurrency of the function was reached: Lambda throttles (429 TooManyRequestsException). */
@@ -14,6 +14,26 @@ export class FunctionThrottled extends Error {
 /** The environment's runtime died during an invocation (process.exit, a crash, an unhandled rejection). */
 export class RuntimeExited extends Error {
   override name = 'Runtime.ExitError';
+}
+
+/**
+ * The environment used more memory than the function has: Lambda stops it (`Runtime.OutOfMemory`),
+ * the invocation fails and the next one is a cold start.
+ */
+export class RuntimeOutOfMemory extends RuntimeExited {
+  override name = 'Runtime.OutOfMemory';
+}
+
+/**
+ * The V8 heap Lambda's Node.js runtime gives a function of `memoryMb` (its bootstrap starts node
+ * with `--max-semi-space-size` = new space / 2 and `--max-old-space-size` = memory - new space,
+ * new space being a tenth of the memory), as a worker's resource limits: V8's young generation is
+ * three semi-spaces (two plus the new large object space).
+ */
+export function lambdaHeapLimits(memoryMb: number): ResourceLimits {
+  const newSpace = Math.floor(memoryMb / 10);
+  const semiSpace = Math.floor(newSpace / 2);
+  return { maxYoungGenerationSizeMb: 3 * semiSpace, maxOldGenerationSizeMb: memoryMb - newSpace };
 }
 
 export interface EnvironmentSettings {
@@ -30,7 +50,10 @@ export interface EnvironmentSettings {
   maxEnvironments?: number;
   /** An environment unused this long is shut down; the next invocation is a cold start. Default 10 min. */
   idleTimeoutMs?: number;
-  /** `context.memoryLimitInMB` and AWS_LAMBDA_FUNCTION_MEMORY_SIZE. Default 256. */
+  /**
+   * `context.memoryLimitInMB`, AWS_LAMBDA_FUNCTION_MEMORY_SIZE and the environment's heap limits
+   * (`lambdaHeapLimits`): an environment that outgrows them dies (`Runtime.OutOfMemory`). Default 256.
+   */
   memoryMb?: number;
 }
 
@@ -78,6 +101,8 @@ interface Environment {
   pending?: Pending;
   idleTimer?: NodeJS.Timeout;
   dead: boolean;
+  /** The worker reached its heap limit (its `exit` follows). */
+  outOfMemory?: boolean;
 }
 
 const workerUrl = new URL('../worker/environment.mjs', import.meta.url);
@@ -225,6 +250,7 @@ class FunctionPool {
     const worker = new Worker(workerUrl, {
       workerData: { bundleUrl: `${pathToFileURL(file).href}`, context },
       env,
+      resourceLimits: lambdaHeapLimits(memoryMb),
       // The handler's console output goes where this process's goes, as a Lambda's goes to its log.
       stdout: false,
       stderr: false,
@@ -261,8 +287,9 @@ class FunctionPool {
       if (message.ok) pending.resolve(message.result === undefined ? undefined : JSON.parse(message.result));
       else pending.reject(fromWire(message.error ?? { name: 'Error', message: 'unknown error' }));
     });
-    worker.on('error', () => {
+    worker.on('error', (error: NodeJS.ErrnoException) => {
       environment.dead = true;
+      if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') environment.outOfMemory = true;
     });
     worker.on('exit', (code) => {
       environment.dead = true;
@@ -271,7 +298,11 @@ class FunctionPool {
       environment.pending = undefined;
       if (pending) {
         clearTimeout(pending.timer);
-        pending.reject(new RuntimeExited(`Runtime exited with error: exit status ${code}`));
+        pending.reject(
+          environment.outOfMemory
+            ? new RuntimeOutOfMemory('Runtime exited with error: signal: killed')
+            : new RuntimeExited(`Runtime exited with error: exit status ${code}`),
+        );
       }
     });
     this.environments.add(environment);

@@ -1,6 +1,7 @@
 export type { AuthorizerOutcome } from './authorizer.js';
 export { evaluateAuthorizerResult, missingIdentitySource } from './authorizer.js';
 export type { ConnectionInfo } from './connection.js';
+export { lambdaHeapLimits } from './environments.js';
 export type { DisconnectCause, GatewayEvents, RouteOutcome } from './events.js';
 export type { LocalGateway } from './gateway.js';
 export { createLocalGateway } from './gateway.js';

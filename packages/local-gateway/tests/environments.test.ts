@@ -1,5 +1,6 @@
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
+import { lambdaHeapLimits } from '../src/environments.js';
 import type { GatewayEvents, LocalGateway, LocalGatewayOptions } from '../src/index.js';
 import {
   ALLOW,
@@ -17,6 +18,7 @@ const ROUTES = [
   ...FIXTURE_ROUTES,
   { routeKey: 'state', handler: 'state', twoWay: true },
   { routeKey: 'crash', handler: 'crash', twoWay: true },
+  { routeKey: 'hog', handler: 'hog', twoWay: true },
 ];
 
 let gateway: LocalGateway | undefined;
@@ -211,6 +213,39 @@ describe('execution environments', () => {
     expect(crash.map((r) => r.outcome)).toEqual(['ok', 'error', 'ok']);
     expect(crash[1]?.error).toMatch(/Runtime exited/);
     expect(crash[2]?.initDurationMs).toBeGreaterThan(0);
+  });
+
+  it("an environment's heap follows memoryMb as Lambda's runtime sizes it; one that outgrows it dies with Runtime.OutOfMemory", async () => {
+    const { gateway: gw, routes } = await start({ environments: { memoryMb: 128 }, functions: ['hog'] });
+    // 128 MB: old space 116 MB, young generation 3 x 6 MB (Lambda: --max-semi-space-size=6).
+    expect(lambdaHeapLimits(128)).toEqual({ maxOldGenerationSizeMb: 116, maxYoungGenerationSizeMb: 18 });
+    expect(lambdaHeapLimits(256)).toEqual({ maxOldGenerationSizeMb: 231, maxYoungGenerationSizeMb: 36 });
+    const c = await client(gw.url);
+    c.send({ action: 'hog' });
+    const before = await c.nextJson();
+    // V8 adds a little headroom above the two limits; the default heap would be gigabytes.
+    expect(before.heapLimitMb).toBeGreaterThanOrEqual(116 + 18);
+    expect(before.heapLimitMb).toBeLessThan(160);
+    c.send({ action: 'hog', fill: true });
+    expect(JSON.parse(await c.next())).toMatchObject({ message: 'Internal server error' });
+    c.send({ action: 'hog' });
+    const after = await c.nextJson();
+    expect(after.instance).not.toBe(before.instance);
+    const hog = routes.filter((r) => r.routeKey === 'hog');
+    expect(hog.map((r) => r.outcome)).toEqual(['ok', 'error', 'ok']);
+    expect(hog[1]?.error).toBe('Runtime exited with error: signal: killed');
+    expect(hog[2]?.initDurationMs).toBeGreaterThan(0);
+
+    // The Lambda Invoke API reports it as Lambda does: a function error of type Runtime.OutOfMemory.
+    const lambda = localLambdaClient(gw);
+    const out = await lambda.send(
+      new InvokeCommand({ FunctionName: 'hog', Payload: JSON.stringify({ body: '{"fill":true}' }) }),
+    );
+    expect(out.FunctionError).toBe('Unhandled');
+    expect(JSON.parse(new TextDecoder().decode(out.Payload))).toMatchObject({
+      errorType: 'Runtime.OutOfMemory',
+      errorMessage: 'Runtime exited with error: signal: killed',
+    });
   });
 
   it('a timed-out invocation stops its environment (the next one is a cold start)', async () => {
