@@ -5,6 +5,11 @@
  * BENCHMARKS.md and prints a table. Options: --quick (tiny counts, for the smoke test), --no-write (print only),
  * --skip=coldstart,scale,throughput,sigv4,peers,soak (comma list of sections to leave out; peers:
  * serverless-offline, installed on first use into bench/.peers).
+ *
+ * Phases: the side-by-side (bare forwarder, relay, in-process relay, serverless-offline, all with
+ * the shipped bundles as they are: latency, connects, throughput, interleaved); then the breakdown
+ * (an instrumented relay and an instrumented serverless-offline: exact counts, where the time goes);
+ * then the relay's CPU profile (plain) and idle-connection run (instrumented), and the rest.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -545,7 +545,7 @@ export function renderMarkdown(r) {
     rows.push([
       'one relayed hop (mpc -> cli), median',
       `${fmt(h.hopMedianMs, 3)} ms`,
-      `bare ws: ${fmt(h.baselineHopMedianMs, 3)} ms, ratio x${fmt(h.hopRatio)}`,
+      `plain bundles; bare ws: ${fmt(h.baselineHopMedianMs, 3)} ms, ratio x${fmt(h.hopRatio)}`,
     ]);
     rows.push([
       'v1 round trip PartialSig -> FullSig, median',
@@ -556,10 +556,19 @@ export function renderMarkdown(r) {
   const cmp = comparison(r);
   if (cmp.vsPeer)
     rows.push([
-      `against ${PEER} (same bundles, same run)`,
+      `against ${PEER} (same plain bundles, same run)`,
       `hop x${fmt(cmp.vsPeer.hopMedian)}, throughput x${fmt(cmp.vsPeer.throughput)}`,
       `relay / ${PEER}; goals: hop at most x0.5, throughput at least x2`,
     ]);
+  const split = r.breakdown;
+  if (split?.relay) {
+    const peerSplit = split[PEER];
+    rows.push([
+      "one hop split: shared part (same bundles, same store) + server's own part, median",
+      `relay ${fmt(split.relay.sharedMedianMs, 3)} + ${fmt(split.relay.serverOwnMedianMs, 3)} ms${peerSplit ? `; ${PEER} ${fmt(peerSplit.sharedMedianMs, 3)} + ${fmt(peerSplit.serverOwnMedianMs, 3)} ms` : ''}`,
+      `both instrumented, their own phase${split.arithmetic ? `; with the relay's own part at zero: x${fmt(split.arithmetic.bestReachableRatio)} (goal x0.5)` : ''}`,
+    ]);
+  }
   if (h.throughput !== undefined)
     rows.push([
       'throughput, zero loss',
