@@ -107,10 +107,9 @@ export function loadConfig(env: Env = process.env): RelayConfig {
 
 /** AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1 (so local runs need not set it). */
 export function regionSetting(env: Env = process.env): string {
-  return stringSetting(
-    { ...env, AWS_REGION: env.AWS_REGION || env.AWS_DEFAULT_REGION },
-    'AWS_REGION',
-  ) as string;
+  // Only the one variable: copying process.env (every variable, each a native call) cost more than
+  // the rest of the configuration together, on every invocation.
+  return stringSetting({ AWS_REGION: env.AWS_REGION || env.AWS_DEFAULT_REGION }, 'AWS_REGION') as string;
 }
 
 /** Epoch seconds, the unit of DynamoDB TTL attributes. */

@@ -3,6 +3,7 @@ import { PROTOCOL_V2 } from '@mpc-relay/protocol';
 import { describe, expect, it } from 'vitest';
 import { DRAIN_BATCH, drainInbox } from '../src/delivery/drain.js';
 import type { Poster } from '../src/delivery/types.js';
+import { documentStore } from '../src/store/client.js';
 import { inboxItem, putInboxItem, readInbox } from '../src/store/inbox.js';
 import { KEY } from '../src/store/keys.js';
 import { CLI, fullSig, MPC, partialSig } from './helpers/frames.js';
@@ -14,7 +15,7 @@ const withId = <T extends object>(frame: T, clientMsgId: string) => ({ ...frame,
 
 describe('drains write as they go; EXPIRED reaches an offline v2 sender; expiry to the millisecond', () => {
   const harness = useHarness();
-  const table = () => ({ db: harness.docs, tableName: TABLE_NAME });
+  const table = () => ({ db: documentStore(harness.dynalite.client), tableName: TABLE_NAME });
 
   /** Moves a waiting message's expiry into the past (TTL deletes late: reads must not deliver it). */
   async function expire(pk: string): Promise<void> {

@@ -1,8 +1,8 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { decodeRelayFrame, PROTOCOL_V2 } from '@mpc-relay/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { epochSeconds } from '../src/config.js';
-import { documentClient } from '../src/store/client.js';
+import { type DocumentStore, documentClient } from '../src/store/client.js';
 import { countRequests } from '../src/store/request-counter.js';
 import { CLI, fullSig, MPC, partialSig } from './helpers/frames.js';
 import { startHarness, TABLE_NAME, useHarness } from './helpers/harness.js';
@@ -222,27 +222,28 @@ describe('protocol v2 (handlers, dynalite, fake management API)', () => {
   });
 
   describe('the reconnect race: a send stored while the target reconnects reaches the new connection', () => {
-    const HOOK = 'test-race-hook';
+    // The handlers' store for this endpoint: its `send` is wrapped for the interleaving (its
+    // client caches each command's middleware stack, so a middleware added now would not run).
+    const store = () => documentClient(process.env.DYNAMODB_ENDPOINT, process.env.AWS_REGION);
+    let unwrapped: DocumentStore['send'] | undefined;
     afterEach(() => {
-      documentClient(process.env.DYNAMODB_ENDPOINT, process.env.AWS_REGION).middlewareStack.remove(HOOK);
+      if (unwrapped) store().send = unwrapped;
+      unwrapped = undefined;
     });
 
     /** Runs `interleave` once, right before the first inbox item is written (forced interleaving). */
     function beforeInboxWrite(interleave: () => Promise<void>) {
       let fired = false;
-      documentClient(process.env.DYNAMODB_ENDPOINT, process.env.AWS_REGION).middlewareStack.add(
-        (next, context) => async (args) => {
-          const input = args.input as { Item?: { pk?: unknown } };
-          const pk = input.Item?.pk;
-          const key = typeof pk === 'string' ? pk : (pk as { S?: string } | undefined)?.S;
-          if (!fired && context.commandName?.startsWith('Put') && key?.startsWith('INBOX#')) {
-            fired = true;
-            await interleave();
-          }
-          return next(args);
-        },
-        { step: 'initialize', name: HOOK },
-      );
+      const send = store().send;
+      unwrapped = send;
+      store().send = (async (command: Parameters<DocumentStore['send']>[0]) => {
+        const pk = (command.input as { Item?: { pk?: unknown } }).Item?.pk;
+        if (!fired && command instanceof PutCommand && typeof pk === 'string' && pk.startsWith('INBOX#')) {
+          fired = true;
+          await interleave();
+        }
+        return send(command as never);
+      }) as DocumentStore['send'];
     }
 
     for (const protocol of ['v1', 'v2'] as const) {

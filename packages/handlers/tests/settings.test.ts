@@ -108,6 +108,15 @@ describe('the configuration contract (src/settings.ts)', () => {
     });
   });
 
+  it('the region: AWS_REGION, else AWS_DEFAULT_REGION, else the default (blank counts as unset)', () => {
+    const region = (env: Record<string, string>) => loadConfig({ TABLE_NAME: 't', ...env }).region;
+    expect(region({ AWS_REGION: 'eu-west-1', AWS_DEFAULT_REGION: 'ap-south-1' })).toBe('eu-west-1');
+    expect(region({ AWS_DEFAULT_REGION: 'ap-south-1' })).toBe('ap-south-1');
+    expect(region({ AWS_REGION: '', AWS_DEFAULT_REGION: ' ap-south-1 ' })).toBe('ap-south-1');
+    expect(region({ AWS_REGION: ' ' })).toBe('us-east-1');
+    expect(region({})).toBe('us-east-1');
+  });
+
   it('the README table is the generated one', () => {
     const readme = readFileSync(path.join(import.meta.dirname, '..', 'README.md'), 'utf8');
     const block = /<!-- settings:start[^>]*-->\n([\s\S]*?)\n<!-- settings:end -->/.exec(readme)?.[1];

@@ -5,15 +5,15 @@ import {
   type DynamoDBClient,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DocumentStore } from './document.js';
 import { TTL_ATTRIBUTE } from './keys.js';
 import { TABLE_SCHEMA } from './schema.js';
 
 export { TABLE_SCHEMA };
 
-/** The relay table as the store functions use it: the document client and the table's name. */
+/** The relay table as the store functions use it: the document store and the table's name. */
 export interface TableRef {
-  db: DynamoDBDocumentClient;
+  db: DocumentStore;
   tableName: string;
 }
 
