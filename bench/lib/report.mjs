@@ -195,7 +195,7 @@ function plainCountsText(r) {
 function arithmeticText(b) {
   const a = b?.arithmetic;
   if (!a) return undefined;
-  return `The arithmetic, measured in this phase: the hop goal needs relay / ${PEER} at most x${fmt(a.hopGoalRatio)}, i.e. a relay hop of at most ${fmt(a.goalHopMs, 3)} ms against ${PEER}'s ${fmt(a.peerHopMs, 3)} ms; here it is x${fmt(a.ratioInThisPhase)}. With the relay's own part at zero and today's shared part (${fmt(a.sharedMs, 3)} ms), the best reachable is x${fmt(a.bestReachableRatio)} (shared / ${PEER} hop)${a.bestReachableRatio > a.hopGoalRatio ? ': the goal needs the shared part (the handler bundles and the store) to shrink, not only the relay' : ''}.`;
+  return `The arithmetic, measured in this phase: the hop goal needs relay / ${PEER} at most x${fmt(a.hopGoalRatio)}, i.e. a relay hop of at most ${fmt(a.goalHopMs, 3)} ms against ${PEER}'s ${fmt(a.peerHopMs, 3)} ms; here it is x${fmt(a.ratioInThisPhase)}. With the relay's own part at zero and today's shared part (${fmt(a.sharedMs, 3)} ms), the best reachable is x${fmt(a.bestReachableRatio)} (shared / ${PEER} hop; ${PEER}'s own shared part, the same code in its worker threads, took ${fmt(b[PEER]?.sharedMedianMs, 3)} ms)${a.bestReachableRatio > a.hopGoalRatio ? ': the goal needs the shared part (the handler bundles and the store) to shrink, not only the relay' : ''}.`;
 }
 
 function throughputRows(r) {
