@@ -15,10 +15,22 @@ export interface LevelDb {
   detachResource(resource: object): void;
 }
 
+/** The private methods of an abstract-level iterator, which its public ones call. */
+interface RawIterator {
+  _next(): Promise<unknown>;
+  _nextv(size: number, options: unknown): Promise<unknown[]>;
+  _seek(...args: unknown[]): void;
+  _close(): Promise<void>;
+}
+
 interface LevelClass {
   new (location: string, options?: Record<string, unknown>): LevelDb;
   repair(location: string): Promise<void>;
-  prototype: LevelDb & { _open(...args: unknown[]): Promise<void>; _close(): Promise<void> };
+  prototype: LevelDb & {
+    _open(...args: unknown[]): Promise<void>;
+    _close(): Promise<void>;
+    _iterator(options: unknown): RawIterator;
+  };
 }
 
 // The very module instance dynalite opens its database with, so the hooks below see its iterators.
@@ -38,7 +50,10 @@ export function trackLevel(): void {
   if (hooked) return;
   hooked = true;
   const proto = Level.prototype;
-  const { attachResource, detachResource, _open, _close } = proto;
+  const { attachResource, detachResource, _open, _close, _iterator } = proto;
+  proto._iterator = function (options) {
+    return fetchAheadOnFirstNext(_iterator.call(this, options));
+  };
   proto.attachResource = function (resource) {
     if (typeof (resource as { next?: unknown }).next === 'function') iterators.add(resource);
     attachResource.call(this, resource);
@@ -63,4 +78,51 @@ export function openIterators(): number {
 
 export function openDatabases(): LevelDb[] {
   return [...open];
+}
+
+/** As many entries as classic-level's later next() calls fetch at once (its highWaterMarkBytes bounds them too). */
+const FIRST_BATCH = 1000;
+
+/**
+ * classic-level's iterator fetches one entry on its first next() and the rest on the second: two
+ * round trips to LevelDB's thread for a Query of one item, the second only to learn that the range
+ * ended. Every iterator of this process reads a key range for dynalite (Query, Scan, a table's
+ * deletion) and reads on, so the first next() fetches a batch as the later ones do: a range of a
+ * few items costs one round trip. The batch is served before anything else; a seek or close drops it.
+ */
+function fetchAheadOnFirstNext(iterator: RawIterator): RawIterator {
+  const { _next, _nextv, _seek, _close } = iterator;
+  let first = true;
+  let batch: unknown[] = [];
+  let position = 0;
+  iterator._next = async function () {
+    if (first) {
+      first = false;
+      batch = await _nextv.call(this, FIRST_BATCH, {});
+      position = 0;
+    }
+    if (position < batch.length) return batch[position++];
+    return _next.call(this);
+  };
+  iterator._nextv = async function (size, options) {
+    first = false;
+    if (position < batch.length) {
+      const chunk = batch.slice(position, position + size);
+      position += chunk.length;
+      return chunk;
+    }
+    return _nextv.call(this, size, options);
+  };
+  iterator._seek = function (...args) {
+    first = true;
+    batch = [];
+    position = 0;
+    _seek.apply(this, args);
+  };
+  iterator._close = function () {
+    batch = [];
+    position = 0;
+    return _close.call(this);
+  };
+  return iterator;
 }
