@@ -47,9 +47,12 @@ export function superviseSocket(
       closeConnection(conn, BINARY_FRAME.code, BINARY_FRAME.reason, 'limit');
       return;
     }
+    // ws hands a Buffer (its default binaryType): decoded in place, not copied first.
     const body = Array.isArray(data)
       ? Buffer.concat(data).toString('utf8')
-      : Buffer.from(data as ArrayBuffer).toString('utf8');
+      : Buffer.isBuffer(data)
+        ? data.toString('utf8')
+        : Buffer.from(data).toString('utf8');
     listeners.onMessage(body);
   });
   ws.on('close', (code, reason) => listeners.onClose(code, reason.toString('utf8')));
@@ -67,7 +70,11 @@ export function stopTimers(conn: Connection): void {
 }
 
 function resetIdleTimer(conn: Connection, idleTimeoutMs: number): void {
-  if (conn.idleTimer) clearTimeout(conn.idleTimer);
+  // Every data frame restarts it: the same timer, rescheduled, rather than a new one per frame.
+  if (conn.idleTimer) {
+    conn.idleTimer.refresh();
+    return;
+  }
   conn.idleTimer = setTimeout(
     () => closeConnection(conn, GOING_AWAY.code, GOING_AWAY.reason, 'idle'),
     idleTimeoutMs,

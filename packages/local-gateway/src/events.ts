@@ -115,9 +115,14 @@ export function reportRoute(
     'status' | 'responseBytes' | 'response' | 'error' | 'initDurationMs'
   > = {},
 ): void {
-  const event = { ...subject, outcome, durationMs: Date.now() - started, ...details };
-  if (event.initDurationMs === undefined) delete event.initDurationMs;
-  emit('route', event);
+  const { initDurationMs, ...rest } = details;
+  emit('route', {
+    ...subject,
+    outcome,
+    durationMs: Date.now() - started,
+    ...rest,
+    ...(initDurationMs !== undefined ? { initDurationMs } : {}),
+  });
 }
 
 export function asError(value: unknown): Error {

@@ -47,7 +47,10 @@ export interface RouterDependencies {
 
 export function createRouter(deps: RouterDependencies): Router {
   const { routes, api, invoke, emit, maxFrameBytes } = deps;
-  const find = (routeKey: string) => routes.find((r) => r.routeKey === routeKey);
+  // The first route of a key wins, as `routes.find` would.
+  const byKey = new Map<string, GatewayRoute>();
+  for (const route of routes) if (!byKey.has(route.routeKey)) byKey.set(route.routeKey, route);
+  const find = (routeKey: string) => byKey.get(routeKey);
 
   async function dispatchMessage(conn: Connection, body: string): Promise<void> {
     const requestId = awsLikeId();
