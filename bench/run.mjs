@@ -115,7 +115,7 @@ function selfCpu() {
  * Latency of every server, interleaved: blocks of hops (then of round trips) alternate between the
  * servers, so a change in the machine's other load hits them alike and the ratio holds.
  */
-async function interleavedLatency(entries, { beforeHops, afterHops } = {}) {
+async function interleavedLatency(entries, { beforeHops, afterHops, afterRoundTrips } = {}) {
   const blocks = quick ? 2 : 5;
   const state = [];
   const out = {};
@@ -184,6 +184,9 @@ async function interleavedLatency(entries, { beforeHops, afterHops } = {}) {
       s.sampleRt ??= r.sampleDelivery;
     }
   }
+  // Read before the pairs close: their $disconnect is not part of the messages counted.
+  const counters = afterRoundTrips ? await afterRoundTrips(state) : undefined;
+  if (counters) out.counters = counters;
   for (const s of state) {
     s.pair.cli.close();
     s.pair.mpc.close();
@@ -217,6 +220,7 @@ async function countersOf(state) {
 }
 
 async function resetCounters(state) {
+  await sleep(300); // the last warm-up invocation may still be finishing (its post, its route event)
   for (const s of state) if (s.kind !== 'baseline') await s.child.call('reset', {}, 20_000);
 }
 
@@ -1047,8 +1051,11 @@ async function main() {
       plain.url = servers.find((s) => s.name === 'relay')?.child.ready.url;
       log(`latency: ${servers.map((s) => s.name).join(', ')}, interleaved (plain bundles)`);
       // Counters of the hop phase and the round trip phase, together (from after the pairs connected).
-      plain.lat = await interleavedLatency(servers, { beforeHops: resetCounters });
-      plain.counters = await countersOf(servers);
+      plain.lat = await interleavedLatency(servers, {
+        beforeHops: resetCounters,
+        afterRoundTrips: countersOf,
+      });
+      plain.counters = plain.lat.counters ?? {};
       log('connect time: interleaved');
       plain.connect = await interleavedConnects(servers);
       if (!skip.has('throughput')) {
@@ -1107,8 +1114,12 @@ async function main() {
         }
         for (const s of servers) s.target = relayTarget(s.child.ready.url);
         log(`breakdown: ${servers.map((s) => s.name).join(', ')}, instrumented, interleaved`);
-        instr.lat = await interleavedLatency(servers, { beforeHops: resetCounters, afterHops: countersOf });
-        instr.counters = await countersOf(servers);
+        instr.lat = await interleavedLatency(servers, {
+          beforeHops: resetCounters,
+          afterHops: countersOf,
+          afterRoundTrips: countersOf,
+        });
+        instr.counters = instr.lat.counters ?? {};
       } finally {
         await Promise.all(servers.map((s) => s.child.stop().catch(() => {})));
       }
