@@ -46,7 +46,7 @@ async function burst(environments: LocalGatewayOptions['environments']) {
   gateway.on('route', (r) => {
     if (r.routeKey === 'sendServer') routes.push(r);
   });
-  const pairs = [];
+  const pairs: { cli: TestClient; mpc: TestClient; cliId: string; mpcId: string }[] = [];
   for (let i = 0; i < PAIRS; i++) {
     const cli = await open(`${gateway.url}?type=cli&cliId=burst-cli-${i}`);
     const mpc = await open(`${gateway.url}?type=mpc&mpcId=burst-mpc-${i}`);
