@@ -2,27 +2,17 @@
  * The store process's LevelDB iterators fetch a batch on their first read (store/level.ts): every
  * Query still returns its range in order, page by page, both ways, and leaves no iterator open.
  */
-import { rmSync } from 'node:fs';
 import {
   BatchWriteItemCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
   QueryCommand,
   type QueryCommandInput,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
-import { generateCredentials } from '@mpc-relay/local-gateway/sigv4';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type LocalStore, startStore } from '../src/store.js';
-import { tempDir } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { testStores } from './test-stores.js';
 
-const dirs: string[] = [];
-const stores: LocalStore[] = [];
-afterAll(async () => {
-  await Promise.allSettled(stores.map((store) => store.close()));
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-const region = 'us-east-1';
+const stores = testStores();
 const TableName = 'relay';
 
 async function pages(client: DynamoDBClient, input: QueryCommandInput): Promise<string[][]> {
@@ -38,12 +28,7 @@ async function pages(client: DynamoDBClient, input: QueryCommandInput): Promise<
 
 describe('Queries on the store', () => {
   it('a range of 0, 1 and 25 items, in pages both ways, with a begins_with and a filter', async () => {
-    const dataDir = tempDir('relay-queries-');
-    dirs.push(dataDir);
-    const credentials = generateCredentials();
-    const store = await startStore(dataDir, TableName, region, { credentials, log: () => {} });
-    stores.push(store);
-    const client = new DynamoDBClient({ endpoint: store.endpoint, region, credentials });
+    const { store, client } = await stores.open(stores.folder('relay-queries-'), { tableName: TableName });
     const sks = Array.from({ length: 25 }, (_, i) => `MSG#${String(i).padStart(3, '0')}`);
     for (let i = 0; i < sks.length; i += 25) {
       await client.send(

@@ -3,38 +3,26 @@
  * every request): every change of a table is seen by the next request, in the same process and
  * after a restart.
  */
-import { rmSync } from 'node:fs';
 import {
   CreateTableCommand,
   DeleteTableCommand,
   DescribeTableCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   ResourceNotFoundException,
   UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
-import { generateCredentials } from '@mpc-relay/local-gateway/sigv4';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type LocalStore, startStore } from '../src/store.js';
-import { tempDir } from './helpers.js';
+import type { AwsCredentials } from '@mpc-relay/local-gateway';
+import { describe, expect, it } from 'vitest';
+import { testStores } from './test-stores.js';
 
-const dirs: string[] = [];
-const stores: LocalStore[] = [];
-afterAll(async () => {
-  await Promise.allSettled(stores.map((store) => store.close()));
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-const region = 'us-east-1';
+const stores = testStores();
 const TableName = 'other';
 
-async function open(dataDir: string, credentials = generateCredentials()) {
-  const store = await startStore(dataDir, 'relay', region, { credentials, log: () => {} });
-  stores.push(store);
-  const client = new DynamoDBClient({ endpoint: store.endpoint, region, credentials, maxAttempts: 20 });
-  return { store, client, credentials };
-}
+// Retried generously: the test crashes the store process, which answers 500 until it is back.
+const open = (dataDir: string, credentials?: AwsCredentials) =>
+  stores.open(dataDir, { maxAttempts: 20, ...(credentials ? { credentials } : {}) });
 
 const create = (client: DynamoDBClient, key: string, capacity: number) =>
   client.send(
@@ -60,8 +48,7 @@ const capacity = async (client: DynamoDBClient) =>
 
 describe('table descriptions in the store process', () => {
   it('an update, a deletion and a new table of the same name are each seen by the next request', async () => {
-    const dataDir = tempDir('relay-tables-');
-    dirs.push(dataDir);
+    const dataDir = stores.folder('relay-tables-');
     const { store, client, credentials } = await open(dataDir);
     await create(client, 'id', 1);
     await active(client);
